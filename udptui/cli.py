@@ -1,0 +1,140 @@
+"""Command line: flags, addresses, and start-up errors (one line on stderr, exit status 2).
+
+Textual is imported only once the socket is bound, so `--version`, `--help` and every
+start-up error answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from udptui import __version__
+from udptui.address import Address, AddressError, parse_endpoint, parse_port, resolve_host
+from udptui.config import DEFAULT_SCROLLBACK, Config
+from udptui.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF, TransportError
+
+EXIT_USAGE = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and no usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _byte_size(text: str) -> int:
+    """`4194304`, `4M`, `512K`, `4MiB` -> bytes."""
+    units = {"": 1, "k": 1024, "kib": 1024, "m": 1024**2, "mib": 1024**2}
+    number = text.rstrip("kKmMiIbB")
+    unit = text[len(number) :].lower()
+    if unit not in units or not number.isdigit() or int(number) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a size in bytes like 4194304 or 4M, not {text!r}")
+    return int(number) * units[unit]
+
+
+def _int_range(low: int, high: int) -> argparse._ActionType:
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: expected {low} to {high}")
+        return value
+
+    return parse
+
+
+def _port(text: str) -> int:
+    try:
+        return parse_port(text)
+    except AddressError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(
+        prog="udptui",
+        description="A terminal chat over raw UDP: see every datagram, reply with a keystroke.",
+        epilog="examples: udptui --listen 8080    udptui --peer 127.0.0.1:8080",
+    )
+    parser.add_argument(
+        "--listen",
+        metavar="PORT",
+        type=_port,
+        help="bind this UDP port (0: any free port) and reply to whoever wrote last",
+    )
+    parser.add_argument("--peer", metavar="HOST:PORT", help="talk to this peer (IPv4, [IPv6] or a host name)")
+    parser.add_argument(
+        "--bind", metavar="ADDR", help="local address to bind (default: every interface, IPv4 and IPv6)"
+    )
+    parser.add_argument(
+        "--bufsize",
+        metavar="N",
+        type=_int_range(1, DEFAULT_BUFSIZE),
+        default=DEFAULT_BUFSIZE,
+        help="receive buffer per datagram; larger ones are cut and marked (default 65535)",
+    )
+    parser.add_argument(
+        "--rcvbuf",
+        metavar="BYTES",
+        type=_byte_size,
+        default=DEFAULT_RCVBUF,
+        help="socket receive buffer to ask the kernel for (default 4M)",
+    )
+    parser.add_argument(
+        "--scrollback",
+        metavar="N",
+        type=_int_range(1, 10_000_000),
+        default=DEFAULT_SCROLLBACK,
+        help=f"entries the log keeps (default {DEFAULT_SCROLLBACK})",
+    )
+    parser.add_argument("--version", action="version", version=f"udptui {__version__}")
+    return parser  # fmt: skip
+
+
+def config_from_args(argv: list[str] | None = None) -> Config:
+    """Parse flags into a Config; usage errors exit with status 2 and one line."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.listen is None and args.peer is None:
+        parser.error("say where to talk: --listen PORT, --peer HOST:PORT, or both")
+    try:
+        peer = parse_endpoint(args.peer) if args.peer is not None else None
+        bind_host = resolve_host(args.bind).host if args.bind is not None else None
+    except AddressError as error:
+        parser.error(str(error))
+    if peer and bind_host and bind_host != "::" and Address(bind_host, 0).is_ipv6 != peer.is_ipv6:
+        parser.error(f"cannot reach {peer} from bind address {bind_host}: the IP versions differ")
+    return Config(
+        port=args.listen or 0,
+        bind_host=bind_host,
+        peer=peer,
+        listening=args.listen is not None,
+        bufsize=args.bufsize,
+        rcvbuf=args.rcvbuf,
+        scrollback=args.scrollback,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    config = config_from_args(argv)
+    from udptui.transport import UdpTransport
+
+    try:
+        transport = UdpTransport.open(
+            bind_host=config.bind_host, port=config.port, bufsize=config.bufsize, rcvbuf=config.rcvbuf
+        )
+    except TransportError as error:
+        print(f"udptui: error: {error}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+    from udptui.app import make_app  # Textual loads only now that the socket is bound
+
+    try:
+        make_app(config, transport=transport).run()
+    finally:
+        transport.close()

@@ -1,0 +1,35 @@
+"""What the command line asked for, as one value the app is built from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from udptui.address import Address
+from udptui.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF
+
+DEFAULT_SCROLLBACK = 10_000
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings for one udptui session."""
+
+    port: int = 0
+    """Local UDP port to bind; 0 lets the system choose."""
+    bind_host: str | None = None
+    """Local address to bind; None means every interface, IPv4 and IPv6."""
+    peer: Address | None = None
+    """The peer to talk to from the start; None waits for someone to write."""
+    listening: bool = False
+    """Started with `--listen`: the reply target follows whoever wrote last."""
+    bufsize: int = DEFAULT_BUFSIZE
+    """Receive buffer per datagram; a larger datagram is cut and marked truncated."""
+    rcvbuf: int = DEFAULT_RCVBUF
+    """Socket receive buffer (SO_RCVBUF) to ask the kernel for."""
+    scrollback: int = DEFAULT_SCROLLBACK
+    """Entries the log keeps; older ones are let go and counted."""
+
+    @property
+    def follows_sender(self) -> bool:
+        """Reply to whoever wrote last (listen mode), rather than keep a pinned peer."""
+        return self.listening or self.peer is None

@@ -1,0 +1,315 @@
+"""The UDP socket: set-up, a receive loop for a worker thread, and sends with size checks.
+
+Nothing here knows about Textual. The receive loop drains the socket as fast as the kernel
+delivers into an inbox (a deque, safe to append from one thread and pop from another), and
+the UI takes everything in it on a timer: the thread never waits on the UI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import selectors
+import socket
+import struct
+import sys
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from udptui.address import Address
+
+SO_RXQ_OVFL = 40
+"""Linux: add the socket's cumulative drop counter to each datagram's ancillary data."""
+SO_RCVBUFFORCE = 33
+"""Linux: like SO_RCVBUF but may exceed `rmem_max` (needs CAP_NET_ADMIN)."""
+IP_RECVERR = 11
+IPV6_RECVERR = 25
+"""Linux: report ICMP errors (port unreachable) on unconnected sockets too."""
+
+MAX_PAYLOAD_IPV4 = 65507
+"""65535 - 20 (IPv4 header) - 8 (UDP header)."""
+MAX_PAYLOAD_IPV6 = 65527
+"""65535 - 8 (UDP header); IPv6's payload length excludes its own header."""
+SAFE_PAYLOAD = {False: 508, True: 1232}
+"""Largest payload every path must carry unfragmented: 576 - 60 - 8 on IPv4, 1280 - 40 - 8 on IPv6."""
+ETHERNET_PAYLOAD = {False: 1472, True: 1452}
+"""Largest payload that fits one 1500-byte Ethernet frame: 1500 - 20/40 - 8."""
+
+DEFAULT_BUFSIZE = 65535
+DEFAULT_RCVBUF = 4 * 1024 * 1024
+MAX_PENDING = 1_000_000
+"""Datagrams the inbox holds for the UI before it counts them as dropped by the app."""
+DRAIN_BATCH = 2048
+"""Datagrams read per wake-up before the loop checks whether it should stop."""
+
+IS_LINUX = sys.platform.startswith("linux")
+
+
+class TransportError(Exception):
+    """A socket could not be set up; the message is one line for the user."""
+
+
+class SendError(Exception):
+    """A datagram was not sent; the message is one line for the user."""
+
+
+RawDatagram: TypeAlias = tuple[bytes, Any, int, int]
+"""(kept bytes, sender sockaddr, bytes on the wire, truncation: 0 none, 1 cut, 2 possibly)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """Something the network told us instead of a datagram."""
+
+    message: str
+    address: Address | None = None
+    unreachable: bool = False
+    """An ICMP error: the peer's port (or host) refused the last datagram."""
+
+
+Inbound: TypeAlias = RawDatagram | Fault
+
+
+def _bind_error(error: OSError, where: str, port: int) -> TransportError:
+    if error.errno == errno.EADDRINUSE:
+        reason = f"address already in use (another program has UDP port {port})"
+    elif error.errno == errno.EACCES:
+        reason = "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+    elif error.errno == errno.EADDRNOTAVAIL:
+        reason = "that address is not on this machine"
+    else:
+        reason = error.strerror or str(error)
+    return TransportError(f"cannot bind {where}: {reason}")
+
+
+class UdpTransport:
+    """One UDP socket, its receive loop, and its counters."""
+
+    def __init__(self, sock: socket.socket, *, bufsize: int = DEFAULT_BUFSIZE) -> None:
+        self.sock = sock
+        self.family = socket.AddressFamily(sock.family)
+        self.bufsize = bufsize
+        self.dual_stack = self.family == socket.AF_INET6 and not sock.getsockopt(
+            socket.IPPROTO_IPV6, socket.IPV6_V6ONLY
+        )
+        self.counts_drops = self._enable_drop_counter()
+        self.detects_truncation = IS_LINUX and hasattr(sock, "recvmsg_into")
+        self._enable_icmp_errors()
+        sock.setblocking(False)
+        self.rcvbuf_granted = int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+        """The receive buffer the kernel granted (Linux reports twice the request, for overhead)."""
+        self.kernel_drops = 0
+        """Datagrams the kernel dropped because the receive buffer was full (SO_RXQ_OVFL)."""
+        self.inbox_drops = 0
+        """Datagrams read but let go because the UI had MAX_PENDING waiting."""
+        self._inbox: deque[Inbound] = deque()
+        self._stopping = threading.Event()
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._wake_reader.setblocking(False)
+        self._closed = False
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        bind_host: str | None = None,
+        port: int = 0,
+        bufsize: int = DEFAULT_BUFSIZE,
+        rcvbuf: int = DEFAULT_RCVBUF,
+    ) -> UdpTransport:
+        """Bind a socket: `bind_host` None means every interface, IPv6 and IPv4 on one socket."""
+        if bind_host is None:
+            try:
+                sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                host = "::"
+            except OSError:  # no IPv6 on this machine
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                host = "0.0.0.0"
+        else:
+            host = bind_host
+            family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            if host == "::":
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        set_receive_buffer(sock, rcvbuf)
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            sock.close()
+            raise _bind_error(error, str(Address(host, port)), port) from None
+        return cls(sock, bufsize=bufsize)
+
+    def _enable_drop_counter(self) -> bool:
+        if not IS_LINUX:
+            return False
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
+        except OSError:
+            return False
+        return True
+
+    def _enable_icmp_errors(self) -> None:
+        if not IS_LINUX:
+            return  # elsewhere the next receive reports it as ConnectionResetError
+        options = [(socket.IPPROTO_IP, IP_RECVERR)]
+        if self.family == socket.AF_INET6:
+            options.append((socket.IPPROTO_IPV6, IPV6_RECVERR))
+        for level, option in options:
+            with contextlib.suppress(OSError):
+                self.sock.setsockopt(level, option, 1)
+
+    @property
+    def local_address(self) -> Address:
+        return Address.from_sockaddr(self.sock.getsockname())
+
+    @property
+    def local_description(self) -> str:
+        """`0.0.0.0:8080 and [::]:8080` for a dual-stack wildcard, else the bound address."""
+        local = self.local_address
+        if self.dual_stack and local.host == "::":
+            return f"0.0.0.0:{local.port} and [::]:{local.port}"
+        return str(local)
+
+    # -- receiving ------------------------------------------------------------------------
+
+    def take_all(self) -> list[Inbound]:
+        """Everything received since the last call, oldest first (for the UI thread)."""
+        inbox = self._inbox
+        return [inbox.popleft() for _ in range(len(inbox))]
+
+    @property
+    def pending(self) -> int:
+        return len(self._inbox)
+
+    def run_receiver(self) -> None:
+        """Receive until `stop()`; meant for a worker thread. Errors become `Fault`s in the inbox."""
+        selector = selectors.DefaultSelector()
+        selector.register(self.sock, selectors.EVENT_READ)
+        selector.register(self._wake_reader, selectors.EVENT_READ)
+        try:
+            while not self._stopping.is_set():
+                for key, _ in selector.select():
+                    if key.fileobj is self._wake_reader:
+                        continue
+                    self._drain()
+        finally:
+            selector.close()
+
+    def _drain(self) -> None:
+        """Read what the socket holds, up to DRAIN_BATCH datagrams."""
+        sock = self.sock
+        inbox = self._inbox
+        bufsize = self.bufsize
+        buffer = bytearray(bufsize)
+        view = memoryview(buffer)
+        exact = self.detects_truncation
+        ancillary_size = socket.CMSG_SPACE(4) if self.counts_drops else 0
+        for _ in range(DRAIN_BATCH):
+            try:
+                if exact:
+                    length, ancillary, flags, sender = sock.recvmsg_into(
+                        (buffer,), ancillary_size, socket.MSG_TRUNC
+                    )
+                    cut = 1 if flags & socket.MSG_TRUNC else 0
+                    if ancillary:
+                        self._read_drop_counter(ancillary)
+                else:
+                    length, sender = sock.recvfrom_into(buffer)
+                    cut = 2 if length == bufsize and bufsize < DEFAULT_BUFSIZE else 0
+            except BlockingIOError:
+                return
+            except InterruptedError:
+                continue
+            except (ConnectionRefusedError, ConnectionResetError):
+                inbox.extend(self._read_icmp_errors())
+                continue
+            except OSError as error:
+                if self._stopping.is_set() or error.errno == errno.EBADF:
+                    return
+                inbox.append(Fault(f"receive failed: {error.strerror or error}"))
+                return
+            if len(inbox) >= MAX_PENDING:
+                self.inbox_drops += 1
+                continue
+            inbox.append((bytes(view[: min(length, bufsize)]), sender, length, cut))
+
+    def _read_drop_counter(self, ancillary: list[tuple[int, int, bytes]]) -> None:
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(data) >= 4:
+                self.kernel_drops = struct.unpack("=I", data[:4])[0]
+
+    def _read_icmp_errors(self) -> list[Fault]:
+        """Turn queued ICMP errors into faults naming the address that refused."""
+        faults: list[Fault] = []
+        if not IS_LINUX:
+            return [Fault("peer port closed? (ICMP port unreachable)", unreachable=True)]
+        while True:
+            try:
+                _, _, _, destination = self.sock.recvmsg(1, 512, socket.MSG_ERRQUEUE)
+            except OSError:
+                break
+            address = Address.from_sockaddr(destination) if destination else None
+            faults.append(Fault("peer port closed? (ICMP port unreachable)", address, unreachable=True))
+        return faults or [Fault("peer port closed? (ICMP port unreachable)", unreachable=True)]
+
+    def stop(self) -> None:
+        """Make `run_receiver` return promptly, even while it waits for data."""
+        self._stopping.set()
+        with contextlib.suppress(OSError):
+            self._wake_writer.send(b"\0")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.stop()
+        for sock in (self.sock, self._wake_reader, self._wake_writer):
+            sock.close()
+
+    # -- sending --------------------------------------------------------------------------
+
+    def max_payload(self, to: Address) -> int:
+        return MAX_PAYLOAD_IPV6 if to.is_ipv6 else MAX_PAYLOAD_IPV4
+
+    def send(self, payload: bytes, to: Address) -> int:
+        """Send one datagram; raises `SendError` with a one-line reason when it was not sent."""
+        limit = self.max_payload(to)
+        if len(payload) > limit:
+            raise SendError(
+                f"not sent: {len(payload)} bytes is over the largest UDP payload "
+                f"({limit} bytes on {'IPv6' if to.is_ipv6 else 'IPv4'})"
+            )
+        if to.is_ipv6 and self.family == socket.AF_INET:
+            raise SendError(f"not sent: this socket is IPv4 only and {to} is IPv6")
+        if not to.is_ipv6 and self.family == socket.AF_INET6 and not self.dual_stack:
+            raise SendError(f"not sent: this socket is IPv6 only and {to} is IPv4")
+        try:
+            return self.sock.sendto(payload, to.sockaddr_for(self.family))
+        except (ConnectionRefusedError, ConnectionResetError):
+            # An earlier datagram's ICMP error surfaced here; this one was not sent.
+            raise SendError(
+                f"not sent: {to} refused an earlier datagram (peer port closed?); try again"
+            ) from None
+        except BlockingIOError:
+            raise SendError("not sent: the socket's send buffer is full; try again") from None
+        except OSError as error:
+            raise SendError(f"not sent to {to}: {error.strerror or error}") from None
+
+
+def set_receive_buffer(sock: socket.socket, size: int) -> None:
+    """Ask for `size` bytes of receive buffer; beyond `rmem_max` only root gets it (SO_RCVBUFFORCE)."""
+    if size <= 0:
+        return
+    if IS_LINUX:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, size)
+            return
+        except OSError:
+            pass
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)

@@ -1,0 +1,8 @@
+"""The widgets udptui is made of; each does one thing."""
+
+from udptui.widgets.chat_header import ChatHeader
+from udptui.widgets.chat_log import ChatLog
+from udptui.widgets.composer import Composer
+from udptui.widgets.status_bar import StatusBar
+
+__all__ = ["ChatHeader", "ChatLog", "Composer", "StatusBar"]

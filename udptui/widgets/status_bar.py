@@ -1,0 +1,64 @@
+"""The bottom status line: traffic counters, drops and the receive rate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widget import Widget
+
+
+def human_bytes(count: int) -> str:
+    """`512 B`, `1.5 KiB`, `4.0 MiB`."""
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{count} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class Stats:
+    """One reading of every counter the status bar shows."""
+
+    received: int = 0
+    sent: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    kernel_drops: int = 0
+    app_drops: int = 0
+    counts_drops: bool = True
+    """False where the platform cannot count kernel drops."""
+    rate: float = 0.0
+    """Datagrams received per second, over the last second."""
+    let_go: int = 0
+    """Entries the scrollback let go."""
+    rcvbuf: int = 0
+
+
+class StatusBar(Widget):
+    """`rx 12  tx 3  in 1.2 KiB  out 96 B  dropped 0  …`; always visible."""
+
+    stats: reactive[Stats] = reactive(Stats)
+
+    def render(self) -> Content:
+        stats = self.stats
+        dropped = stats.kernel_drops + stats.app_drops
+        parts: list[str | tuple[str, str]] = [
+            ("rx ", "dim"), str(stats.received), "  ",
+            ("tx ", "dim"), str(stats.sent), "  ",
+            ("in ", "dim"), human_bytes(stats.bytes_in), "  ",
+            ("out ", "dim"), human_bytes(stats.bytes_out), "  ",
+        ]  # fmt: skip
+        if stats.counts_drops:
+            parts += [("dropped ", "dim"), (str(dropped), "bold red" if dropped else "")]
+        else:
+            parts += [("dropped ", "dim"), ("uncounted", "italic")]
+        if stats.rate >= 1:
+            parts += ["  ", (f"{stats.rate:,.0f}/s", "bold")]
+        if stats.let_go:
+            parts += ["  ", ("scrollback let go ", "dim"), str(stats.let_go)]
+        parts += ["  ", ("rcvbuf ", "dim"), human_bytes(stats.rcvbuf)]
+        return Content.assemble(*parts)
