@@ -19,6 +19,8 @@ from udptui.widgets.status_bar import Stats
 
 DRAIN_INTERVAL = 1 / 20
 """How often the UI takes what the receive thread queued: one batch per tick."""
+FAULT_TOAST_INTERVAL = 1.0
+"""Seconds between network toasts; faults in between are still logged as entries."""
 
 
 class UdpTuiApp(App[None]):
@@ -50,6 +52,7 @@ class UdpTuiApp(App[None]):
             clock=clock,
         )
         self._recent_counts: deque[tuple[float, int]] = deque(maxlen=21)
+        self._last_fault_toast = float("-inf")
 
     def compose(self) -> ComposeResult:
         yield ChatHeader(id="header")
@@ -81,7 +84,8 @@ class UdpTuiApp(App[None]):
             self.query_one(ChatLog).entries_added(result.let_go)
         if result.target_changed:
             self._show_target()
-        if result.faults:
+        if result.faults and time.monotonic() - self._last_fault_toast >= FAULT_TOAST_INTERVAL:
+            self._last_fault_toast = time.monotonic()
             first = result.faults[0]
             message = f"{first.message} {first.address}" if first.address else first.message
             if len(result.faults) > 1:

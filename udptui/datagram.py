@@ -107,6 +107,12 @@ def decode_payload(payload: bytes) -> Decoded:
     return Decoded(make_visible(text), binary)
 
 
+def hex_preview(payload: bytes, limit: int = 16) -> str:
+    """The first `limit` bytes as `ff fe 41`, with `…` when there are more."""
+    preview = payload[:limit].hex(" ")
+    return preview + " …" if len(payload) > limit else preview
+
+
 def hexdump(payload: bytes, width: int = 16) -> list[str]:
     """`xxd`-style lines: offset, hex in pairs, and printable ASCII (others as `.`)."""
     lines = []

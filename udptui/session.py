@@ -100,11 +100,11 @@ class ChatSession:
                 entries.append(Entry(now, Direction.NOTE, item.address, note=message, level=Level.WARNING))
                 continue
             payload, sockaddr, wire_length, cut = item
-            sender = self._address(sockaddr)
-            if self.follow:
-                target = sender
-            entries.append(
-                Entry(
+            try:
+                sender = self._address(sockaddr)
+                if self.follow:
+                    target = sender
+                entry = Entry(
                     now,
                     Direction.RECEIVED,
                     sender,
@@ -113,9 +113,11 @@ class ChatSession:
                     _TRUNCATION[cut],
                     stranger=sender != target,
                 )
-            )
+            except Exception:  # one odd datagram must not stop the rest: show its bytes
+                entry = Entry(now, Direction.RECEIVED, None, bytes(payload), len(payload))
+            entries.append(entry)
             counters.received += 1
-            counters.bytes_in += wire_length
+            counters.bytes_in += entry.wire_length
         if target != self.target:
             self.target = target
             result.target_changed = True

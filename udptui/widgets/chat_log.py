@@ -14,7 +14,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from udptui.datagram import Direction, Entry, Level
+from udptui.datagram import Direction, Entry, Level, hex_preview
 from udptui.store import EntryStore
 
 _ARROWS = {Direction.RECEIVED: "← ", Direction.SENT: "→ ", Direction.NOTE: "• "}
@@ -86,6 +86,16 @@ class ChatLog(ScrollView, can_focus=False):
         return self.get_component_rich_style(f"chat-log--{name}", partial=True)
 
     def render_entry(self, entry: Entry) -> Strip:
+        """One entry as a line; if that fails for any reason, its bytes in hex."""
+        try:
+            return self._render_entry(entry)
+        except Exception:
+            text = Text(no_wrap=True, end="", style=self.rich_style)
+            text.append(f"{entry.direction.value} {entry.peer or '?'}  hex: ", self._style("error"))
+            text.append(entry.payload.hex(" "))
+            return Strip(text.render(self.app.console), text.cell_len)
+
+    def _render_entry(self, entry: Entry) -> Strip:
         """One entry as a line: time, direction, peer, then the payload made visible."""
         text = Text(no_wrap=True, end="", style=self.rich_style)
         text.append(entry.time.strftime("%H:%M:%S"), self._style("time"))
@@ -97,7 +107,7 @@ class ChatLog(ScrollView, can_focus=False):
             return Strip(text.render(self.app.console), text.cell_len)
         direction = "received" if entry.direction is Direction.RECEIVED else "sent"
         text.append(_ARROWS[entry.direction], self._style(direction))
-        text.append(str(entry.peer), self._style(direction))
+        text.append(str(entry.peer or "unknown sender"), self._style(direction))
         if entry.stranger:
             text.append(" (other peer)", self._style("stranger"))
         text.append("  ")
@@ -107,7 +117,7 @@ class ChatLog(ScrollView, can_focus=False):
             self._append_pieces(text, entry, Style())
         marks = []
         if entry.decoded.binary:
-            marks.append(f"binary, {len(entry.payload)} bytes")
+            marks.append(f"binary, {len(entry.payload)} bytes: {hex_preview(entry.payload)}")
         if entry.truncation_text:
             marks.append(entry.truncation_text)
         for mark in marks:

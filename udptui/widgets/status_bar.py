@@ -19,6 +19,10 @@ def human_bytes(count: int) -> str:
     raise AssertionError("unreachable")
 
 
+RATE_SHOWN_FROM = 100.0
+"""Datagrams per second from which the rate is worth a place on the bar (a flood, not a chat)."""
+
+
 @dataclass(frozen=True)
 class Stats:
     """One reading of every counter the status bar shows."""
@@ -56,7 +60,7 @@ class StatusBar(Widget):
             parts += [("dropped ", "dim"), (str(dropped), "bold red" if dropped else "")]
         else:
             parts += [("dropped ", "dim"), ("uncounted", "italic")]
-        if stats.rate >= 1:
+        if stats.rate >= RATE_SHOWN_FROM:
             parts += ["  ", (f"{stats.rate:,.0f}/s", "bold")]
         if stats.let_go:
             parts += ["  ", ("scrollback let go ", "dim"), str(stats.let_go)]
