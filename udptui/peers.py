@@ -1,0 +1,91 @@
+"""The roster of every peer seen: last seen, datagrams in and out, unread count, colour."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from udptui.address import Address
+
+PEER_COLOURS = (
+    "#5fafff",
+    "#87d787",
+    "#ffaf5f",
+    "#d787d7",
+    "#5fd7d7",
+    "#ffd75f",
+    "#ff8787",
+    "#afafff",
+    "#87d7af",
+    "#d7af87",
+    "#af87ff",
+    "#87afd7",
+)
+"""Readable on dark and light backgrounds; picked per address by a stable hash."""
+
+
+def peer_colour(address: Address) -> str:
+    """The same address gets the same colour in every run (crc32, not Python's salted hash)."""
+    return PEER_COLOURS[zlib.crc32(str(address).encode()) % len(PEER_COLOURS)]
+
+
+@dataclass
+class Peer:
+    """What we know of one address."""
+
+    address: Address
+    last_seen: datetime
+    received: int = 0
+    sent: int = 0
+    unread: int = 0
+    """Datagrams received while this peer was not the reply target."""
+
+    @property
+    def colour(self) -> str:
+        return peer_colour(self.address)
+
+
+class PeerRoster:
+    """Every peer seen this session, most recently active first."""
+
+    def __init__(self) -> None:
+        self._peers: dict[Address, Peer] = {}
+        self.version = 0
+        """Bumped on every change, so a view can tell when to redraw."""
+
+    def __len__(self) -> int:
+        return len(self._peers)
+
+    def get(self, address: Address) -> Peer | None:
+        return self._peers.get(address)
+
+    def _peer(self, address: Address, when: datetime) -> Peer:
+        peer = self._peers.get(address)
+        if peer is None:
+            peer = self._peers[address] = Peer(address, when)
+        return peer
+
+    def received(self, address: Address, when: datetime, *, unread: bool) -> None:
+        peer = self._peer(address, when)
+        peer.last_seen = when
+        peer.received += 1
+        if unread:
+            peer.unread += 1
+        self.version += 1
+
+    def sent(self, address: Address, when: datetime) -> None:
+        peer = self._peer(address, when)
+        peer.last_seen = when
+        peer.sent += 1
+        self.version += 1
+
+    def mark_read(self, address: Address | None) -> None:
+        peer = self._peers.get(address) if address is not None else None
+        if peer is not None and peer.unread:
+            peer.unread = 0
+            self.version += 1
+
+    def ordered(self) -> list[Peer]:
+        """Most recently seen first: peers idle for long sink below the active ones."""
+        return sorted(self._peers.values(), key=lambda peer: peer.last_seen, reverse=True)
