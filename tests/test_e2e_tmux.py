@@ -1,0 +1,293 @@
+"""End-to-end: the real `udptui` program in tmux, typed into and read off the screen.
+
+Each test gets a private tmux server (`tmux -L udptui-e2e-<random>`), starts `udptui` and
+the tutorial's example scripts in sessions of their own, types with `send-keys` and reads
+with `capture-pane`. Every wait polls the screen up to a deadline; nothing asserts on time.
+All traffic stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+UDPTUI = Path(sys.executable).parent / "udptui"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+DEADLINE = 10.0
+"""Seconds a wait may poll the screen before the test fails."""
+WIDTH, HEIGHT = 110, 32
+
+
+def udptui_path() -> str:
+    """The console script next to this interpreter; a clear failure when it is not installed."""
+    if not UDPTUI.exists():
+        pytest.fail(f"no udptui console script at {UDPTUI}: install the package (pip install -e .)")
+    return str(UDPTUI)
+
+
+def udptui_command(*args: str) -> str:
+    # No stderr redirection: Textual draws on stderr.
+    return shlex.join([udptui_path(), *args])
+
+
+def example_command(script: str, *args: str) -> str:
+    return shlex.join([sys.executable, "-u", str(EXAMPLES / script), *args])
+
+
+class Tmux:
+    """One private tmux server; sessions are addressed by exact name."""
+
+    def __init__(self, executable: str, socket_name: str) -> None:
+        self.executable = executable
+        self.socket_name = socket_name
+        self.env = {key: value for key, value in os.environ.items() if key != "TMUX"}
+        self.env["PATH"] = os.pathsep.join([str(UDPTUI.parent), self.env.get("PATH", "")])
+        self.socket_path: str | None = None
+
+    def tmux(self, *args: str, check: bool = True) -> str:
+        done = subprocess.run(
+            [self.executable, "-L", self.socket_name, "-f", os.devnull, *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=DEADLINE,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"tmux {' '.join(args)} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def start(self, name: str, command: str) -> None:
+        """Run `command` in a new detached session of 110 x 32 cells."""
+        self.tmux("new-session", "-d", "-s", name, "-x", str(WIDTH), "-y", str(HEIGHT), command)
+        if self.socket_path is None:
+            self.socket_path = self.tmux("display-message", "-p", "#{socket_path}").strip()
+
+    def screen(self, name: str) -> str:
+        return self.tmux("capture-pane", "-p", "-t", f"={name}:")
+
+    def title(self, name: str) -> str:
+        return self.tmux("display-message", "-p", "-t", f"={name}:", "#{pane_title}").rstrip("\n")
+
+    def type(self, name: str, text: str, *, enter: bool = True) -> None:
+        self.tmux("send-keys", "-t", f"={name}:", "-l", text)
+        if enter:
+            self.tmux("send-keys", "-t", f"={name}:", "Enter")
+
+    def key(self, name: str, key: str) -> None:
+        self.tmux("send-keys", "-t", f"={name}:", key)
+
+    def wait_for(self, name: str, condition: str | Callable[[str], bool]) -> str:
+        """Poll the screen until it contains the text (or the predicate holds); return the screen."""
+        check = (lambda screen: condition in screen) if isinstance(condition, str) else condition
+        deadline = time.monotonic() + DEADLINE
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen(name)
+            if check(screen):
+                return screen
+            time.sleep(0.05)
+        wanted = repr(condition) if isinstance(condition, str) else "the condition"
+        raise AssertionError(f"{wanted} did not show in {name!r} within {DEADLINE} s; screen:\n{screen}")
+
+    def kill_server(self) -> None:
+        """End the server and every program in it; tmux leaves its socket file, so remove it."""
+        self.tmux("kill-server", check=False)
+        if self.socket_path:
+            Path(self.socket_path).unlink(missing_ok=True)
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    executable = shutil.which("tmux")
+    if executable is None:
+        pytest.fail("tmux is not on PATH: these end-to-end tests need it (apt-get install tmux)")
+    server = Tmux(executable, f"udptui-e2e-{secrets.token_hex(6)}")
+    try:
+        yield server
+    finally:
+        server.kill_server()
+
+
+@pytest.fixture
+def plain_socket() -> Iterator[socket.socket]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(DEADLINE)
+    try:
+        yield sock
+    finally:
+        sock.close()
+
+
+def start_listener(tmux: Tmux, name: str, *args: str) -> int:
+    """Start `udptui --listen 0 ...` and return the port it bound, read from its header."""
+    tmux.start(name, udptui_command("--listen", "0", *args))
+    listening = re.compile(r"listening on \S+:(\d+)")
+    match = listening.search(tmux.wait_for(name, lambda screen: listening.search(screen) is not None))
+    assert match is not None
+    return int(match.group(1))
+
+
+def bound_port(screen: str) -> int:
+    match = re.search(r"bound to \S+:(\d+)", screen)
+    assert match is not None, f"no `bound to` in the header:\n{screen}"
+    return int(match.group(1))
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def received_lines(screen: str, sender: str) -> list[str]:
+    """The payload part of each `← sender  payload` line on the screen."""
+    marker = f"← {sender}  "
+    return [line.split(marker, 1)[1].rstrip() for line in screen.splitlines() if marker in line]
+
+
+def test_two_udptui_processes_chat_both_ways(tmux: Tmux) -> None:
+    port = start_listener(tmux, "alpha")
+    tmux.start("beta", udptui_command("--peer", f"127.0.0.1:{port}"))
+    beta_screen = tmux.wait_for("beta", f"peer 127.0.0.1:{port}")
+    beta_port = bound_port(beta_screen)
+
+    tmux.type("beta", "hello from beta")
+    alpha_screen = tmux.wait_for("alpha", f"← 127.0.0.1:{beta_port}  hello from beta")
+    assert f"peer 127.0.0.1:{beta_port}" in alpha_screen.splitlines()[0]
+    tmux.wait_for("beta", f"→ 127.0.0.1:{port}  hello from beta")
+
+    tmux.type("alpha", "hi beta, alpha here")
+    tmux.wait_for("beta", f"← 127.0.0.1:{port}  hi beta, alpha here")
+    tmux.wait_for("alpha", f"→ 127.0.0.1:{beta_port}  hi beta, alpha here")
+
+
+def test_listen_against_the_tutorial_client(tmux: Tmux) -> None:
+    port = start_listener(tmux, "app")
+    client = example_command("tutorial_client.py", "127.0.0.1", str(port), "--send", "ping")
+    tmux.start("client", client + "; echo EXITED $?; sleep 30")
+    arrived = re.compile(r"← 127\.0\.0\.1:(\d+)  ping")
+    match = arrived.search(tmux.wait_for("app", lambda screen: arrived.search(screen) is not None))
+    assert match is not None
+    client_port = int(match.group(1))
+    tmux.wait_for("app", f"peer 127.0.0.1:{client_port}")
+
+    tmux.type("app", "pong from udptui")
+    client_screen = tmux.wait_for("client", "EXITED 0")
+    assert client_screen.splitlines()[:3] == ["sent ping", "pong from udptui", "EXITED 0"]
+
+
+def test_peer_against_the_tutorial_server(tmux: Tmux) -> None:
+    port = free_port()
+    tmux.start("server", example_command("tutorial_server.py", "127.0.0.1", str(port), "--reply", "ok!"))
+    tmux.wait_for("server", f"listening on 127.0.0.1:{port}")
+    tmux.start("app", udptui_command("--peer", f"127.0.0.1:{port}"))
+    tmux.wait_for("app", f"peer 127.0.0.1:{port}")
+
+    tmux.type("app", "hello, tutorial server")
+    tmux.wait_for("server", "hello, tutorial server")
+    tmux.wait_for("app", f"← 127.0.0.1:{port}  ok!")
+
+
+def run_boundaries_client(port: int) -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "tutorial_client.py"), "127.0.0.1", str(port), "--boundaries"],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_datagram_boundaries_hello_world_egon_are_three_entries(tmux: Tmux) -> None:
+    port = start_listener(tmux, "app")
+    run_boundaries_client(port)
+    screen = tmux.wait_for("app", lambda s: "egon" in s)
+    payloads = [line.split("  ", 1)[1].rstrip() for line in screen.splitlines() if " ← 127.0.0.1:" in line]
+    assert payloads == ["hello", "world", "egon"], screen
+
+
+def test_bufsize_1_cuts_each_datagram_to_one_byte(tmux: Tmux) -> None:
+    port = start_listener(tmux, "app", "--bufsize", "1")
+    run_boundaries_client(port)
+    screen = tmux.wait_for("app", "4 bytes sent, 1 kept")
+    payloads = [line.split("  ", 1)[1].rstrip() for line in screen.splitlines() if " ← 127.0.0.1:" in line]
+    assert payloads == [
+        "h  [truncated: 5 bytes sent, 1 kept]",
+        "w  [truncated: 5 bytes sent, 1 kept]",
+        "e  [truncated: 4 bytes sent, 1 kept]",
+    ], screen
+
+
+HOSTILE: list[tuple[bytes, str]] = [
+    (b"\x1b]0;PWNED\x07", r"\x1b]0;PWNED\x07"),
+    (b"\x1b]2;PWNED\x1b\\", "\\x1b]2;PWNED\\x1b\\"),
+    (b"\x1b[2J", r"\x1b[2J"),
+    (b"\x1b[H", r"\x1b[H"),
+    ("\x9b2J".encode(), r"\x9b2J"),
+    ("abc\u202edef".encode(), r"abc\u202edef"),
+    (b"[@click=app.quit]x[/]", "[@click=app.quit]x[/]"),
+    (b"\xff\xfe\x1b[2J", r"[binary, 6 bytes: ff fe 1b 5b 32 4a]"),
+]
+"""What a hostile peer sends, and text that must show on screen for it instead."""
+
+
+def test_hostile_payloads_show_as_text_and_do_not_reach_the_terminal(
+    tmux: Tmux, plain_socket: socket.socket
+) -> None:
+    port = start_listener(tmux, "app")
+    me = f"127.0.0.1:{plain_socket.getsockname()[1]}"
+    plain_socket.sendto(b"an honest first message", ("127.0.0.1", port))
+    tmux.wait_for("app", f"← {me}  an honest first message")
+    title_before = tmux.title("app")
+
+    for payload, _ in HOSTILE:
+        plain_socket.sendto(payload, ("127.0.0.1", port))
+    plain_socket.sendto(b"the last one", ("127.0.0.1", port))
+    screen = tmux.wait_for("app", f"← {me}  the last one")
+
+    title_after = tmux.title("app")
+    assert "PWNED" not in title_after
+    assert title_after == title_before
+    lines = received_lines(screen, me)
+    assert lines[0] == "an honest first message", screen
+    assert len(lines) == len(HOSTILE) + 2, screen
+    for (_, visible), line in zip(HOSTILE, lines[1:-1], strict=True):
+        assert visible in line, f"expected {visible!r} in {line!r}"
+    assert screen.splitlines()[0].startswith(" udptui  listening on"), screen  # no cursor jump, no clear
+
+    tmux.type("app", "still here")
+    reply, sender = plain_socket.recvfrom(1024)
+    assert reply == b"still here"
+    assert sender[1] == port
+    tmux.wait_for("app", f"→ {me}  still here")
+
+
+@pytest.mark.parametrize("key", ["C-q", "C-c"])
+def test_quit_key_ends_the_process_with_status_0(tmux: Tmux, key: str) -> None:
+    tmux.start("app", udptui_command("--listen", "0") + "; echo EXITED $?; sleep 30")
+    tmux.wait_for("app", "listening on")
+    tmux.key("app", key)
+    tmux.wait_for("app", "EXITED 0")
+
+
+def test_port_out_of_range_is_one_line_and_status_2() -> None:
+    done = subprocess.run(
+        [udptui_path(), "--listen", "99999"], capture_output=True, text=True, timeout=DEADLINE
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("udptui: error:") and "99999" in done.stderr
