@@ -1,0 +1,117 @@
+"""Shared helpers for the app tests: real loopback sockets, a fixed clock, and polling waits."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from types import FrameType
+
+import pytest
+from textual.pilot import Pilot
+
+from udptui.address import Address
+from udptui.transport import UdpTransport
+
+WAIT_SECONDS = 5.0
+"""How long a test waits for a condition before it fails (a deadline, never a measurement)."""
+SNAPSHOT_RCVBUF = 256 * 1024
+"""An explicit receive buffer, so the status bar's `rcvbuf` reads the same on every run."""
+FIXED_TIME = datetime(2026, 1, 2, 12, 0, 1)
+
+
+def fixed_clock() -> datetime:
+    """The app's clock in tests: always the same moment, so log lines never depend on the time of day."""
+    return FIXED_TIME
+
+
+async def wait_for(
+    pilot: Pilot[None],
+    condition: Callable[[], bool],
+    what: str,
+    timeout: float = WAIT_SECONDS,
+) -> None:
+    """Let the app run until `condition()` holds; fail with `what` if it never does."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT_SECONDS) -> None:
+    """The same wait for code outside the app (no pilot): sleep-poll until `condition()` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def udp_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A plain UDP socket on loopback, standing in for the other side of the chat."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.settimeout(WAIT_SECONDS)
+    return sock
+
+
+def address_of(sock: socket.socket) -> Address:
+    return Address.from_sockaddr(sock.getsockname())
+
+
+def closed_port() -> int:
+    """A loopback UDP port that nothing listens on (bound, then closed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def receiver_running(transport: UdpTransport) -> bool:
+    """Whether any thread is executing this transport's receive loop right now."""
+    code = UdpTransport.run_receiver.__code__
+    for frame in sys._current_frames().values():
+        current: FrameType | None = frame
+        while current is not None:
+            if current.f_code is code and current.f_locals.get("self") is transport:
+                return True
+            current = current.f_back
+    return False
+
+
+@pytest.fixture
+def peer() -> Iterator[socket.socket]:
+    """The other side of the chat: a real UDP socket on 127.0.0.1, any free port."""
+    sock = udp_socket()
+    yield sock
+    sock.close()
+
+
+@pytest.fixture
+def stranger() -> Iterator[socket.socket]:
+    """A second sender on 127.0.0.1, for pinned-peer tests."""
+    sock = udp_socket()
+    yield sock
+    sock.close()
+
+
+@pytest.fixture
+def open_transport() -> Iterator[Callable[..., UdpTransport]]:
+    """Open app sockets on 127.0.0.1 (any free port unless told); all are closed after the test."""
+    opened: list[UdpTransport] = []
+
+    def open_(*, bind_host: str = "127.0.0.1", port: int = 0, **options: int) -> UdpTransport:
+        transport = UdpTransport.open(bind_host=bind_host, port=port, **options)
+        opened.append(transport)
+        return transport
+
+    yield open_
+    for transport in opened:
+        transport.close()

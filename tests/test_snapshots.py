@@ -1,0 +1,207 @@
+"""What the app looks like: SVG snapshots of real sessions over loopback UDP.
+
+Every picture is made deterministic: a fixed clock, fixed ports for the app and its peers
+(21000-21999, below Linux's ephemeral range, one set per test), and an explicit receive
+buffer so the status bar's `rcvbuf` reads the same everywhere. A port that cannot be bound
+fails the test. Accept a deliberate change with `pytest --snapshot-update`, after reading
+the SVG.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack
+
+import pytest
+from conftest import SNAPSHOT_RCVBUF, fixed_clock, udp_socket, wait_for
+from textual.pilot import Pilot
+
+from udptui.address import Address
+from udptui.app import UdpTuiApp, make_app
+from udptui.config import Config
+from udptui.transport import UdpTransport
+from udptui.widgets import Composer
+
+SIZE = (100, 30)
+SnapCompare = Callable[..., bool]
+RunBefore = Callable[[Pilot[None]], Awaitable[None]]
+
+HOSTILE: list[bytes] = [
+    b"\x1b[2J\x1b[Hclear screen",
+    b"\x1b]0;pwned\x07 window title",
+    b"\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\ OSC8",
+    b"\x1b[31mred?\x1b[0m \x1b[5mblink?\x1b[0m",
+    b"\x1bP+q\x1b\\ DCS \x1b[6n query",
+    "\u202eexe.txt\u202c \u2066bidi\u2069".encode(),
+    b"\xc2\x9b31m C1 CSI \xc2\x85 NEL",
+    "zero\u200bwidth\u200d\ufeffBOM".encode(),
+    b"[@click=app.quit]quit?[/]",
+    b"[link=http://x]link[/link]",
+    b"[b red]bold?[/] [reverse]r",
+    b"NUL\x00 BEL\x07 BS\x08 DEL\x7f",
+    b"line one\nline two\r\n",
+    b"\xff\xfe\x00A bad \xc3\x28",
+    b"",
+    "\u6f22\u5b57 \U0001f44b Z\u0338\u0322 e\u0301".encode(),
+    b"hello, the rest of this datagram is lost",
+]
+"""Datagrams that try to act on the terminal, the markup parser or the reader's eyes."""
+HOSTILE_BUFSIZE = 32
+"""The app's `--bufsize`: every hostile datagram fits but the last (40 bytes), which arrives cut."""
+
+
+@pytest.fixture
+def sockets() -> Iterator[ExitStack]:
+    """Closes every socket and transport a snapshot test opened."""
+    with ExitStack() as stack:
+        yield stack
+
+
+def open_app(
+    sockets: ExitStack, config: Config, *, bind_host: str | None = "127.0.0.1"
+) -> tuple[UdpTuiApp, Address]:
+    """An app on a fixed port (binding must succeed), and the loopback address to reach it."""
+    transport = UdpTransport.open(
+        bind_host=bind_host, port=config.port, bufsize=config.bufsize, rcvbuf=config.rcvbuf
+    )
+    sockets.callback(transport.close)
+    app = make_app(config, transport=transport, clock=fixed_clock)
+    return app, Address("127.0.0.1", config.port)
+
+
+def peer_socket(sockets: ExitStack, port: int) -> socket.socket:
+    return sockets.enter_context(udp_socket("127.0.0.1", port))
+
+
+async def receive(pilot: Pilot[None], sender: socket.socket, to: Address, payload: bytes) -> None:
+    """Send one datagram to the app and wait until its log has it (one batch per datagram)."""
+    app = pilot.app
+    assert isinstance(app, UdpTuiApp)
+    before = app.session.counters.received
+    sender.sendto(payload, to.sockaddr_for(socket.AF_INET))
+    await wait_for(pilot, lambda: app.session.counters.received > before, f"{payload!r} to arrive")
+
+
+async def send(pilot: Pilot[None], text: str) -> None:
+    """Type a message into the composer and press Enter."""
+    app = pilot.app
+    assert isinstance(app, UdpTuiApp)
+    sent_before = app.session.counters.sent
+    app.query_one(Composer).value = text
+    await pilot.press("end", "enter")
+    await wait_for(pilot, lambda: app.session.counters.sent > sent_before, f"{text[:20]!r} to be sent")
+
+
+async def still_cursor(pilot: Pilot[None]) -> None:
+    """Stop the composer's cursor blinking, so the picture does not depend on when it is taken."""
+    pilot.app.query_one(Composer).cursor_blink = False
+    await pilot.pause()
+
+
+def test_listen_mode_idle(snap_compare: SnapCompare, sockets: ExitStack) -> None:
+    """Listening on every interface, nobody has written yet.
+
+    The header reads `udptui  listening on 0.0.0.0:21001 and [::]:21001   no peer yet`; the
+    log is empty; the input's placeholder says `No peer yet: wait for someone to write`;
+    the status bar reads `rx 0  tx 0  in 0 B  out 0 B  dropped 0  rcvbuf 512.0 KiB`; the
+    footer lists the Quit, Clear and Newest keys.
+    """
+    config = Config(port=21001, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
+    app, _ = open_app(sockets, config, bind_host=None)
+    assert snap_compare(app, terminal_size=SIZE, run_before=still_cursor)
+
+
+def test_conversation_in_progress(snap_compare: SnapCompare, sockets: ExitStack) -> None:
+    """A chat with one peer, in listen mode (the tutorial's `hello` exchange).
+
+    The header shows `peer 127.0.0.1:21102  follow`. The log has, all at 12:00:01: a green
+    `← 127.0.0.1:21102  hello`, a blue `→ 127.0.0.1:21102  hi, who is this?`, `← … egon`,
+    `→ … nice to meet you, egon`, and `← … world`; the placeholder names the peer; the status
+    bar counts `rx 3  tx 2`.
+    """
+    config = Config(port=21002, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
+    app, to = open_app(sockets, config)
+    peer = peer_socket(sockets, 21102)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await receive(pilot, peer, to, b"hello")
+        await send(pilot, "hi, who is this?")
+        await receive(pilot, peer, to, b"egon")
+        await send(pilot, "nice to meet you, egon")
+        await receive(pilot, peer, to, b"world")
+        await still_cursor(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_pinned_peer_with_a_stranger(snap_compare: SnapCompare, sockets: ExitStack) -> None:
+    """Talking to a pinned peer while another address writes in.
+
+    The header reads `bound to 127.0.0.1:21003   peer 127.0.0.1:21103  pinned`. The log
+    shows `→ 127.0.0.1:21103  are you there?`, `← 127.0.0.1:21103  yes`, then
+    `← 127.0.0.1:21203 (other peer)  let me in` with `(other peer)` in the warning colour,
+    then `→ 127.0.0.1:21103  still talking to you`: the reply still went to the pinned peer.
+    """
+    config = Config(port=21003, peer=Address("127.0.0.1", 21103), listening=False, rcvbuf=SNAPSHOT_RCVBUF)
+    app, to = open_app(sockets, config)
+    peer = peer_socket(sockets, 21103)
+    stranger = peer_socket(sockets, 21203)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await send(pilot, "are you there?")
+        assert peer.recv(100) == b"are you there?"
+        await receive(pilot, peer, to, b"yes")
+        await receive(pilot, stranger, to, b"let me in")
+        await send(pilot, "still talking to you")
+        assert peer.recv(100) == b"still talking to you"
+        await still_cursor(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_hostile_datagrams_are_drawn_safely(snap_compare: SnapCompare, sockets: ExitStack) -> None:
+    """Seventeen datagrams built to attack a terminal, each shown as one inert line.
+
+    Every line starts `12:00:01 ← 127.0.0.1:21104` and the screen is otherwise intact: not
+    cleared, nothing red, reversed, bold or blinking, no link, the title unchanged. ESC,
+    BEL, DCS, C0/C1 controls, bidi and zero-width characters show as dim italic escapes
+    (`\\x1b[2J`, `\\x1b]0;pwned\\x07`, `\\u202e`, `\\x9b`, `\\u200b`, `\\ufeff`,
+    `\\x00`, `\\x7f`), newlines as `\\x0a`. The three markup lines show their brackets
+    literally (`[@click=app.quit]quit?[/]`). The invalid UTF-8 line shows `�` and ends
+    `[binary, 11 bytes: ff fe 00 41 20 62 61 64 20 c3 28]`; the empty one says `empty datagram`; the
+    CJK/emoji/combining line keeps its columns; the last line shows
+    `hello, the rest of this datagram` and `[truncated: 40 bytes sent, 32 kept]`.
+    """
+    config = Config(port=21004, listening=True, bufsize=HOSTILE_BUFSIZE, rcvbuf=SNAPSHOT_RCVBUF)
+    app, to = open_app(sockets, config)
+    hostile = peer_socket(sockets, 21104)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        for payload in HOSTILE:
+            await receive(pilot, hostile, to, payload)
+        await still_cursor(pilot)
+        assert pilot.app.is_running
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_large_send_warning_toast(snap_compare: SnapCompare, sockets: ExitStack) -> None:
+    """A 600-byte message goes out, with a warning.
+
+    The log shows `← 127.0.0.1:21105  ping`, then the sent line `→ 127.0.0.1:21105  zzzz…`
+    running off the right edge (a horizontal scrollbar appears), then a yellow note
+    `• sent 600 bytes: over 508, it may be dropped on some paths`. A warning toast titled
+    `Large datagram` with the same words sits at the bottom right. The input is empty.
+    """
+    config = Config(port=21005, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
+    app, to = open_app(sockets, config)
+    peer = peer_socket(sockets, 21105)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await receive(pilot, peer, to, b"ping")
+        await send(pilot, "z" * 600)
+        assert peer.recv(1000) == b"z" * 600
+        await still_cursor(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
