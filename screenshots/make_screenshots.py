@@ -1,0 +1,188 @@
+"""Make the README's screenshots by driving the real app headless over loopback UDP.
+
+Run from the repository root:  python screenshots/make_screenshots.py
+
+Each picture comes from a real session: the app binds a real socket and plain UDP sockets
+on 127.0.0.1 play the peers. Fixed ports (21500-21799), a scripted clock and an explicit
+receive buffer make every rerun draw the same pictures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from udptui.address import Address
+from udptui.app import UdpTuiApp, make_app
+from udptui.config import Config
+from udptui.transport import UdpTransport
+from udptui.widgets import Composer
+
+HERE = Path(__file__).resolve().parent
+SIZE = (110, 32)
+RCVBUF = 256 * 1024
+WAIT_SECONDS = 5.0
+
+Scene = Callable[[Pilot[None], "Stage"], Awaitable[None]]
+
+
+class ScriptedClock:
+    """The app's clock: a time the script sets, so log lines read like a real chat, every run."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class Stage:
+    """Everything one screenshot needs: the app, its address, the peer sockets and the clock."""
+
+    def __init__(self, app: UdpTuiApp, address: Address, clock: ScriptedClock) -> None:
+        self.app = app
+        self.address = address
+        self.clock = clock
+        self.sockets: list[socket.socket] = []
+
+    def peer(self, port: int) -> socket.socket:
+        """A plain UDP socket on 127.0.0.1:`port` playing another program."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", port))
+        sock.settimeout(WAIT_SECONDS)
+        self.sockets.append(sock)
+        return sock
+
+    async def wait_for(self, pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not condition():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"make_screenshots: timed out waiting for {what}")
+            await pilot.pause(0.05)
+
+    async def receive(
+        self, pilot: Pilot[None], sender: socket.socket, payload: bytes, after: float = 2
+    ) -> None:
+        """`after` seconds later, `sender` writes `payload`; wait until the log shows it."""
+        self.clock.advance(after)
+        before = self.app.session.counters.received
+        sender.sendto(payload, self.address.sockaddr_for(socket.AF_INET))
+        await self.wait_for(pilot, lambda: self.app.session.counters.received > before, repr(payload))
+
+    async def send(self, pilot: Pilot[None], text: str, after: float = 3) -> None:
+        """`after` seconds later, the user types `text` and presses Enter."""
+        self.clock.advance(after)
+        sent_before = self.app.session.counters.sent
+        self.app.query_one(Composer).value = text
+        await pilot.press("end", "enter")
+        await self.wait_for(pilot, lambda: self.app.session.counters.sent > sent_before, f"sending {text!r}")
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            sock.close()
+
+
+async def shoot(name: str, config: Config, scene: Scene, *, bind_host: str | None = "127.0.0.1") -> Path:
+    """Run the app on `config`, play `scene`, and save the screen as `name`.svg next to this script."""
+    clock = ScriptedClock(datetime(2026, 1, 2, 9, 41, 0))
+    transport = UdpTransport.open(
+        bind_host=bind_host, port=config.port, bufsize=config.bufsize, rcvbuf=config.rcvbuf
+    )
+    app = make_app(config, transport=transport, clock=clock)
+    stage = Stage(app, Address("127.0.0.1", config.port), clock)
+    filename = f"{name}.svg"
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await scene(pilot, stage)
+            composer = app.query_one(Composer)
+            composer.cursor_blink = False  # a steady cursor: the picture must not depend on timing
+            await pilot.pause()
+            await pilot.wait_for_scheduled_animations()
+            app.save_screenshot(filename=filename, path=str(HERE))
+    finally:
+        stage.close()
+        transport.close()
+    return HERE / filename
+
+
+async def idle(pilot: Pilot[None], stage: Stage) -> None:
+    """Nobody has written yet."""
+
+
+async def conversation(pilot: Pilot[None], stage: Stage) -> None:
+    """The tutorial's exchange: a client writes, udptui replies to whoever wrote last."""
+    client = stage.peer(21601)
+    await stage.receive(pilot, client, b"hello")
+    await stage.send(pilot, "hi! who is this?")
+    await stage.receive(pilot, client, b"egon, from the tutorial client", after=4)
+    await stage.send(pilot, "three sendto calls make three datagrams, watch:", after=5)
+    await stage.receive(pilot, client, b"hello", after=6)
+    await stage.receive(pilot, client, b"world", after=0)
+    await stage.receive(pilot, client, b"egon", after=0)
+    await stage.receive(pilot, client, "and UTF-8 works too: grüße, 你好 👋".encode(), after=7)
+    await stage.send(pilot, "nice. a reply goes to 127.0.0.1:21601, the last sender", after=4)
+
+
+async def peer_mode(pilot: Pilot[None], stage: Stage) -> None:
+    """Talking to a pinned peer; another address writes in and is marked, the target stays."""
+    peer = stage.peer(21602)
+    stranger = stage.peer(21702)
+    await stage.send(pilot, "ping from udptui", after=0)
+    peer.recv(100)
+    await stage.receive(pilot, peer, b"pong", after=1)
+    await stage.receive(pilot, stranger, b"hey, can I join?", after=5)
+    await stage.send(pilot, "replies still go to the pinned peer", after=3)
+    peer.recv(100)
+    await stage.receive(pilot, peer, b"got it", after=1)
+
+
+async def hostile(pilot: Pilot[None], stage: Stage) -> None:
+    """Datagrams that try to drive the terminal, the markup parser or the reader; all shown inert."""
+    attacker = stage.peer(21603)
+    payloads = [
+        b"\x1b[2J\x1b[Hclear screen",
+        b"\x1b]0;pwned\x07 window title",
+        b"\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\ OSC8",
+        b"\x1b[31mred?\x1b[0m \x1b[5mblink?\x1b[0m",
+        "\u202eexe.txt\u202c \u2066bidi\u2069".encode(),
+        b"\xc2\x9b31m C1 CSI \xc2\x85 NEL",
+        "zero\u200bwidth\u200d\ufeffBOM".encode(),
+        b"[@click=app.quit]quit?[/]",
+        b"[link=http://x]link[/link]",
+        b"NUL\x00 BEL\x07 BS\x08 DEL\x7f",
+        b"line one\nline two\r\n",
+        b"\xff\xfe\x00A bad \xc3\x28",
+        b"",
+        "\u6f22\u5b57 \U0001f44b Z\u0338\u0322 e\u0301".encode(),
+        b"hello, the rest of this datagram is lost",
+    ]
+    for payload in payloads:
+        await stage.receive(pilot, attacker, payload, after=0.4)
+
+
+async def main() -> None:
+    made = [
+        await shoot("listen-idle", Config(port=21501, listening=True, rcvbuf=RCVBUF), idle, bind_host=None),
+        await shoot("conversation", Config(port=21502, listening=True, rcvbuf=RCVBUF), conversation),
+        await shoot(
+            "peer-mode",
+            Config(port=21503, peer=Address("127.0.0.1", 21602), rcvbuf=RCVBUF),
+            peer_mode,
+        ),
+        await shoot("hostile", Config(port=21504, listening=True, bufsize=32, rcvbuf=RCVBUF), hostile),
+    ]
+    for path in made:
+        print(f"wrote {path.parent.name}/{path.name}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
