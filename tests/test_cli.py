@@ -1,0 +1,117 @@
+"""The real program on the command line: start-up errors are one line on stderr with exit
+status 2 (never a traceback), `--version` and `--help` answer, and flags become a Config."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from udptui import __version__
+from udptui.address import Address
+from udptui.cli import config_from_args
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_udptui(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "udptui", *args],
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], words: str) -> None:
+    assert result.returncode == 2, result
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("udptui: error: ")
+    assert words in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ((), "say where to talk"),
+        (("--listen", "70000"), "port 70000 is out of range"),
+        (("--listen", "abc"), "bad port 'abc'"),
+        (("--listen", "-1"), "port -1 is out of range"),
+        (("--peer", "nohost.invalid:80"), "cannot resolve host 'nohost.invalid'"),
+        (("--peer", "127.0.0.1"), "expected HOST:PORT"),
+        (("--peer", "::1:80"), "brackets"),
+        (("--listen", "0", "--bufsize", "0"), "--bufsize: 0 is out of range"),
+        (("--listen", "0", "--rcvbuf", "lots"), "--rcvbuf: expected a size in bytes"),
+        (("--listen", "0", "--bogus"), "unrecognized arguments: --bogus"),
+    ],
+)
+def test_startup_errors_are_one_line(args: tuple[str, ...], words: str) -> None:
+    assert_one_line_error(run_udptui(*args), words)
+
+
+def test_port_in_use_is_one_line() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        port = holder.getsockname()[1]
+        result = run_udptui("--listen", str(port))
+    assert_one_line_error(result, "already in use")
+    assert str(port) in result.stderr
+
+
+def test_version() -> None:
+    result = run_udptui("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"udptui {__version__}" == "udptui 0.1.0"
+
+
+def test_help() -> None:
+    result = run_udptui("--help")
+    assert result.returncode == 0
+    for flag in ("--listen", "--peer", "--bind", "--bufsize", "--rcvbuf", "--scrollback", "--version"):
+        assert flag in result.stdout
+    assert result.stderr == ""
+
+
+def test_config_listen_any_port() -> None:
+    config = config_from_args(["--listen", "0"])
+    assert config.port == 0
+    assert config.listening
+    assert config.peer is None
+    assert config.bind_host is None
+    assert config.follows_sender
+
+
+def test_config_peer_ipv6() -> None:
+    config = config_from_args(["--peer", "[::1]:9000"])
+    assert config.peer == Address("::1", 9000)
+    assert not config.listening
+    assert config.port == 0
+    assert not config.follows_sender  # a peer given without --listen stays pinned
+
+
+def test_config_listen_and_peer() -> None:
+    config = config_from_args(["--listen", "8080", "--peer", "127.0.0.1:5000"])
+    assert config.port == 8080
+    assert config.peer == Address("127.0.0.1", 5000)
+    assert config.listening
+    assert config.follows_sender  # --listen: reply to whoever wrote last
+
+
+def test_config_sizes() -> None:
+    config = config_from_args(["--listen", "0", "--bufsize", "1", "--rcvbuf", "512K", "--scrollback", "3"])
+    assert (config.bufsize, config.rcvbuf, config.scrollback) == (1, 512 * 1024, 3)
+
+
+def test_config_errors_exit_2_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        config_from_args(["--peer", "[::1]:9000", "--bind", "127.0.0.1"])
+    assert caught.value.code == 2
+    assert "the IP versions differ" in capsys.readouterr().err

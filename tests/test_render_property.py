@@ -1,0 +1,235 @@
+"""Whatever bytes a peer sends, the log line drawn for them never raises, never carries a
+character that acts on a terminal, and never turns peer text into markup, links or actions."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import unicodedata
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.segment import Segment
+from textual.content import Content
+from textual.strip import Strip
+
+from udptui.address import Address
+from udptui.app import UdpTuiApp, make_app
+from udptui.config import Config
+from udptui.datagram import Direction, Entry, Level, Truncation, decode_payload, make_visible
+from udptui.transport import Fault, UdpTransport
+from udptui.widgets import ChatHeader, ChatLog
+
+T0 = datetime(2024, 1, 2, 3, 4, 5)
+PEER = Address("127.0.0.1", 5000)
+MARKUP_CLICK = "[@click=app.quit]x[/]"
+
+HOSTILE_PIECES = [
+    "\x1b",
+    "\x1b[2J",
+    "\x1b[31m",
+    "\x1b]0;pwned\x07",
+    "\x1b]8;;https://e.example\x1b\\link\x1b]8;;\x1b\\",
+    "\x1bP+q\x1b\\",
+    MARKUP_CLICK,
+    "[link=https://e.example]x[/link]",
+    "[bold",
+    "[/]",
+    "[b]bold[/b]",
+    "[@click=app.bell]",
+    "\\[escaped]",
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u200e",
+    "\u200f",
+    "\ufeff",
+    "\u0378",
+    "\ue000",
+    "\U000e0001",
+    "\u2028",
+    "\u2029",
+    "\x85",
+    "\x9b",
+    "\x9d",
+    "\x7f",
+    "\x00",
+    "\t",
+    "\n",
+    "\r",
+    "\x08",
+    "你好",
+    "😀",
+    "e\u0301",
+    "plain text",
+]
+
+hostile_text = st.lists(st.sampled_from(HOSTILE_PIECES) | st.text(max_size=8), max_size=12).map("".join)
+payloads = st.binary(max_size=300) | hostile_text.map(lambda text: text.encode("utf-8", "surrogatepass"))
+
+FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn"}
+FORBIDDEN_RANGES = [(0x00, 0x1F), (0x7F, 0x9F), (0x202A, 0x202E), (0x2066, 0x2069), (0x200B, 0x200F)]
+
+
+def is_forbidden(char: str) -> bool:
+    code = ord(char)
+    if code == 0xFEFF or any(low <= code <= high for low, high in FORBIDDEN_RANGES):
+        return True
+    return unicodedata.category(char) in FORBIDDEN_CATEGORIES
+
+
+def assert_safe_text(text: str) -> None:
+    bad = [f"U+{ord(char):04X}" for char in text if is_forbidden(char)]
+    assert not bad, f"unsafe characters {bad} in {text!r}"
+
+
+def assert_safe_segments(segments: Iterable[Segment]) -> None:
+    for segment in segments:
+        assert segment.control is None
+        assert_safe_text(segment.text)
+        style = segment.style
+        if style is not None:
+            assert not style.link, f"link in {segment!r}"
+            assert "@click" not in (style.meta or {}), f"@click in {segment!r}"
+
+
+def strip_text(strip: Strip) -> str:
+    return "".join(segment.text for segment in strip)
+
+
+@pytest.fixture
+async def app() -> AsyncIterator[UdpTuiApp]:
+    transport = UdpTransport.open(bind_host="127.0.0.1", port=0)
+    try:
+        yield make_app(Config(peer=PEER), transport=transport, clock=lambda: T0)
+    finally:
+        transport.close()
+
+
+@given(payloads)
+@settings(max_examples=300, deadline=None)
+def test_decode_never_raises_and_is_safe(payload: bytes) -> None:
+    decoded = decode_payload(payload)
+    assert_safe_text(decoded.plain)
+    try:
+        payload.decode("utf-8")
+        valid = True
+    except UnicodeDecodeError:
+        valid = False
+    assert decoded.binary is not valid
+
+
+@given(st.text(max_size=100) | hostile_text)
+@settings(max_examples=300, deadline=None)
+def test_make_visible_is_safe_and_loses_nothing(text: str) -> None:
+    pieces = make_visible(text)
+    assert_safe_text("".join(piece.text for piece in pieces))
+    # Undoing each escape gives back the text exactly (tabs were widened to spaces).
+    undone = "".join(chr(int(piece.text[2:], 16)) if piece.escaped else piece.text for piece in pieces)
+    assert undone == text.replace("\t", "    ")
+
+
+async def test_rendered_entries_are_safe(app: UdpTuiApp) -> None:
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        log = app.query_one(ChatLog)
+
+        @given(
+            payload=payloads,
+            note=hostile_text,
+            direction=st.sampled_from(list(Direction)),
+            truncation=st.sampled_from(list(Truncation)),
+            stranger=st.booleans(),
+            peer=st.sampled_from([PEER, Address("::1", 65535), None]),
+            level=st.sampled_from(list(Level)),
+        )
+        @settings(max_examples=300, deadline=None)
+        def check(
+            payload: bytes,
+            note: str,
+            direction: Direction,
+            truncation: Truncation,
+            stranger: bool,
+            peer: Address | None,
+            level: Level,
+        ) -> None:
+            wire_length = len(payload) + (4 if truncation is Truncation.CUT else 0)
+            entry = Entry(
+                T0, direction, peer, payload, wire_length, truncation, stranger, note=note, level=level
+            )
+            strip = log.render_entry(entry)
+            assert isinstance(strip, Strip)
+            assert_safe_segments(strip)
+            # The fallback (hex of the bytes) is only for entries that cannot be drawn.
+            assert " hex: " not in strip_text(strip)
+
+        check()
+
+
+async def test_markup_in_peer_text_stays_literal(app: UdpTuiApp) -> None:
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        log = app.query_one(ChatLog)
+        for entry in [
+            Entry(T0, Direction.RECEIVED, PEER, MARKUP_CLICK.encode(), len(MARKUP_CLICK)),
+            Entry(T0, Direction.SENT, PEER, b"[link=https://e.example]x[/link]", 32),
+            Entry(T0, Direction.NOTE, None, note=f"quoted {MARKUP_CLICK} and [bold"),
+        ]:
+            strip = log.render_entry(entry)
+            assert_safe_segments(strip)
+            expected = entry.note if entry.direction is Direction.NOTE else entry.payload.decode()
+            assert expected in strip_text(strip)
+
+        # A fault's message goes into the log through the session, as a note.
+        result = app.session.ingest([Fault(f"odd {MARKUP_CLICK}", PEER, unreachable=True)])
+        [fault_entry] = result.entries
+        strip = log.render_entry(fault_entry)
+        assert_safe_segments(strip)
+        assert f"odd {MARKUP_CLICK} {PEER}" in strip_text(strip)
+
+
+async def test_header_does_not_parse_markup(app: UdpTuiApp) -> None:
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        header = app.query_one(ChatHeader)
+        header.local = MARKUP_CLICK
+        content = header.render()
+        assert isinstance(content, Content)
+        assert MARKUP_CLICK in content.plain
+        for span in content.spans:
+            assert "@click" not in str(span.style)
+            assert "link" not in str(span.style)
+
+
+async def test_network_toasts_do_not_parse_markup() -> None:
+    """A real ICMP error from a closed loopback port raises a toast; it must be plain text."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as released:
+        released.bind(("127.0.0.1", 0))
+        closed = Address("127.0.0.1", released.getsockname()[1])
+    transport = UdpTransport.open(bind_host="127.0.0.1", port=0)
+    try:
+        app = make_app(Config(peer=closed), transport=transport, clock=lambda: T0)
+        async with app.run_test() as pilot:
+            await pilot.pause()
+            assert app.send_payload(b"anyone?")
+            for _ in range(100):
+                if any(n.title == "Network" for n in app._notifications):
+                    break
+                await asyncio.sleep(0.05)
+            network = [n for n in app._notifications if n.title == "Network"]
+            assert network, "no toast for the ICMP error within 5 s"
+            assert all(not n.markup for n in app._notifications)
+    finally:
+        transport.close()
