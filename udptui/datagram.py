@@ -120,7 +120,7 @@ def hexdump(payload: bytes, width: int = 16) -> list[str]:
         chunk = payload[offset : offset + width]
         pairs = " ".join(chunk[i : i + 2].hex() for i in range(0, len(chunk), 2))
         ascii_text = "".join(chr(byte) if 0x20 <= byte < 0x7F else "." for byte in chunk)
-        lines.append(f"{offset:08x}: {pairs:<{width * 5 // 2}}  {ascii_text}")
+        lines.append(f"{offset:08x}: {pairs:<{width * 5 // 2 - 1}}  {ascii_text}")
     return lines
 
 
