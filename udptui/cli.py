@@ -92,6 +92,11 @@ def build_parser() -> OneLineParser:
         default=DEFAULT_SCROLLBACK,
         help=f"entries the log keeps (default {DEFAULT_SCROLLBACK})",
     )
+    parser.add_argument(
+        "--log",
+        metavar="FILE",
+        help="append every datagram in and out, and every notice, to FILE as JSON lines",
+    )
     parser.add_argument("--version", action="version", version=f"udptui {__version__}")
     return parser  # fmt: skip
 
@@ -117,24 +122,31 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         bufsize=args.bufsize,
         rcvbuf=args.rcvbuf,
         scrollback=args.scrollback,
+        log_path=args.log,
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     config = config_from_args(argv)
+    from udptui.transcript import Transcript, TranscriptError
     from udptui.transport import UdpTransport
 
+    transcript = None
     try:
+        if config.log_path is not None:
+            transcript = Transcript(config.log_path)
         transport = UdpTransport.open(
             bind_host=config.bind_host, port=config.port, bufsize=config.bufsize, rcvbuf=config.rcvbuf
         )
-    except TransportError as error:
+    except (TransportError, TranscriptError) as error:
         print(f"udptui: error: {error}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
 
     from udptui.app import make_app  # Textual loads only now that the socket is bound
 
     try:
-        make_app(config, transport=transport).run()
+        make_app(config, transport=transport, transcript=transcript).run()
     finally:
         transport.close()
+        if transcript is not None:
+            transcript.close()

@@ -28,6 +28,8 @@ class Config:
     """Socket receive buffer (SO_RCVBUF) to ask the kernel for."""
     scrollback: int = DEFAULT_SCROLLBACK
     """Entries the log keeps; older ones are let go and counted."""
+    log_path: str | None = None
+    """`--log FILE`: append every datagram and notice to this file as JSON lines."""
 
     @property
     def follows_sender(self) -> bool:

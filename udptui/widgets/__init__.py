@@ -3,6 +3,8 @@
 from udptui.widgets.chat_header import ChatHeader
 from udptui.widgets.chat_log import ChatLog
 from udptui.widgets.composer import Composer
+from udptui.widgets.filter_bar import FilterBar
+from udptui.widgets.peer_list import PeerList
 from udptui.widgets.status_bar import StatusBar
 
-__all__ = ["ChatHeader", "ChatLog", "Composer", "StatusBar"]
+__all__ = ["ChatHeader", "ChatLog", "Composer", "FilterBar", "PeerList", "StatusBar"]

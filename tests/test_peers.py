@@ -1,0 +1,48 @@
+"""The peer roster: counts, unread, ordering by activity, and stable colours."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from udptui.address import Address
+from udptui.peers import PEER_COLOURS, PeerRoster, peer_colour
+
+T0 = datetime(2026, 1, 2, 12, 0, 0)
+A = Address("127.0.0.1", 5000)
+B = Address("::1", 6000)
+
+
+def test_counts_and_unread() -> None:
+    roster = PeerRoster()
+    roster.received(A, T0, unread=True)
+    roster.received(A, T0, unread=True)
+    roster.sent(A, T0)
+    peer = roster.get(A)
+    assert peer is not None
+    assert (peer.received, peer.sent, peer.unread) == (2, 1, 2)
+    roster.mark_read(A)
+    assert peer.unread == 0
+
+
+def test_most_recent_first_and_idle_peers_kept_below() -> None:
+    roster = PeerRoster()
+    roster.received(A, T0, unread=False)
+    roster.received(B, T0 + timedelta(seconds=5), unread=False)
+    assert [peer.address for peer in roster.ordered()] == [B, A]
+    roster.sent(A, T0 + timedelta(seconds=9))
+    assert [peer.address for peer in roster.ordered()] == [A, B]
+    assert len(roster) == 2
+
+
+def test_version_changes_with_every_update() -> None:
+    roster = PeerRoster()
+    before = roster.version
+    roster.received(A, T0, unread=False)
+    assert roster.version > before
+
+
+def test_colour_is_stable_and_from_the_palette() -> None:
+    assert peer_colour(A) == peer_colour(Address("127.0.0.1", 5000))
+    assert peer_colour(A) in PEER_COLOURS
+    colours = {peer_colour(Address("127.0.0.1", port)) for port in range(5000, 5100)}
+    assert len(colours) > len(PEER_COLOURS) // 2

@@ -1,0 +1,72 @@
+"""The `--log` transcript: one JSON object per line, appended, never truncated, flushed per batch."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from udptui.address import Address
+from udptui.datagram import Direction, Entry, Level, Truncation
+from udptui.transcript import Transcript, TranscriptError, entry_record
+
+T0 = datetime(2026, 1, 2, 12, 0, 1, 234567)
+PEER = Address("127.0.0.1", 5000)
+
+
+def test_record_fields() -> None:
+    record = entry_record(Entry(T0, Direction.RECEIVED, PEER, b"hi", 2))
+    assert record["dir"] == "in"
+    assert record["peer"] == "127.0.0.1:5000"
+    assert record["len"] == 2
+    assert record["text"] == "hi"
+    assert "hex" not in record and "truncated" not in record
+    assert record["ts"].startswith("2026-01-02T12:00:01.234")
+    assert datetime.fromisoformat(record["ts"]).utcoffset() is not None
+
+
+def test_binary_goes_as_hex_and_truncation_is_marked() -> None:
+    record = entry_record(Entry(T0, Direction.SENT, PEER, b"\x00\xffA", 3))
+    assert record == {**record, "dir": "out", "hex": "00ff41", "len": 3}
+    assert "text" not in record
+    cut = entry_record(Entry(T0, Direction.RECEIVED, PEER, b"h", 5, Truncation.CUT))
+    assert cut["truncated"] is True and cut["len"] == 5
+
+
+def test_notes_are_records_too() -> None:
+    record = entry_record(Entry(T0, Direction.NOTE, None, note="peer port closed?", level=Level.WARNING))
+    assert record["dir"] == "note" and record["text"] == "peer port closed?"
+
+
+def test_appends_and_never_truncates(tmp_path: Path) -> None:
+    path = tmp_path / "chat.jsonl"
+    path.write_text('{"old": true}\n', encoding="utf-8")
+    transcript = Transcript(str(path))
+    transcript.write(
+        [Entry(T0, Direction.RECEIVED, PEER, b"one", 3), Entry(T0, Direction.SENT, PEER, b"two", 3)]
+    )
+    # Flushed: another reader sees the records before the file is closed.
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line).get("text") for line in lines] == [None, "one", "two"]
+    assert transcript.session_text().count("\n") == 2
+    transcript.close()
+
+
+def test_control_characters_are_escaped_in_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "chat.jsonl"
+    transcript = Transcript(str(path))
+    transcript.write([Entry(T0, Direction.RECEIVED, PEER, "\x1b]0;PWNED\x07\u202e\x9b".encode(), 9)])
+    transcript.close()
+    raw = path.read_text(encoding="utf-8")
+    assert raw.isascii() and "\x1b" not in raw
+    assert json.loads(raw)["text"] == "\x1b]0;PWNED\x07\u202e\x9b"
+
+
+def test_unwritable_path_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(TranscriptError) as caught:
+        Transcript(str(tmp_path / "missing-dir" / "chat.jsonl"))
+    assert "\n" not in str(caught.value)
+    with pytest.raises(TranscriptError):
+        Transcript(str(tmp_path))
