@@ -79,9 +79,11 @@ class UdpTuiApp(App[None]):
 
     def drain_inbox(self) -> None:
         """Take everything the receive thread queued and show it, in one step."""
+        if not self.is_running:
+            return  # the timer can fire once more while the app's widgets are being removed
         result = self.session.ingest(self.transport.take_all())
         if result.entries:
-            self.query_one(ChatLog).entries_added(result.let_go)
+            self.query_one(ChatLog).entries_added(result.entries, result.let_go)
         if result.target_changed:
             self._show_target()
         if result.faults and time.monotonic() - self._last_fault_toast >= FAULT_TOAST_INTERVAL:
