@@ -152,10 +152,19 @@ def free_port() -> int:
         return port
 
 
+PANE_BORDER = "▏"
+"""The left edge of the peers pane, shown beside the log on a 110-column screen."""
+
+
+def log_side(screen: str) -> list[str]:
+    """The screen's lines without the peers pane."""
+    return [line.split(PANE_BORDER, 1)[0] for line in screen.splitlines()]
+
+
 def received_lines(screen: str, sender: str) -> list[str]:
     """The payload part of each `← sender  payload` line on the screen."""
     marker = f"← {sender}  "
-    return [line.split(marker, 1)[1].rstrip() for line in screen.splitlines() if marker in line]
+    return [line.split(marker, 1)[1].rstrip() for line in log_side(screen) if marker in line]
 
 
 def test_two_udptui_processes_chat_both_ways(tmux: Tmux) -> None:
@@ -215,7 +224,7 @@ def test_datagram_boundaries_hello_world_egon_are_three_entries(tmux: Tmux) -> N
     port = start_listener(tmux, "app")
     run_boundaries_client(port)
     screen = tmux.wait_for("app", lambda s: "egon" in s)
-    payloads = [line.split("  ", 1)[1].rstrip() for line in screen.splitlines() if " ← 127.0.0.1:" in line]
+    payloads = [line.split("  ", 1)[1].rstrip() for line in log_side(screen) if " ← 127.0.0.1:" in line]
     assert payloads == ["hello", "world", "egon"], screen
 
 
@@ -223,7 +232,7 @@ def test_bufsize_1_cuts_each_datagram_to_one_byte(tmux: Tmux) -> None:
     port = start_listener(tmux, "app", "--bufsize", "1")
     run_boundaries_client(port)
     screen = tmux.wait_for("app", "4 bytes sent, 1 kept")
-    payloads = [line.split("  ", 1)[1].rstrip() for line in screen.splitlines() if " ← 127.0.0.1:" in line]
+    payloads = [line.split("  ", 1)[1].rstrip() for line in log_side(screen) if " ← 127.0.0.1:" in line]
     assert payloads == [
         "h  [truncated: 5 bytes sent, 1 kept]",
         "w  [truncated: 5 bytes sent, 1 kept]",
@@ -248,6 +257,8 @@ def test_hostile_payloads_show_as_text_and_do_not_reach_the_terminal(
     tmux: Tmux, plain_socket: socket.socket
 ) -> None:
     port = start_listener(tmux, "app")
+    tmux.key("app", "F2")  # hide the peers pane: the longest line needs the full width
+    tmux.wait_for("app", lambda screen: "no peers yet" not in screen)
     me = f"127.0.0.1:{plain_socket.getsockname()[1]}"
     plain_socket.sendto(b"an honest first message", ("127.0.0.1", port))
     tmux.wait_for("app", f"← {me}  an honest first message")

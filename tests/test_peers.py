@@ -14,8 +14,8 @@ B = Address("::1", 6000)
 
 def test_counts_and_unread() -> None:
     roster = PeerRoster()
-    roster.received(A, T0, unread=True)
-    roster.received(A, T0, unread=True)
+    roster.received(A, T0, unread=1)
+    roster.received(A, T0, unread=1)
     roster.sent(A, T0)
     peer = roster.get(A)
     assert peer is not None
@@ -26,8 +26,8 @@ def test_counts_and_unread() -> None:
 
 def test_most_recent_first_and_idle_peers_kept_below() -> None:
     roster = PeerRoster()
-    roster.received(A, T0, unread=False)
-    roster.received(B, T0 + timedelta(seconds=5), unread=False)
+    roster.received(A, T0, unread=0)
+    roster.received(B, T0 + timedelta(seconds=5), unread=0)
     assert [peer.address for peer in roster.ordered()] == [B, A]
     roster.sent(A, T0 + timedelta(seconds=9))
     assert [peer.address for peer in roster.ordered()] == [A, B]
@@ -37,7 +37,7 @@ def test_most_recent_first_and_idle_peers_kept_below() -> None:
 def test_version_changes_with_every_update() -> None:
     roster = PeerRoster()
     before = roster.version
-    roster.received(A, T0, unread=False)
+    roster.received(A, T0, unread=0)
     assert roster.version > before
 
 

@@ -4,23 +4,43 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import partial
+from pathlib import Path
 
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
 from textual.widgets import Footer, Input
 
+from udptui.address import Address
+from udptui.commands import (
+    HELP,
+    ClearLog,
+    CommandError,
+    SaveTranscript,
+    SendBytes,
+    SendText,
+    SetTarget,
+    ShowHelp,
+    parse_line,
+)
 from udptui.config import Config
-from udptui.datagram import Level
+from udptui.datagram import Entry, Level
 from udptui.session import ChatSession, Clock
+from udptui.transcript import Transcript, TranscriptError, format_records
 from udptui.transport import SendError, UdpTransport
-from udptui.widgets import ChatHeader, ChatLog, Composer, StatusBar
+from udptui.widgets import ChatHeader, ChatLog, Composer, FilterBar, PeerList, StatusBar
 from udptui.widgets.status_bar import Stats
 
 DRAIN_INTERVAL = 1 / 20
 """How often the UI takes what the receive thread queued: one batch per tick."""
 FAULT_TOAST_INTERVAL = 1.0
 """Seconds between network toasts; faults in between are still logged as entries."""
+PEERS_PANE_MIN_WIDTH = 100
+"""Terminal columns from which the peers pane is shown at start."""
 
 
 class UdpTuiApp(App[None]):
@@ -28,19 +48,32 @@ class UdpTuiApp(App[None]):
 
     CSS_PATH = "udptui.tcss"
     TITLE = "udptui"
-    ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Close the socket and quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit-ctrl-c"),
-        Binding("ctrl+l", "clear_log", "Clear", id="clear", tooltip="Clear the message log"),
-        Binding("pageup", "scroll_log('page_up')", "Scroll up", show=False, id="log-page-up"),
-        Binding("pagedown", "scroll_log('page_down')", "Scroll down", show=False, id="log-page-down"),
+        Binding("f2", "toggle_peers", "Peers", id="peers", tooltip="Show or hide the peers pane"),
+        Binding("f3", "toggle_hex", "Hex", id="hex", tooltip="Show a hex dump under each datagram"),
+        Binding(
+            "f4", "toggle_follow", "Follow/Pin", id="follow", tooltip="Reply to the last sender, or stay"
+        ),
+        Binding("f5", "filter", "Filter", id="filter", tooltip="Show only entries matching text or a peer"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-filter"),
         Binding("ctrl+end", "scroll_log('end')", "Newest", id="log-end", tooltip="Jump to the newest entry"),
         Binding("ctrl+home", "scroll_log('home')", "Oldest", show=False, id="log-home"),
+        Binding("pageup", "scroll_log('page_up')", "Scroll up", show=False, id="log-page-up"),
+        Binding("pagedown", "scroll_log('page_down')", "Scroll down", show=False, id="log-page-down"),
+        Binding("ctrl+l", "clear_log", "Clear", show=False, id="clear", tooltip="Clear the message log"),
     ]
 
-    def __init__(self, config: Config, transport: UdpTransport, *, clock: Clock = datetime.now) -> None:
+    def __init__(
+        self,
+        config: Config,
+        transport: UdpTransport,
+        *,
+        transcript: Transcript | None = None,
+        clock: Clock = datetime.now,
+    ) -> None:
         super().__init__()
         self.config = config
         self.transport = transport
@@ -49,6 +82,7 @@ class UdpTuiApp(App[None]):
             target=config.peer,
             follow=config.follows_sender,
             scrollback=config.scrollback,
+            transcript=transcript,
             clock=clock,
         )
         self._recent_counts: deque[tuple[float, int]] = deque(maxlen=21)
@@ -56,7 +90,10 @@ class UdpTuiApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield ChatHeader(id="header")
-        yield ChatLog(self.session.store, id="log")
+        with Horizontal(id="body"):
+            yield ChatLog(self.session.store, id="log")
+            yield PeerList(self.session.roster, id="peers")
+        yield FilterBar(id="filter")
         yield Composer(id="composer")
         yield StatusBar(id="status")
         yield Footer()
@@ -65,6 +102,7 @@ class UdpTuiApp(App[None]):
         header = self.query_one(ChatHeader)
         header.local = self.transport.local_description
         header.listening = self.config.listening or self.config.peer is None
+        self.query_one(PeerList).display = self.size.width >= PEERS_PANE_MIN_WIDTH
         self._show_target()
         self._update_status()
         self.query_one(Composer).focus()
@@ -83,7 +121,7 @@ class UdpTuiApp(App[None]):
             return  # the timer can fire once more while the app's widgets are being removed
         result = self.session.ingest(self.transport.take_all())
         if result.entries:
-            self.query_one(ChatLog).entries_added(result.entries, result.let_go)
+            self._entries_added(result.entries, result.let_go)
         if result.target_changed:
             self._show_target()
         if result.faults and time.monotonic() - self._last_fault_toast >= FAULT_TOAST_INTERVAL:
@@ -93,7 +131,18 @@ class UdpTuiApp(App[None]):
             if len(result.faults) > 1:
                 message += f" (and {len(result.faults) - 1} more)"
             self.notify(message, title="Network", severity="warning", markup=False)
+        self._check_transcript()
         self._update_status()
+
+    def _entries_added(self, entries: Sequence[Entry], let_go: int = 0) -> None:
+        self.query_one(ChatLog).entries_added(entries, let_go)
+        self.query_one(PeerList).refresh_peers()
+
+    def _check_transcript(self) -> None:
+        """A transcript that failed to write (disk full, file gone) is said once, loudly."""
+        error = self.session.take_transcript_error()
+        if error is not None:
+            self._notice(error, Level.ERROR, title="Log file")
 
     def _update_status(self) -> None:
         counters = self.session.counters
@@ -115,41 +164,134 @@ class UdpTuiApp(App[None]):
         )
 
     def _show_target(self) -> None:
-        header = self.query_one(ChatHeader)
-        header.target = self.session.target
-        header.follow = self.session.follow
         target = self.session.target
+        header = self.query_one(ChatHeader)
+        header.target = target
+        header.follow = self.session.follow
+        self.query_one(PeerList).target = target
         self.query_one(Composer).show_target(None if target is None else str(target))
 
-    # -- sending --------------------------------------------------------------------------
+    def _notice(self, message: str, level: Level, *, title: str = "") -> None:
+        """A message from the app: an entry in the log (and the transcript) and a toast."""
+        entry = self.session.note(message, level)
+        self._entries_added([entry])
+        severity = {Level.INFO: "information", Level.WARNING: "warning", Level.ERROR: "error"}[level]
+        self.notify(message, title=title, severity=severity, markup=False)  # type: ignore[arg-type]
+
+    # -- the input box --------------------------------------------------------------------
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Enter: send the box's text as one datagram; on failure the text stays."""
-        text = event.value
-        if not text:
+        """Enter: a message goes out as one datagram, a `/command` runs; on failure the text stays."""
+        if event.input.id != "composer" or not event.value:
             return
-        self.send_payload(text.encode("utf-8"), clear_input=True)
+        composer = self.query_one(Composer)
+        line = event.value
+        try:
+            done = self.run_line(line)
+        except CommandError as error:
+            self._notice(str(error), Level.ERROR, title="Command")
+            return
+        if done:
+            composer.remember(line)
+            composer.value = ""
 
-    def send_payload(self, payload: bytes, *, clear_input: bool = False) -> bool:
+    def run_line(self, line: str) -> bool:
+        """Run what was typed; True when it is done and the box may be cleared."""
+        command = parse_line(line)
+        if isinstance(command, SendText):
+            return self.send_payload(command.text.encode("utf-8"))
+        if isinstance(command, SendBytes):
+            return self.send_payload(command.payload)
+        if isinstance(command, SetTarget):
+            self.set_target(command.address)
+            return True
+        if isinstance(command, ClearLog):
+            self.action_clear_log()
+            return True
+        if isinstance(command, SaveTranscript):
+            return self.save_transcript(command.path)
+        if isinstance(command, ShowHelp):
+            self.action_help()
+            return True
+        raise AssertionError(f"unhandled command {command!r}")
+
+    def send_payload(self, payload: bytes) -> bool:
         """Send to the current target; notices say why not, or what the size risks."""
-        log = self.query_one(ChatLog)
         try:
             result = self.session.send(payload)
         except SendError as error:
-            self.session.note(str(error), Level.ERROR)
-            log.entries_added()
-            self.notify(str(error), title="Not sent", severity="error", markup=False)
+            self._notice(str(error), Level.ERROR, title="Not sent")
             return False
-        if clear_input:
-            self.query_one(Composer).value = ""
+        self._entries_added([result.entry])
         for warning in result.warnings:
-            self.session.note(warning, Level.WARNING, result.entry.peer)
-            self.notify(warning, title="Large datagram", severity="warning", markup=False)
-        log.entries_added()
+            self._notice(warning, Level.WARNING, title="Large datagram")
         self._update_status()
         return True
 
+    def set_target(self, address: Address) -> None:
+        """Reply to this address from now on (pinned)."""
+        self.session.set_target(address)
+        self._show_target()
+        self.query_one(PeerList).refresh_peers()
+
+    def save_transcript(self, path: str) -> bool:
+        """Write this session's transcript as JSON lines; the whole of it when `--log` is on."""
+        session = self.session
+        if session.transcript is not None:
+            text = session.transcript.session_text()
+            detail = "the whole session, from the --log file"
+        else:
+            text = format_records(session.store)
+            detail = f"{len(session.store)} entries"
+            if session.store.let_go:
+                detail += f"; {session.store.let_go} older ones had left the scrollback (--log keeps all)"
+        try:
+            Path(path).expanduser().write_text(text, encoding="utf-8")
+        except OSError as error:
+            self._notice(f"cannot save to {path}: {error.strerror or error}", Level.ERROR, title="Not saved")
+            return False
+        self._notice(f"saved {detail} to {path}", Level.INFO, title="Saved")
+        return True
+
+    # -- the peers pane and the filter ------------------------------------------------------
+
+    def on_peer_list_selected(self, event: PeerList.Selected) -> None:
+        self.set_target(event.address)
+        self.query_one(Composer).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.query_one(ChatLog).filter_text = event.value
+
     # -- actions --------------------------------------------------------------------------
+
+    def action_toggle_peers(self) -> None:
+        peers = self.query_one(PeerList)
+        peers.display = not peers.display
+        if peers.display:
+            peers.refresh_peers()
+
+    def action_toggle_hex(self) -> None:
+        log = self.query_one(ChatLog)
+        log.hex_view = not log.hex_view
+
+    def action_toggle_follow(self) -> None:
+        self.session.follow = not self.session.follow
+        self._show_target()
+
+    def action_filter(self) -> None:
+        bar = self.query_one(FilterBar)
+        bar.display = True
+        bar.focus()
+
+    def action_clear_filter(self) -> None:
+        bar = self.query_one(FilterBar)
+        if not bar.display and not bar.value:
+            return
+        bar.value = ""
+        bar.display = False
+        self.query_one(ChatLog).filter_text = ""
+        self.query_one(Composer).focus()
 
     def action_clear_log(self) -> None:
         self.session.store.clear()
@@ -167,11 +309,49 @@ class UdpTuiApp(App[None]):
         else:
             log.scroll_end(animate=False)
 
+    def action_help(self) -> None:
+        for usage, meaning in HELP.items():
+            entry = self.session.note(f"{usage}  {meaning}", Level.INFO)
+            self._entries_added([entry])
+
+    def _prefill(self, text: str) -> None:
+        composer = self.query_one(Composer)
+        composer.value = text
+        composer.cursor_position = len(text)
+        composer.focus()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Every command is in the palette too (ctrl+p)."""
+        yield from super().get_system_commands(screen)
+        typed = [
+            ("Reply to…", "/to ", "Type /to HOST:PORT: pin a new reply target"),
+            ("Send hex bytes…", "/hex ", "Type /hex DE AD: send raw bytes as one datagram"),
+            ("Save transcript…", "/save ", "Type /save FILE: this session as JSON lines"),
+        ]
+        for title, prefix, help_text in typed:
+            yield SystemCommand(title, help_text, partial(self._prefill, prefix))
+        yield SystemCommand("Clear log", "Forget the entries on screen", self.action_clear_log)
+        yield SystemCommand("Command help", "List the / commands in the log", self.action_help)
+        yield SystemCommand("Toggle peers pane", "Show or hide every peer seen", self.action_toggle_peers)
+        yield SystemCommand("Toggle hex view", "A hex dump under each datagram", self.action_toggle_hex)
+        yield SystemCommand(
+            "Toggle follow/pinned", "Follow the last sender, or stay", self.action_toggle_follow
+        )
+        yield SystemCommand("Filter log", "Show only matching entries", self.action_filter)
+        yield SystemCommand("Jump to newest", "Scroll to the end", partial(self.action_scroll_log, "end"))
+
 
 def make_app(
-    config: Config, *, transport: UdpTransport | None = None, clock: Clock = datetime.now
+    config: Config,
+    *,
+    transport: UdpTransport | None = None,
+    transcript: Transcript | None = None,
+    clock: Clock = datetime.now,
 ) -> UdpTuiApp:
-    """Build the app from a config; opens the socket unless one is given (may raise TransportError)."""
+    """Build the app from a config; opens the socket (and `--log` file) unless given.
+
+    Raises TransportError or TranscriptError, each with a one-line message.
+    """
     if transport is None:
         transport = UdpTransport.open(
             bind_host=config.bind_host,
@@ -179,4 +359,9 @@ def make_app(
             bufsize=config.bufsize,
             rcvbuf=config.rcvbuf,
         )
-    return UdpTuiApp(config, transport, clock=clock)
+    if transcript is None and config.log_path is not None:
+        transcript = Transcript(config.log_path)
+    return UdpTuiApp(config, transport, transcript=transcript, clock=clock)
+
+
+__all__ = ["TranscriptError", "UdpTuiApp", "make_app"]

@@ -66,12 +66,12 @@ class PeerRoster:
             peer = self._peers[address] = Peer(address, when)
         return peer
 
-    def received(self, address: Address, when: datetime, *, unread: bool) -> None:
+    def received(self, address: Address, when: datetime, *, count: int = 1, unread: int = 0) -> None:
+        """`count` datagrams from `address`, `unread` of them while it was not the target."""
         peer = self._peer(address, when)
         peer.last_seen = when
-        peer.received += 1
-        if unread:
-            peer.unread += 1
+        peer.received += count
+        peer.unread += unread
         self.version += 1
 
     def sent(self, address: Address, when: datetime) -> None:

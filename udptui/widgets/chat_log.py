@@ -1,28 +1,45 @@
 """The message log: a virtual list over the entry store, drawn one visible line at a time.
 
-Each entry is one line, whatever its bytes: a datagram with newlines shows them as `\\n`,
+Each entry is one line, whatever its bytes: a datagram with newlines shows them as `\\x0a`,
 so the log shows message boundaries exactly as UDP keeps them. The cost of a frame
-depends on the lines on screen, not on the scrollback.
+depends on the lines on screen, not on the scrollback. Hex view adds an `xxd`-style dump
+under each datagram, and a filter narrows the log to matching entries.
 """
 
 from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
 
 from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
 from textual.geometry import Size
+from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from udptui.datagram import Direction, Entry, Level, hex_preview
+from udptui.datagram import Direction, Entry, Level, hex_preview, hexdump
+from udptui.peers import peer_colour
 from udptui.store import EntryStore
 
 _ARROWS = {Direction.RECEIVED: "← ", Direction.SENT: "→ ", Direction.NOTE: "• "}
+_LEVEL_CLASS = {Level.INFO: "note", Level.WARNING: "warning", Level.ERROR: "error"}
+
+Row = tuple[Entry, int]
+"""An entry and which of its lines: 0 is the entry itself, 1.. its hex dump lines."""
+
+
+def entry_matches(entry: Entry, needle: str) -> bool:
+    """Case-insensitive match on the peer address or the visible text."""
+    if entry.peer is not None and needle in str(entry.peer).lower():
+        return True
+    return needle in entry.decoded.plain.lower()
 
 
 class ChatLog(ScrollView, can_focus=False):
     """Shows the entries of an `EntryStore`, newest at the bottom, following new ones
-    unless the user has scrolled up."""
+    unless the user has scrolled up; then a marker counts the new entries below."""
 
     COMPONENT_CLASSES = {
         "chat-log--time",
@@ -34,56 +51,141 @@ class ChatLog(ScrollView, can_focus=False):
         "chat-log--escape",
         "chat-log--mark",
         "chat-log--stranger",
+        "chat-log--hex",
+        "chat-log--marker",
     }
+
+    hex_view: reactive[bool] = reactive(False)
+    """Show a hex and ASCII dump under each datagram."""
+    filter_text: reactive[str] = reactive("")
+    """Show only entries whose peer or text contains this (case-insensitive)."""
+    unseen: reactive[int] = reactive(0)
+    """Entries that arrived below while the user was scrolled up."""
 
     def __init__(self, store: EntryStore, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.store = store
-        self._strips: LRUCache[int, Strip] = LRUCache(1024)
+        self._strips: LRUCache[tuple[int, int], Strip] = LRUCache(2048)
         self._widest = 0
+        self._rows: deque[Row] | None = None
+        """Rows in hex or filtered view; None in the plain view, where row i is store[i]."""
+
+    # -- the rows on show -------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self.store) if self._rows is None else len(self._rows)
+
+    def _row(self, index: int) -> Row:
+        return (self.store[index], 0) if self._rows is None else self._rows[index]
+
+    def _rows_of(self, entries: Sequence[Entry] | EntryStore) -> list[Row]:
+        needle = self.filter_text.lower()
+        rows: list[Row] = []
+        for entry in entries:
+            if needle and not entry_matches(entry, needle):
+                continue
+            rows.append((entry, 0))
+            if self.hex_view and entry.direction is not Direction.NOTE:
+                rows.extend((entry, line) for line in range(1, len(hexdump(entry.payload)) + 1))
+        return rows
+
+    def _rebuild(self) -> None:
+        plain = not self.hex_view and not self.filter_text
+        self._rows = None if plain else deque(self._rows_of(self.store))
+        self.unseen = 0
+        self._update_size()
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
+    def watch_hex_view(self) -> None:
+        self._rebuild()
+
+    def watch_filter_text(self) -> None:
+        self._rebuild()
+
+    def _update_size(self) -> None:
+        self.virtual_size = Size(self._widest, self.row_count)
+
+    # -- changes to the store ---------------------------------------------------------------
+
+    def entries_added(self, entries: Sequence[Entry] = (), let_go: int = 0) -> None:
+        """Call after the store grew by `entries` (and let `let_go` old entries go)."""
+        follow = self.is_vertical_scroll_end
+        if self._rows is None:
+            removed = let_go
+            added = len(entries)
+        else:
+            rows = self._rows
+            oldest = self.store[0].seq if len(self.store) else self.store.total
+            removed = 0
+            while rows and rows[0][0].seq < oldest:
+                rows.popleft()
+                removed += 1
+            new_rows = self._rows_of([entry for entry in entries if entry.seq >= oldest])
+            rows.extend(new_rows)
+            added = len(new_rows)
+        if removed and not follow:
+            # Keep the entries the user is reading in place while older ones leave.
+            self.scroll_to(y=max(0, self.scroll_y - removed), animate=False, immediate=True)
+        self._update_size()
+        if follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        else:
+            self.unseen += added
+        self.refresh()
+
+    def entries_cleared(self) -> None:
+        self._strips.clear()
+        self._rebuild()
+        self.scroll_home(animate=False, immediate=True)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self.unseen and self.is_vertical_scroll_end:
+            self.unseen = 0
+
+    def watch_unseen(self) -> None:
+        self.refresh()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()
 
-    def entries_added(self, let_go: int = 0) -> None:
-        """Call after the store grew (and let `let_go` old entries go)."""
-        follow = self.is_vertical_scroll_end
-        if let_go and not follow:
-            # Keep the entries the user is reading in place while older ones leave.
-            self.scroll_to(y=max(0, self.scroll_y - let_go), animate=False, immediate=True)
-        self.virtual_size = Size(self._widest, len(self.store))
-        if follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
-        self.refresh()
-
-    def entries_cleared(self) -> None:
-        self._strips.clear()
-        self.virtual_size = Size(self._widest, len(self.store))
-        self.scroll_home(animate=False, immediate=True)
-        self.refresh()
+    # -- drawing ----------------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
-        width = self.size.width
+        width = self.scrollable_content_region.width
         base = self.rich_style
-        if index >= len(self.store):
+        if self.unseen and y == self.scrollable_content_region.height - 1:
+            return self._render_marker(width)
+        if index >= self.row_count:
             return Strip.blank(width, base)
-        entry = self.store[index]
-        strip = self._strips.get(entry.seq)
+        entry, part = self._row(index)
+        key = (entry.seq, part)
+        strip = self._strips.get(key)
         if strip is None:
-            strip = self._strips[entry.seq] = self.render_entry(entry)
+            strip = self._strips[key] = self.render_entry(entry) if part == 0 else self._hex_line(entry, part)
             if strip.cell_length > self._widest:
                 self._widest = strip.cell_length
-                self.call_after_refresh(self._grow_width)
-        return strip.crop_extend(scroll_x, scroll_x + width, base).apply_offsets(scroll_x, index)
+                self.call_after_refresh(self._update_size)
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
 
-    def _grow_width(self) -> None:
-        self.virtual_size = Size(self._widest, len(self.store))
+    def _render_marker(self, width: int) -> Strip:
+        label = f" ▼ {self.unseen} new below: ctrl+end "
+        text = Text(label.rjust(width), style=self.rich_style, end="", no_wrap=True)
+        text.stylize(self._style("marker"), max(0, width - len(label)))
+        return Strip(text.render(self.app.console), width)
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"chat-log--{name}", partial=True)
+        return self.get_component_rich_style(f"chat-log--{name}")
+
+    def _hex_line(self, entry: Entry, part: int) -> Strip:
+        text = Text("           " + hexdump(entry.payload)[part - 1], style=self.rich_style, end="")
+        text.stylize(self._style("hex"))
+        return Strip(text.render(self.app.console), text.cell_len)
 
     def render_entry(self, entry: Entry) -> Strip:
         """One entry as a line; if that fails for any reason, its bytes in hex."""
@@ -101,13 +203,16 @@ class ChatLog(ScrollView, can_focus=False):
         text.append(entry.time.strftime("%H:%M:%S"), self._style("time"))
         text.append(" ")
         if entry.direction is Direction.NOTE:
-            level = {Level.INFO: "note", Level.WARNING: "warning", Level.ERROR: "error"}[entry.level]
-            text.append(_ARROWS[entry.direction], self._style(level))
-            self._append_pieces(text, entry, self._style(level))
+            level_style = self._style(_LEVEL_CLASS[entry.level])
+            text.append(_ARROWS[entry.direction], level_style)
+            self._append_pieces(text, entry, level_style)
             return Strip(text.render(self.app.console), text.cell_len)
         direction = "received" if entry.direction is Direction.RECEIVED else "sent"
         text.append(_ARROWS[entry.direction], self._style(direction))
-        text.append(str(entry.peer or "unknown sender"), self._style(direction))
+        if entry.peer is None:
+            text.append("unknown sender", self._style("stranger"))
+        else:
+            text.append(str(entry.peer), Style(color=peer_colour(entry.peer)))
         if entry.stranger:
             text.append(" (other peer)", self._style("stranger"))
         text.append("  ")
