@@ -10,7 +10,9 @@ from typing import Any
 
 from udptui.address import Address
 from udptui.datagram import Direction, Entry, Level, Truncation
+from udptui.peers import PeerRoster
 from udptui.store import EntryStore
+from udptui.transcript import Transcript
 from udptui.transport import (
     ETHERNET_PAYLOAD,
     SAFE_PAYLOAD,
@@ -64,6 +66,7 @@ class ChatSession:
         target: Address | None = None,
         follow: bool = True,
         scrollback: int = 10_000,
+        transcript: Transcript | None = None,
         clock: Clock = datetime.now,
     ) -> None:
         self.transport = transport
@@ -71,6 +74,10 @@ class ChatSession:
         self.follow = follow
         """True: the target becomes whoever wrote last. False: the target stays put."""
         self.store = EntryStore(scrollback)
+        self.roster = PeerRoster()
+        self.transcript = transcript
+        """`--log`: every entry is appended here as it is stored."""
+        self._transcript_error: str | None = None
         self.counters = Counters()
         self.clock = clock
         self._addresses: dict[Any, Address] = {}
@@ -85,49 +92,101 @@ class ChatSession:
         return address
 
     def ingest(self, batch: list[Inbound]) -> IngestResult:
-        """Turn a batch from the transport into entries, in arrival order, and store them."""
+        """Turn a batch from the transport into entries, in arrival order, and store them.
+
+        Under a flood this runs on the UI thread for every datagram, so the loop keeps to
+        locals, builds each `Entry` with positional arguments (keywords cost half again),
+        compares addresses by identity first (they come from a cache), and adds up the
+        counters once per batch.
+        """
         result = IngestResult()
         if not batch:
             return result
         now = self.clock()
         entries = result.entries
-        counters = self.counters
+        append = entries.append
+        addresses = self._addresses
+        follow = self.follow
         target = self.target
+        received = Direction.RECEIVED
+        received_count = 0
+        bytes_in = 0
         for item in batch:
             if isinstance(item, Fault):
                 result.faults.append(item)
                 message = f"{item.message} {item.address}" if item.address else item.message
-                entries.append(Entry(now, Direction.NOTE, item.address, note=message, level=Level.WARNING))
+                append(Entry(now, Direction.NOTE, item.address, note=message, level=Level.WARNING))
                 continue
             payload, sockaddr, wire_length, cut = item
             try:
-                sender = self._address(sockaddr)
-                if self.follow:
+                sender = addresses.get(sockaddr)
+                if sender is None:
+                    sender = self._address(sockaddr)
+                if follow:
                     target = sender
                 entry = Entry(
                     now,
-                    Direction.RECEIVED,
+                    received,
                     sender,
                     payload,
                     wire_length,
                     _TRUNCATION[cut],
-                    stranger=sender != target,
+                    sender is not target and sender != target,
                 )
             except Exception:  # one odd datagram must not stop the rest: show its bytes
-                entry = Entry(now, Direction.RECEIVED, None, bytes(payload), len(payload))
-            entries.append(entry)
-            counters.received += 1
-            counters.bytes_in += entry.wire_length
+                entry = Entry(now, received, None, bytes(payload), len(payload))
+            append(entry)
+            received_count += 1
+            bytes_in += entry.wire_length
+        counters = self.counters
+        counters.received += received_count
+        counters.bytes_in += bytes_in
         if target != self.target:
             self.target = target
             result.target_changed = True
-        result.let_go = self.store.extend(entries)
+        if received_count:
+            self._count_senders(entries, now)
+        result.let_go = self._record(entries)
         return result
+
+    def _count_senders(self, entries: list[Entry], now: datetime) -> None:
+        """Update the roster once per sender per batch: a flood comes from few addresses."""
+        counts: dict[Address, int] = {}
+        for entry in entries:
+            if entry.direction is Direction.RECEIVED and entry.peer is not None:
+                counts[entry.peer] = counts.get(entry.peer, 0) + 1
+        for address, count in counts.items():
+            unread = 0 if self.follow or address == self.target else count
+            self.roster.received(address, now, count=count, unread=unread)
+
+    def _record(self, entries: list[Entry]) -> int:
+        """Store entries (returns how many old ones the scrollback let go) and log them."""
+        if self.transcript is not None and self._transcript_error is None:
+            try:
+                self.transcript.write(entries)
+            except OSError as error:
+                self._transcript_error = (
+                    f"log file {self.transcript.path}: {error.strerror or error}; it records nothing more"
+                )
+        return self.store.extend(entries)
+
+    def take_transcript_error(self) -> str | None:
+        """The transcript's write failure, once; None when there is none (or it was taken)."""
+        error, self._transcript_error = self._transcript_error, None
+        if error is not None:
+            self.transcript = None
+        return error
+
+    def set_target(self, address: Address) -> None:
+        """Reply to `address` from now on, whoever writes (pinned)."""
+        self.target = address
+        self.follow = False
+        self.roster.mark_read(address)
 
     def note(self, message: str, level: Level = Level.INFO, peer: Address | None = None) -> Entry:
         """Log the app's own message (a notice) as an entry."""
         entry = Entry(self.clock(), Direction.NOTE, peer, note=message, level=level)
-        self.store.extend([entry])
+        self._record([entry])
         return entry
 
     def send(self, payload: bytes, to: Address | None = None) -> SendResult:
@@ -139,7 +198,8 @@ class ChatSession:
         self.counters.sent += 1
         self.counters.bytes_out += len(payload)
         entry = Entry(self.clock(), Direction.SENT, destination, payload, len(payload))
-        self.store.extend([entry])
+        self.roster.sent(destination, entry.time)
+        self._record([entry])
         return SendResult(entry, size_warnings(len(payload), destination.is_ipv6))
 
 
