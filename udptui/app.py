@@ -182,7 +182,10 @@ class UdpTuiApp(App[None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter: a message goes out as one datagram, a `/command` runs; on failure the text stays."""
-        if event.input.id != "composer" or not event.value:
+        if event.input.id == "filter":
+            self.query_one(Composer).focus()  # keep the filter, go back to typing
+            return
+        if not event.value:
             return
         composer = self.query_one(Composer)
         line = event.value

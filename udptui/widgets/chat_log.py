@@ -60,7 +60,7 @@ class ChatLog(ScrollView, can_focus=False):
     filter_text: reactive[str] = reactive("")
     """Show only entries whose peer or text contains this (case-insensitive)."""
     unseen: reactive[int] = reactive(0)
-    """Entries that arrived below while the user was scrolled up."""
+    """Entries (that pass the filter) that arrived below while the user was scrolled up."""
 
     def __init__(self, store: EntryStore, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -124,7 +124,7 @@ class ChatLog(ScrollView, can_focus=False):
                 removed += 1
             new_rows = self._rows_of([entry for entry in entries if entry.seq >= oldest])
             rows.extend(new_rows)
-            added = len(new_rows)
+            added = sum(1 for _, part in new_rows if part == 0)  # entries, not hex rows
         if removed and not follow:
             # Keep the entries the user is reading in place while older ones leave.
             self.scroll_to(y=max(0, self.scroll_y - removed), animate=False, immediate=True)

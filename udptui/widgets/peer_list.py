@@ -87,6 +87,12 @@ class PeerList(ScrollView, can_focus=True):
     def watch_target(self) -> None:
         self.refresh()
 
+    def on_focus(self) -> None:
+        self.refresh()  # the cursor row is drawn only while the pane has focus
+
+    def on_blur(self) -> None:
+        self.refresh()
+
     def scroll_to_region_of(self, index: int) -> None:
         top = index * LINES_PER_PEER
         if top < self.scroll_y:
