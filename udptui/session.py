@@ -111,6 +111,9 @@ class ChatSession:
         received = Direction.RECEIVED
         received_count = 0
         bytes_in = 0
+        counts: dict[Address, int] = {}  # datagrams per sender, in order of first arrival
+        run_sender: Address | None = None
+        run_length = 0
         for item in batch:
             if isinstance(item, Fault):
                 result.faults.append(item)
@@ -133,28 +136,34 @@ class ChatSession:
                     _TRUNCATION[cut],
                     sender is not target and sender != target,
                 )
+                # Count per sender as runs: a flood repeats one address, so most datagrams
+                # cost an identity test here and the dict is touched once per run.
+                if sender is run_sender:
+                    run_length += 1
+                else:
+                    if run_sender is not None:
+                        counts[run_sender] = counts.get(run_sender, 0) + run_length
+                    run_sender, run_length = sender, 1
             except Exception:  # one odd datagram must not stop the rest: show its bytes
                 entry = Entry(now, received, None, bytes(payload), len(payload))
             append(entry)
             received_count += 1
             bytes_in += entry.wire_length
+        if run_sender is not None:
+            counts[run_sender] = counts.get(run_sender, 0) + run_length
         counters = self.counters
         counters.received += received_count
         counters.bytes_in += bytes_in
         if target != self.target:
             self.target = target
             result.target_changed = True
-        if received_count:
-            self._count_senders(entries, now)
+        if counts:
+            self._count_senders(counts, now)
         result.let_go = self._record(entries)
         return result
 
-    def _count_senders(self, entries: list[Entry], now: datetime) -> None:
+    def _count_senders(self, counts: dict[Address, int], now: datetime) -> None:
         """Update the roster once per sender per batch: a flood comes from few addresses."""
-        counts: dict[Address, int] = {}
-        for entry in entries:
-            if entry.direction is Direction.RECEIVED and entry.peer is not None:
-                counts[entry.peer] = counts.get(entry.peer, 0) + 1
         for address, count in counts.items():
             unread = 0 if self.follow or address == self.target else count
             self.roster.received(address, now, count=count, unread=unread)
