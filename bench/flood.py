@@ -6,7 +6,7 @@ sender (`bench/sender.c`, compiled into a temporary directory) blasts numbered 6
 datagrams at full speed, then at fixed rates. It also measures the UI's timer lag under a
 20k/s flood, memory after a million datagrams, and start-up time.
 
-    python bench/flood.py            # full run, about two minutes
+    python bench/flood.py            # full run, a minute or two
     python bench/flood.py --quick    # smoke run, a few seconds of traffic
 
 Only loopback traffic; every count and wait is bounded. Prints a table and writes JSON
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -284,7 +285,7 @@ class AppProbe:
 
 
 @asynccontextmanager
-async def running_app(rcvbuf: int) -> AsyncIterator[AppProbe]:
+async def running_app(rcvbuf: int, what_if: dict[str, Any] | None = None) -> AsyncIterator[AppProbe]:
     transport = UdpTransport.open(port=0, rcvbuf=rcvbuf)  # dual-stack, as `udptui --listen` opens it
     app = make_app(
         Config(port=transport.local_address.port, listening=True, rcvbuf=rcvbuf), transport=transport
@@ -303,10 +304,24 @@ async def running_app(rcvbuf: int) -> AsyncIterator[AppProbe]:
         async with app.run_test(headless=True, size=(110, 32)) as pilot:
             app.set_interval(LAG_INTERVAL, probe.lag.tick)
             await pilot.pause(0.3)
+            apply_what_if(app, what_if or {})
             await warm_up(probe)
             yield probe
     finally:
         transport.close()
+
+
+def apply_what_if(app: UdpTuiApp, what_if: dict[str, Any]) -> None:
+    """Changes to the app the bench can try before they are made in the app (--what-if-*)."""
+    if what_if.get("strip_cache"):
+        from textual.cache import LRUCache
+
+        from udptui.widgets.chat_log import ChatLog
+
+        app.query_one(ChatLog)._strips = LRUCache(what_if["strip_cache"])
+    if what_if.get("gc_freeze"):
+        gc.collect()
+        gc.freeze()
 
 
 async def warm_up(probe: AppProbe) -> None:
@@ -363,8 +378,10 @@ def rss_mib() -> float:
     return float("nan")
 
 
-async def memory_run(sender: Path, count: int, rate: int, size: int, rcvbuf: int) -> dict[str, Any]:
-    async with running_app(rcvbuf) as probe:
+async def memory_run(
+    sender: Path, count: int, rate: int, size: int, rcvbuf: int, what_if: dict[str, Any]
+) -> dict[str, Any]:
+    async with running_app(rcvbuf, what_if) as probe:
         await asyncio.sleep(0.5)
         before = rss_mib()
         run = await app_run(probe, sender, count, rate, size)
@@ -386,8 +403,10 @@ async def app_child(spec: dict[str, Any]) -> dict[str, Any]:
     """One app measurement, in the child process it runs in."""
     sender = Path(spec["sender"])
     if spec["mode"] == "memory":
-        return await memory_run(sender, spec["count"], spec["rate"], spec["size"], spec["rcvbuf"])
-    async with running_app(spec["rcvbuf"]) as probe:
+        return await memory_run(
+            sender, spec["count"], spec["rate"], spec["size"], spec["rcvbuf"], spec["what_if"]
+        )
+    async with running_app(spec["rcvbuf"], spec["what_if"]) as probe:
         result = await app_run(probe, sender, spec["count"], spec["rate"], spec["size"])
         return {"run": asdict(result), "rcvbuf_granted": probe.transport.rcvbuf_granted}
 
@@ -474,9 +493,13 @@ def print_table(runs: list[tuple[RunResult, RunResult]]) -> None:
         for result in (raw, app):
             rate = "full" if result.rate == 0 else f"{result.rate:,}/s"
             dropped = result.kernel_dropped + result.app_dropped
+            if result.proc_dropped is not None and result.proc_dropped != result.kernel_dropped:
+                flag = f" (/proc/net/udp says {result.proc_dropped} dropped)"
+            else:
+                flag = ""
             ratio = f"{app.ingest_rate / raw.ingest_rate:.2f}" if result is app and raw.ingest_rate else ""
             lag = f"{result.lag_ms['p50']:.1f}/{result.lag_ms['p99']:.1f}" if result.lag_ms else ""
-            flag = " (timed out)" if result.timed_out else ""
+            flag += " (timed out)" if result.timed_out else ""
             print(
                 f"{rate:>9} {result.receiver:>4} {result.sent:>8} {result.received:>9} {dropped:>8} "
                 f"{result.unaccounted:>6} {result.ingest_rate:>9,.0f} {ratio:>7} {result.cpu_percent:>5.0f} "
@@ -497,10 +520,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lag-rate", type=int, default=20_000, help="rate at which lag is the target figure")
     parser.add_argument("--quick", action="store_true", help="a smoke run: small counts")
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up timings")
+    parser.add_argument(
+        "--what-if-gc-freeze",
+        action="store_true",
+        help="try a change to the app: gc.collect() and gc.freeze() once it has started",
+    )
+    parser.add_argument(
+        "--what-if-strip-cache",
+        type=int,
+        metavar="N",
+        help="try a change to the app: the log caches N rendered lines",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)  # internal: one app measurement
     parser.add_argument("--json", type=Path, default=HERE / "results" / "flood.json", help="where to write")
     args = parser.parse_args(argv)
     args.rate_list = [int(rate) for rate in args.rates.split(",") if rate.strip()]
+    args.what_if = {"gc_freeze": args.what_if_gc_freeze, "strip_cache": args.what_if_strip_cache}
     if args.quick:
         args.count = min(args.count, 20_000)
         args.memory_count = min(args.memory_count, 50_000)
@@ -523,6 +558,7 @@ async def bench(args: argparse.Namespace, sender: Path) -> dict[str, Any]:
                 "rate": args.memory_rate,
                 "size": args.size,
                 "rcvbuf": args.rcvbuf,
+                "what_if": args.what_if,
             }
         )
     runs: list[tuple[RunResult, RunResult]] = []
@@ -539,6 +575,7 @@ async def bench(args: argparse.Namespace, sender: Path) -> dict[str, Any]:
                 "rate": rate,
                 "size": args.size,
                 "rcvbuf": args.rcvbuf,
+                "what_if": args.what_if,
             }
         )
         rcvbuf_granted = measured["rcvbuf_granted"]
@@ -562,7 +599,12 @@ async def bench(args: argparse.Namespace, sender: Path) -> dict[str, Any]:
             "load_before": load_before,
             "load_after": os.getloadavg(),
         },
-        "settings": {"count": args.count, "size": args.size, "rcvbuf_requested": args.rcvbuf},
+        "settings": {
+            "count": args.count,
+            "size": args.size,
+            "rcvbuf_requested": args.rcvbuf,
+            "what_if": args.what_if,
+        },
         "rcvbuf_granted": rcvbuf_granted,
         "runs": [{"raw": asdict(raw), "app": asdict(app)} for raw, app in runs],
         "memory": memory,
@@ -574,6 +616,9 @@ async def bench(args: argparse.Namespace, sender: Path) -> dict[str, Any]:
 def report(results: dict[str, Any], lag_rate: int) -> None:
     runs: list[tuple[RunResult, RunResult]] = results.pop("_runs")
     print_table(runs)
+    what_if = {name: value for name, value in results["settings"]["what_if"].items() if value}
+    if what_if:
+        print(f"\nWHAT-IF: the app was changed for this run: {what_if}")
     print(f"\nrcvbuf granted: {results['rcvbuf_granted']:,} bytes")
     machine = results["machine"]
     print(
