@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack
+from datetime import datetime, timedelta
 
 import pytest
 from conftest import SNAPSHOT_RCVBUF, fixed_clock, udp_socket, wait_for
@@ -21,7 +22,7 @@ from udptui.address import Address
 from udptui.app import UdpTuiApp, make_app
 from udptui.config import Config
 from udptui.transport import UdpTransport
-from udptui.widgets import Composer
+from udptui.widgets import ChatLog, Composer, FilterBar
 
 SIZE = (100, 30)
 SnapCompare = Callable[..., bool]
@@ -202,6 +203,156 @@ def test_large_send_warning_toast(snap_compare: SnapCompare, sockets: ExitStack)
         await receive(pilot, peer, to, b"ping")
         await send(pilot, "z" * 600)
         assert peer.recv(1000) == b"z" * 600
+        await still_cursor(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+# -- many peers: the peers pane, hex view, the filter, the new-entries marker ------------------
+# These use ports 22000-22999: the app on 220xx, its peers on 221xx-223xx.
+
+
+class ScriptedClock:
+    """A clock the test moves on by hand, so the pane's `last seen` times order the peers."""
+
+    def __init__(self) -> None:
+        self.now = fixed_clock()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: int) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def open_app_with_clock(
+    sockets: ExitStack, config: Config, clock: ScriptedClock
+) -> tuple[UdpTuiApp, Address]:
+    """`open_app` with a clock that moves."""
+    transport = UdpTransport.open(
+        bind_host="127.0.0.1", port=config.port, bufsize=config.bufsize, rcvbuf=config.rcvbuf
+    )
+    sockets.callback(transport.close)
+    return make_app(config, transport=transport, clock=clock), Address("127.0.0.1", config.port)
+
+
+def test_peers_pane_with_a_pinned_target_and_unread(snap_compare: SnapCompare, sockets: ExitStack) -> None:
+    """Three peers in the pane on the right, newest activity first, one pinned as the target.
+
+    The header reads `peer 127.0.0.1:22101  pinned`. The pane lists `▶ 127.0.0.1:22101`
+    (the target: an accent `▶`, the address bold) over `12:00:11  in 1  out 1`; then
+    `127.0.0.1:22201` over `12:00:09  in 2  out 0  2 new`, `2 new` bold in the warning
+    colour; then `127.0.0.1:22301` over `12:00:02  in 1  out 0`. Each address has its own
+    colour, the same in the pane and the log. The log reads `12:00:02 ← …22301  ping`,
+    `12:00:05 ← …22101  hello`, `12:00:07 ← 127.0.0.1:22201 (other peer)  anyone there?`,
+    `12:00:09 ← … (other peer)  hello??` and `12:00:11 → 127.0.0.1:22101  hi, you are pinned`.
+    """
+    clock = ScriptedClock()
+    config = Config(port=22001, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
+    app, to = open_app_with_clock(sockets, config, clock)
+    target = peer_socket(sockets, 22101)
+    other = peer_socket(sockets, 22201)
+    first = peer_socket(sockets, 22301)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        clock.advance(1)
+        await receive(pilot, first, to, b"ping")
+        clock.advance(3)
+        await receive(pilot, target, to, b"hello")
+        pilot.app.query_one(Composer).value = "/to 127.0.0.1:22101"
+        await pilot.press("end", "enter")
+        clock.advance(2)
+        await receive(pilot, other, to, b"anyone there?")
+        clock.advance(2)
+        await receive(pilot, other, to, b"hello??")
+        clock.advance(2)
+        await send(pilot, "hi, you are pinned")
+        assert target.recv(100) == b"hi, you are pinned"
+        await still_cursor(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_hex_view(snap_compare: SnapCompare, sockets: ExitStack) -> None:
+    """F3 on: an xxd-style dump, muted, under every datagram; F2 has hidden the peers pane.
+
+    The log uses the full width, so every dump line fits. `← 127.0.0.1:22102  hello` has
+    `00000000: 6865 6c6c 6f` under it with `hello` in the ASCII column; the binary datagram,
+    `\\x00�\\x10ABC\\x7f\\x0a  [binary, 8 bytes: 00 ff 10 41 42 43 7f 0a]`, has
+    `00000000: 00ff 1041 4243 7f0a` and `...ABC..`; the sent
+    `→ 127.0.0.1:22102  a reply of twenty-six bytes` has two dump lines, `00000000: 6120 …
+    a reply of twent` and `00000010: 792d 7369 7820 6279 7465 73` with `y-six bytes`. The
+    ASCII column starts two spaces after the hex, as in `xxd`.
+    """
+    config = Config(port=22002, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
+    app, to = open_app(sockets, config)
+    peer = peer_socket(sockets, 22102)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await receive(pilot, peer, to, b"hello")
+        await receive(pilot, peer, to, b"\x00\xff\x10ABC\x7f\n")
+        await send(pilot, "a reply of twenty-six bytes")
+        await pilot.press("f2", "f3")
+        await still_cursor(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_filtered_log(snap_compare: SnapCompare, sockets: ExitStack) -> None:
+    """F5 and `egon` typed: the log narrows to the three entries that mention egon.
+
+    The filter bar (warning-coloured border) above the input holds `egon`. The log shows
+    only `← 127.0.0.1:22103  egon`, `→ 127.0.0.1:22103  hi egon` and
+    `← 127.0.0.1:22203  EGON again` (the match ignores case); `hello`, `world` and
+    `from someone else` are hidden. The pane still lists both peers.
+    """
+    config = Config(port=22003, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
+    app, to = open_app(sockets, config)
+    peer = peer_socket(sockets, 22103)
+    other = peer_socket(sockets, 22203)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await receive(pilot, peer, to, b"hello")
+        await receive(pilot, peer, to, b"egon")
+        await send(pilot, "hi egon")
+        await receive(pilot, peer, to, b"world")
+        await receive(pilot, other, to, b"from someone else")
+        await receive(pilot, other, to, b"EGON again")
+        await pilot.press("f5", *"egon")
+        filter_bar = pilot.app.query_one(FilterBar)
+        filter_bar.cursor_blink = False
+        log = pilot.app.query_one(ChatLog)
+        await wait_for(pilot, lambda: log.row_count == 3, "the filter to leave three entries")
+        await still_cursor(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_new_entries_marker(snap_compare: SnapCompare, sockets: ExitStack) -> None:
+    """Scrolled to the top while three more datagrams arrive: the view stays put.
+
+    The log shows `message 00` to `message 22` from 127.0.0.1:22104 and a vertical
+    scrollbar; its last line is the marker `▼ 3 new below: ctrl+end`, right-aligned, bold
+    on the accent colour. The status bar counts `rx 43`.
+    """
+    config = Config(port=22004, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
+    app, to = open_app(sockets, config)
+    peer = peer_socket(sockets, 22104)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        app = pilot.app
+        assert isinstance(app, UdpTuiApp)
+        log = app.query_one(ChatLog)
+        for n in range(40):
+            peer.sendto(f"message {n:02}".encode(), to.sockaddr_for(socket.AF_INET))
+        await wait_for(pilot, lambda: app.session.counters.received == 40, "40 datagrams")
+        await pilot.press("ctrl+end")
+        await wait_for(pilot, lambda: log.scroll_y > 0 and log.is_vertical_scroll_end, "the end")
+        await pilot.press("ctrl+home")
+        await wait_for(pilot, lambda: log.scroll_y == 0, "the top")
+        for payload in (b"new one", b"new two", b"new three"):
+            await receive(pilot, peer, to, payload)
+        await wait_for(pilot, lambda: log.unseen == 3, "three unseen entries")
         await still_cursor(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
