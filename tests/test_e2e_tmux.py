@@ -8,6 +8,7 @@ All traffic stays on 127.0.0.1.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -302,3 +304,51 @@ def test_port_out_of_range_is_one_line_and_status_2() -> None:
     assert done.stdout == ""
     assert len(done.stderr.splitlines()) == 1, done.stderr
     assert done.stderr.startswith("udptui: error:") and "99999" in done.stderr
+
+
+def test_to_picks_one_of_two_peers_hex_sends_raw_bytes_and_log_keeps_it_all(
+    tmux: Tmux, plain_socket: socket.socket, tmp_path: Path
+) -> None:
+    log_file = tmp_path / "udptui.jsonl"
+    tmux.start("app", udptui_command("--listen", "0", "--log", str(log_file)) + "; echo EXITED $?; sleep 30")
+    listening = re.compile(r"listening on \S+:(\d+)")
+    match = listening.search(tmux.wait_for("app", lambda screen: listening.search(screen) is not None))
+    assert match is not None
+    app = ("127.0.0.1", int(match.group(1)))
+    first = plain_socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as second:
+        second.bind(("127.0.0.1", 0))
+        me, other = (f"127.0.0.1:{sock.getsockname()[1]}" for sock in (first, second))
+        first.sendto(b"from the first", app)
+        tmux.wait_for("app", f"← {me}  from the first")
+        second.sendto(b"from the second", app)
+        tmux.wait_for("app", f"peer {other}  follow")  # follow mode: the last sender is the target
+
+        tmux.type("app", f"/to {me}")
+        tmux.wait_for("app", f"peer {me}  pinned")
+        tmux.type("app", "only for the first")
+        assert first.recvfrom(1024) == (b"only for the first", app)
+        tmux.type("app", "/hex 00 ff 41")
+        assert first.recvfrom(1024) == (b"\x00\xffA", app)
+        second.settimeout(0.3)  # loopback delivers at once: a short wait proves nothing came
+        with pytest.raises(TimeoutError):
+            second.recvfrom(1024)
+        tmux.wait_for("app", f"→ {me}  \\x00")
+
+    tmux.key("app", "C-q")
+    tmux.wait_for("app", "EXITED 0")
+    records = [json.loads(line) for line in log_file.read_text(encoding="utf-8").splitlines()]
+    datagrams = [
+        (record["dir"], record["peer"], record["len"], record.get("text"), record.get("hex"))
+        for record in records
+        if record["dir"] != "note"
+    ]
+    assert datagrams == [
+        ("in", me, 14, "from the first", None),
+        ("in", other, 15, "from the second", None),
+        ("out", me, 18, "only for the first", None),
+        ("out", me, 3, None, "00ff41"),
+    ], records
+    for record in records:
+        assert datetime.fromisoformat(record["ts"]).utcoffset() is not None, record
+        assert re.search(r"T\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$", record["ts"]), record
