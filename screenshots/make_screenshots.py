@@ -3,7 +3,7 @@
 Run from the repository root:  python screenshots/make_screenshots.py
 
 Each picture comes from a real session: the app binds a real socket and plain UDP sockets
-on 127.0.0.1 play the peers. Fixed ports (21500-21799), a scripted clock and an explicit
+on 127.0.0.1 play the peers. Fixed ports (21500-21899), a scripted clock and an explicit
 receive buffer make every rerun draw the same pictures.
 """
 
@@ -86,6 +86,13 @@ class Stage:
         await pilot.press("end", "enter")
         await self.wait_for(pilot, lambda: self.app.session.counters.sent > sent_before, f"sending {text!r}")
 
+    async def command(self, pilot: Pilot[None], line: str) -> None:
+        """The user types a `/command` that sends nothing (like `/to`) and presses Enter."""
+        composer = self.app.query_one(Composer)
+        composer.value = line
+        await pilot.press("end", "enter")
+        await self.wait_for(pilot, lambda: composer.value == "", f"running {line!r}")
+
     def close(self) -> None:
         for sock in self.sockets:
             sock.close()
@@ -119,17 +126,24 @@ async def idle(pilot: Pilot[None], stage: Stage) -> None:
 
 
 async def conversation(pilot: Pilot[None], stage: Stage) -> None:
-    """The tutorial's exchange: a client writes, udptui replies to whoever wrote last."""
+    """The tutorial's exchange beside the peers pane: udptui replies to whoever wrote last,
+    then F4 pins the tutorial client, and a second client's messages wait as unread."""
+    probe = stage.peer(21801)
     client = stage.peer(21601)
-    await stage.receive(pilot, client, b"hello")
+    newcomer = stage.peer(21701)
+    await stage.receive(pilot, probe, b"ping from a health check", after=0)
+    await stage.receive(pilot, client, b"hello", after=3)
     await stage.send(pilot, "hi! who is this?")
     await stage.receive(pilot, client, b"egon, from the tutorial client", after=4)
-    await stage.send(pilot, "three sendto calls make three datagrams, watch:", after=5)
+    await stage.send(pilot, "3 sendto calls make 3 datagrams:", after=5)
     await stage.receive(pilot, client, b"hello", after=6)
     await stage.receive(pilot, client, b"world", after=0)
     await stage.receive(pilot, client, b"egon", after=0)
-    await stage.receive(pilot, client, "and UTF-8 works too: grüße, 你好 👋".encode(), after=7)
-    await stage.send(pilot, "nice. a reply goes to 127.0.0.1:21601, the last sender", after=4)
+    await stage.receive(pilot, client, "UTF-8 works too: grüße, 你好 👋".encode(), after=7)
+    await pilot.press("f4")  # pin the tutorial client: others wait as unread
+    await stage.send(pilot, "nice. pinned you with F4", after=4)
+    await stage.receive(pilot, newcomer, b"hey, can I join?", after=6)
+    await stage.receive(pilot, newcomer, b"hello??", after=3)
 
 
 async def peer_mode(pilot: Pilot[None], stage: Stage) -> None:
@@ -167,6 +181,35 @@ async def hostile(pilot: Pilot[None], stage: Stage) -> None:
     ]
     for payload in payloads:
         await stage.receive(pilot, attacker, payload, after=0.4)
+    await pilot.press("f2")  # hide the peers pane: the longest lines need the full width
+
+
+async def hex_view(pilot: Pilot[None], stage: Stage) -> None:
+    """F3: an xxd-style dump under each datagram; F2 hides the pane so whole dump lines fit."""
+    device = stage.peer(21604)
+    await stage.receive(pilot, device, b"hello", after=0)
+    await stage.receive(pilot, device, bytes.fromhex("a5 01 00 2a") + b"21.5C", after=1)
+    await stage.send(pilot, "/hex a5 81 00 2a 00 00", after=2)
+    await stage.receive(pilot, device, b"\x1b[31mred?\x1b[0m", after=1)
+    await stage.send(pilot, "ok, got 4 datagrams", after=2)
+    await pilot.press("f2", "f3")
+
+
+async def many_peers(pilot: Pilot[None], stage: Stage) -> None:
+    """Sensors report in; the gateway is pinned, the rest wait as unread; the pane has focus."""
+    gateway = stage.peer(21605)
+    sensors = [stage.peer(port) for port in (21705, 21706, 21707, 21708, 21709)]
+    await stage.command(pilot, "/to 127.0.0.1:21605")
+    await stage.send(pilot, "status?", after=1)
+    gateway.recv(100)
+    await stage.receive(pilot, gateway, b"gateway up, 5 sensors", after=1)
+    readings = [b"t=21.5", b"t=19.0", b"h=41%", b"t=22.1", b"door=closed"]
+    for sensor, reading in zip(sensors, readings, strict=True):
+        await stage.receive(pilot, sensor, reading, after=2)
+    await stage.receive(pilot, sensors[1], b"t=19.2", after=2)
+    await stage.receive(pilot, sensors[3], b"t=22.4", after=1)
+    await stage.receive(pilot, sensors[1], b"t=19.3", after=2)
+    await pilot.press("tab", "down", "down")  # the pane has focus, the cursor on the third peer
 
 
 async def main() -> None:
@@ -179,6 +222,8 @@ async def main() -> None:
             peer_mode,
         ),
         await shoot("hostile", Config(port=21504, listening=True, bufsize=32, rcvbuf=RCVBUF), hostile),
+        await shoot("hex-view", Config(port=21505, listening=True, rcvbuf=RCVBUF), hex_view),
+        await shoot("peers", Config(port=21506, listening=True, rcvbuf=RCVBUF), many_peers),
     ]
     for path in made:
         print(f"wrote {path.parent.name}/{path.name}")
