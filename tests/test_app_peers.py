@@ -669,12 +669,6 @@ async def test_new_entries_below_a_scrolled_up_log_show_a_marker(
         assert log.render_line(last).text.rstrip().endswith("new three")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app bug: ChatLog.entries_added calls scroll_end(immediate=True) before the vertical "
-    "scrollbar exists, so it is ignored the first time the log outgrows the screen and the log "
-    "stops following (fix: pass force=True)",
-)
 async def test_log_keeps_following_new_entries_once_it_fills_the_screen(
     open_transport: OpenTransport, peer: socket.socket
 ) -> None:

@@ -298,3 +298,27 @@ def test_address_not_on_this_machine_is_a_transport_error() -> None:
     with pytest.raises(TransportError, match=r"cannot bind 192\.0\.2\.1:0") as caught:
         UdpTransport.open(bind_host="192.0.2.1")
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_RXQ_OVFL and SO_MEMINFO are Linux's")
+def test_every_datagram_of_a_burst_is_received_or_counted_as_dropped() -> None:
+    """A burst into a tiny receive buffer: what did not fit is counted, at once, not at the next datagram."""
+    transport = UdpTransport.open(bind_host="127.0.0.1", port=0, rcvbuf=4096)
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sent = 300
+        for number in range(sent):
+            sender.sendto(b"%063d" % number, ("127.0.0.1", transport.local_address.port))
+        dropped = transport.refresh_drop_count()
+        assert dropped > 0  # the buffer holds a few dozen; the count is there before any read
+        receiver = threading.Thread(target=transport.run_receiver)
+        receiver.start()
+        received: list[Inbound] = []
+        deadline = time.monotonic() + 5
+        while len(received) + dropped < sent and time.monotonic() < deadline:
+            received += transport.take_all()
+            time.sleep(0.02)
+        assert len(received) + transport.refresh_drop_count() == sent
+    finally:
+        transport.close()
+        sender.close()

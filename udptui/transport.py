@@ -22,6 +22,8 @@ from udptui.address import Address
 
 SO_RXQ_OVFL = 40
 """Linux: add the socket's cumulative drop counter to each datagram's ancillary data."""
+SO_MEMINFO = 55
+"""Linux: the socket's memory counters; entry 8 (SK_MEMINFO_DROPS) is the same drop counter."""
 SO_RCVBUFFORCE = 33
 """Linux: like SO_RCVBUF but may exceed `rmem_max` (needs CAP_NET_ADMIN)."""
 IP_RECVERR = 11
@@ -306,6 +308,17 @@ class UdpTransport:
         if self._stopping.is_set() or error.errno == errno.EBADF:
             return
         self._inbox.append(Fault(f"receive failed: {error.strerror or error}"))
+
+    def refresh_drop_count(self) -> int:
+        """The kernel's drop count now (SO_RXQ_OVFL reports it only with the next datagram)."""
+        if self.counts_drops and not self._closed:
+            try:
+                meminfo = self.sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 9 * 4)
+            except OSError:
+                return self.kernel_drops
+            if len(meminfo) >= 9 * 4:
+                self.kernel_drops = max(self.kernel_drops, struct.unpack_from("=9I", meminfo)[8])
+        return self.kernel_drops
 
     def _read_drop_counter(self, ancillary: list[tuple[int, int, bytes]]) -> None:
         for level, kind, data in ancillary:

@@ -26,6 +26,9 @@ from udptui.store import EntryStore
 _ARROWS = {Direction.RECEIVED: "← ", Direction.SENT: "→ ", Direction.NOTE: "• "}
 _LEVEL_CLASS = {Level.INFO: "note", Level.WARNING: "warning", Level.ERROR: "error"}
 
+HEX_INDENT = 2
+"""Columns before each hex dump row: 2 + 68 fits a 16-byte xxd row in 70 columns."""
+
 Row = tuple[Entry, int]
 """An entry and which of its lines: 0 is the entry itself, 1.. its hex dump lines."""
 
@@ -65,8 +68,10 @@ class ChatLog(ScrollView, can_focus=False):
     def __init__(self, store: EntryStore, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.store = store
-        self._strips: LRUCache[tuple[int, int], Strip] = LRUCache(2048)
+        self._strips: LRUCache[tuple[int, int], Strip] = LRUCache(256)
         self._widest = 0
+        self._hex_row_bytes = 16
+        """Bytes per hex dump row: 16 like xxd, 8 when the log is too narrow for that."""
         self._rows: deque[Row] | None = None
         """Rows in hex or filtered view; None in the plain view, where row i is store[i]."""
 
@@ -87,16 +92,24 @@ class ChatLog(ScrollView, can_focus=False):
                 continue
             rows.append((entry, 0))
             if self.hex_view and entry.direction is not Direction.NOTE:
-                rows.extend((entry, line) for line in range(1, len(hexdump(entry.payload)) + 1))
+                dump_rows = len(hexdump(entry.payload, self._hex_row_bytes))
+                rows.extend((entry, line) for line in range(1, dump_rows + 1))
         return rows
 
     def _rebuild(self) -> None:
+        self._hex_row_bytes = 16 if self.scrollable_content_region.width >= HEX_INDENT + 68 else 8
+        self._strips.clear()
         plain = not self.hex_view and not self.filter_text
         self._rows = None if plain else deque(self._rows_of(self.store))
         self.unseen = 0
         self._update_size()
-        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
         self.refresh()
+
+    def on_resize(self) -> None:
+        wanted = 16 if self.scrollable_content_region.width >= HEX_INDENT + 68 else 8
+        if self.hex_view and wanted != self._hex_row_bytes:
+            self._rebuild()
 
     def watch_hex_view(self) -> None:
         self._rebuild()
@@ -130,7 +143,7 @@ class ChatLog(ScrollView, can_focus=False):
             self.scroll_to(y=max(0, self.scroll_y - removed), animate=False, immediate=True)
         self._update_size()
         if follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
         else:
             self.unseen += added
         self.refresh()
@@ -183,7 +196,8 @@ class ChatLog(ScrollView, can_focus=False):
         return self.get_component_rich_style(f"chat-log--{name}")
 
     def _hex_line(self, entry: Entry, part: int) -> Strip:
-        text = Text("           " + hexdump(entry.payload)[part - 1], style=self.rich_style, end="")
+        line = hexdump(entry.payload, self._hex_row_bytes)[part - 1]
+        text = Text(" " * HEX_INDENT + line, style=self.rich_style, end="")
         text.stylize(self._style("hex"))
         return Strip(text.render(self.app.console), text.cell_len)
 

@@ -118,6 +118,11 @@ class PeerList(ScrollView, can_focus=True):
             self.cursor = row
             self.action_select()
 
+    def _foreground(self, name: str) -> Style:
+        """A component's colour and text style, without its background."""
+        style = self.get_component_rich_style(name)
+        return Style(color=style.color, bold=style.bold, italic=style.italic)
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         line = scroll_y + y
@@ -126,23 +131,26 @@ class PeerList(ScrollView, can_focus=True):
         index, part = divmod(line, LINES_PER_PEER)
         if not self._rows:
             text = Text("no peers yet" if line == 0 else "", style=base, end="")
-            text.stylize(self.get_component_rich_style("peer-list--empty", partial=True))
+            text.stylize(self._foreground("peer-list--empty"))
             return Strip(text.render(self.app.console)).extend_cell_length(width, base)
         if index >= len(self._rows):
             return Strip.blank(width, base)
         peer = self._rows[index]
         line_style = base + Style.from_meta({"peer_row": index})
-        if index == self.cursor and self.has_focus:
-            line_style += self.get_component_rich_style("peer-list--cursor", partial=True)
         text = Text(no_wrap=True, end="", style=line_style)
         if part == 0:
             is_target = peer.address == self.target
-            text.append("▶ " if is_target else "  ", self.get_component_rich_style("peer-list--target"))
+            text.append("▶ " if is_target else "  ", self._foreground("peer-list--target"))
             text.append(str(peer.address), Style(color=peer.colour, bold=is_target))
         else:
-            detail = self.get_component_rich_style("peer-list--detail", partial=True)
-            text.append(f"  {peer.last_seen:%H:%M:%S}  in {peer.received}  out {peer.sent}", detail)
+            detail = f"  {peer.last_seen:%H:%M:%S}  in {peer.received}  out {peer.sent}"
+            text.append(detail, self._foreground("peer-list--detail"))
             if peer.unread:
-                text.append(f"  {peer.unread} new", self.get_component_rich_style("peer-list--unread"))
+                text.append(f"  {peer.unread} new", self._foreground("peer-list--unread"))
+        if index == self.cursor and self.has_focus:
+            # The cursor's background goes over the whole row, after the foreground colours.
+            cursor = Style(bgcolor=self.get_component_rich_style("peer-list--cursor").bgcolor)
+            text.stylize(cursor)
+            line_style += cursor
         strip = Strip(text.render(self.app.console), text.cell_len)
         return strip.crop_extend(scroll_x, scroll_x + width, line_style)
