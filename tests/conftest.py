@@ -13,7 +13,9 @@ import pytest
 from textual.pilot import Pilot
 
 from udptui.address import Address
+from udptui.app import UdpTuiApp
 from udptui.transport import UdpTransport
+from udptui.widgets import Composer
 
 WAIT_SECONDS = 5.0
 """How long a test waits for a condition before it fails (a deadline, never a measurement)."""
@@ -39,6 +41,32 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.05)
+
+
+def app_address(app: UdpTuiApp) -> tuple[str, int]:
+    """Where a plain IPv4 socket sends to reach the app."""
+    return app.transport.local_address.sockaddr_for(socket.AF_INET)
+
+
+async def receive_from(pilot: Pilot[None], app: UdpTuiApp, sender: socket.socket, *payloads: bytes) -> None:
+    """Send datagrams from `sender` to the app and wait until the log shows them all."""
+    before = app.session.counters.received
+    for payload in payloads:
+        sender.sendto(payload, app_address(app))
+    await wait_for(
+        pilot,
+        lambda: app.session.counters.received >= before + len(payloads),
+        f"{len(payloads)} datagram(s) in the log",
+    )
+
+
+async def type_line(pilot: Pilot[None], app: UdpTuiApp, text: str) -> None:
+    """Put `text` in the input box and press Enter."""
+    composer = app.query_one(Composer)
+    composer.value = text
+    composer.cursor_position = len(text)
+    await pilot.press("enter")
+    await pilot.pause()
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT_SECONDS) -> None:

@@ -11,15 +11,17 @@ from collections.abc import Callable
 import pytest
 from conftest import (
     address_of,
+    app_address,
     closed_port,
     fixed_clock,
+    receive_from,
     receiver_running,
+    type_line,
     wait_for,
     wait_until,
 )
 from textual.message import Message
 from textual.notifications import Notify
-from textual.pilot import Pilot
 
 from udptui.address import Address
 from udptui.app import UdpTuiApp, make_app
@@ -52,10 +54,6 @@ def build(open_transport: OpenTransport, config: Config | None = None) -> UdpTui
     return make_app(config, transport=transport, clock=fixed_clock)
 
 
-def app_address(app: UdpTuiApp) -> tuple[str, int]:
-    return app.transport.local_address.sockaddr_for(socket.AF_INET)
-
-
 def received(app: UdpTuiApp) -> list[Entry]:
     return [entry for entry in app.session.store if entry.direction is Direction.RECEIVED]
 
@@ -63,26 +61,6 @@ def received(app: UdpTuiApp) -> list[Entry]:
 def line_text(app: UdpTuiApp, entry: Entry) -> str:
     """The entry's log line as drawn, without styles."""
     return app.query_one(ChatLog).render_entry(entry).text
-
-
-async def receive_from(pilot: Pilot[None], app: UdpTuiApp, sender: socket.socket, *payloads: bytes) -> None:
-    """Send datagrams from `sender` to the app and wait until the log shows them all."""
-    before = app.session.counters.received
-    for payload in payloads:
-        sender.sendto(payload, app_address(app))
-    await wait_for(
-        pilot,
-        lambda: app.session.counters.received >= before + len(payloads),
-        f"{len(payloads)} datagram(s) in the log",
-    )
-
-
-async def type_and_send(pilot: Pilot[None], app: UdpTuiApp, text: str) -> None:
-    composer = app.query_one(Composer)
-    composer.value = text
-    composer.cursor_position = len(text)
-    await pilot.press("enter")
-    await pilot.pause()
 
 
 async def test_received_datagram_is_logged_and_becomes_the_target(
@@ -113,7 +91,7 @@ async def test_follow_mode_replies_to_whoever_wrote_last(
         assert app.query_one(ChatHeader).target == address_of(stranger)
         assert not any(entry.stranger for entry in received(app))
 
-        await type_and_send(pilot, app, "to the last sender")
+        await type_line(pilot, app, "to the last sender")
         assert stranger.recvfrom(65535) == (b"to the last sender", app_address(app))
 
 
@@ -131,7 +109,7 @@ async def test_enter_sends_the_typed_text_to_the_last_sender_and_clears_the_box(
         assert data == b"hi there"
         assert sender == app_address(app)
 
-        await type_and_send(pilot, app, "grüße 👋")
+        await type_line(pilot, app, "grüße 👋")
         data, _ = peer.recvfrom(65535)
         assert data == "grüße 👋".encode()
         assert composer.value == ""
@@ -170,7 +148,7 @@ async def test_pinned_peer_marks_strangers_and_keeps_the_target(
         assert f"← {address_of(stranger)} (other peer)  who is this?" in line_text(app, entry)
         assert header.target == address_of(peer)
 
-        await type_and_send(pilot, app, "reply")
+        await type_line(pilot, app, "reply")
         assert peer.recvfrom(65535) == (b"reply", app_address(app))
         stranger.setblocking(False)
         with pytest.raises(BlockingIOError):
@@ -203,7 +181,7 @@ async def test_oversized_send_is_refused_and_the_text_stays(
     async with app.run_test(message_hook=notices) as pilot:
         await receive_from(pilot, app, peer, b"ping")
         text = "x" * 65508
-        await type_and_send(pilot, app, text)
+        await type_line(pilot, app, text)
         await wait_for(pilot, lambda: bool(notices.matching("65508 bytes")), "a notice about 65508 bytes")
         [notice] = notices.matching("65508 bytes")
         assert notice.notification.severity == "error"
@@ -220,7 +198,7 @@ async def test_large_send_goes_with_a_warning(open_transport: OpenTransport, pee
     notices = Notices()
     async with app.run_test(message_hook=notices) as pilot:
         await receive_from(pilot, app, peer, b"ping")
-        await type_and_send(pilot, app, "y" * 600)
+        await type_line(pilot, app, "y" * 600)
         data, _ = peer.recvfrom(65535)
         assert data == b"y" * 600
         await wait_for(pilot, lambda: bool(notices.matching("600 bytes")), "a notice about 600 bytes")
@@ -235,7 +213,7 @@ async def test_sending_to_a_closed_port_warns(open_transport: OpenTransport) -> 
     app = build(open_transport, Config(peer=nobody))
     notices = Notices()
     async with app.run_test(message_hook=notices) as pilot:
-        await type_and_send(pilot, app, "anyone there?")
+        await type_line(pilot, app, "anyone there?")
         await wait_for(pilot, lambda: bool(notices.matching("peer port closed?")), "a 'port closed' notice")
         notice = notices.matching("peer port closed?")[0]
         assert notice.notification.severity == "warning"

@@ -16,11 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXED_TIME, address_of, fixed_clock, udp_socket, wait_for
+from conftest import (
+    FIXED_TIME,
+    address_of,
+    app_address,
+    fixed_clock,
+    receive_from,
+    type_line,
+    udp_socket,
+    wait_for,
+)
 from textual.command import CommandList, CommandPalette
 from textual.message import Message
 from textual.notifications import Notify
-from textual.pilot import Pilot
 
 from udptui.app import UdpTuiApp, make_app
 from udptui.commands import HELP
@@ -87,33 +95,8 @@ def build(
     return make_app(config, transport=transport, transcript=transcript, clock=clock)
 
 
-def app_address(app: UdpTuiApp) -> tuple[str, int]:
-    return app.transport.local_address.sockaddr_for(socket.AF_INET)
-
-
 def entries(app: UdpTuiApp, direction: Direction) -> list[Entry]:
     return [entry for entry in app.session.store if entry.direction is direction]
-
-
-async def receive_from(pilot: Pilot[None], app: UdpTuiApp, sender: socket.socket, *payloads: bytes) -> None:
-    """Send datagrams from `sender` to the app and wait until the log shows them all."""
-    before = app.session.counters.received
-    for payload in payloads:
-        sender.sendto(payload, app_address(app))
-    await wait_for(
-        pilot,
-        lambda: app.session.counters.received >= before + len(payloads),
-        f"{len(payloads)} datagram(s) in the log",
-    )
-
-
-async def type_line(pilot: Pilot[None], app: UdpTuiApp, text: str) -> None:
-    """Put `text` in the input box and press Enter."""
-    composer = app.query_one(Composer)
-    composer.value = text
-    composer.cursor_position = len(text)
-    await pilot.press("enter")
-    await pilot.pause()
 
 
 def assert_nothing_arrives(sock: socket.socket) -> None:
