@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
+from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
@@ -70,6 +72,7 @@ class ChatLog(ScrollView, can_focus=False):
         self.store = store
         self._strips: LRUCache[tuple[int, int], Strip] = LRUCache(256)
         self._widest = 0
+        self._base: Style | None = None
         self._hex_row_bytes = 16
         """Bytes per hex dump row: 16 like xxd, 8 when the log is too narrow for that."""
         self._rows: deque[Row] | None = None
@@ -164,6 +167,7 @@ class ChatLog(ScrollView, can_focus=False):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()
+        self._base = None
 
     # -- drawing ----------------------------------------------------------------------------
 
@@ -171,7 +175,7 @@ class ChatLog(ScrollView, can_focus=False):
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self._base_style
         if self.unseen and y == self.scrollable_content_region.height - 1:
             return self._render_marker(width)
         if index >= self.row_count:
@@ -195,55 +199,61 @@ class ChatLog(ScrollView, can_focus=False):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"chat-log--{name}")
 
+    @property
+    def _base_style(self) -> Style:
+        """The widget's own style, worked out once per style change, not once per line."""
+        if self._base is None:
+            self._base = self.rich_style
+        return self._base
+
+    def _strip(self, parts: list[tuple[str, Style]]) -> Strip:
+        """A line from (text, style) parts, over the widget's style; text is already safe."""
+        base = self._base_style
+        segments = [Segment(text, base + style) for text, style in parts if text]
+        return Strip(segments, sum(cell_len(text) for text, _ in parts))
+
     def _hex_line(self, entry: Entry, part: int) -> Strip:
         line = hexdump(entry.payload, self._hex_row_bytes)[part - 1]
-        text = Text(" " * HEX_INDENT + line, style=self.rich_style, end="")
-        text.stylize(self._style("hex"))
-        return Strip(text.render(self.app.console), text.cell_len)
+        return self._strip([(" " * HEX_INDENT + line, self._style("hex"))])
 
     def render_entry(self, entry: Entry) -> Strip:
         """One entry as a line; if that fails for any reason, its bytes in hex."""
         try:
             return self._render_entry(entry)
         except Exception:
-            text = Text(no_wrap=True, end="", style=self.rich_style)
-            text.append(f"{entry.direction.value} {entry.peer or '?'}  hex: ", self._style("error"))
-            text.append(entry.payload.hex(" "))
-            return Strip(text.render(self.app.console), text.cell_len)
+            label = f"{entry.direction.value} {entry.peer or '?'}  hex: "
+            return self._strip([(label, self._style("error")), (entry.payload.hex(" "), Style())])
 
     def _render_entry(self, entry: Entry) -> Strip:
         """One entry as a line: time, direction, peer, then the payload made visible."""
-        text = Text(no_wrap=True, end="", style=self.rich_style)
-        text.append(entry.time.strftime("%H:%M:%S"), self._style("time"))
-        text.append(" ")
+        plain = Style()
+        parts = [(entry.time.strftime("%H:%M:%S"), self._style("time")), (" ", plain)]
         if entry.direction is Direction.NOTE:
             level_style = self._style(_LEVEL_CLASS[entry.level])
-            text.append(_ARROWS[entry.direction], level_style)
-            self._append_pieces(text, entry, level_style)
-            return Strip(text.render(self.app.console), text.cell_len)
+            parts.append((_ARROWS[entry.direction], level_style))
+            parts += self._pieces(entry, level_style)
+            return self._strip(parts)
         direction = "received" if entry.direction is Direction.RECEIVED else "sent"
-        text.append(_ARROWS[entry.direction], self._style(direction))
+        parts.append((_ARROWS[entry.direction], self._style(direction)))
         if entry.peer is None:
-            text.append("unknown sender", self._style("stranger"))
+            parts.append(("unknown sender", self._style("stranger")))
         else:
-            text.append(str(entry.peer), Style(color=peer_colour(entry.peer)))
+            parts.append((str(entry.peer), Style(color=peer_colour(entry.peer))))
         if entry.stranger:
-            text.append(" (other peer)", self._style("stranger"))
-        text.append("  ")
+            parts.append((" (other peer)", self._style("stranger")))
+        parts.append(("  ", plain))
         if entry.is_empty_datagram:
-            text.append("empty datagram", self._style("mark"))
+            parts.append(("empty datagram", self._style("mark")))
         else:
-            self._append_pieces(text, entry, Style())
+            parts += self._pieces(entry, plain)
         marks = []
         if entry.decoded.binary:
             marks.append(f"binary, {len(entry.payload)} bytes: {hex_preview(entry.payload)}")
         if entry.truncation_text:
             marks.append(entry.truncation_text)
-        for mark in marks:
-            text.append(f"  [{mark}]", self._style("mark"))
-        return Strip(text.render(self.app.console), text.cell_len)
+        parts += [(f"  [{mark}]", self._style("mark")) for mark in marks]
+        return self._strip(parts)
 
-    def _append_pieces(self, text: Text, entry: Entry, style: Style) -> None:
+    def _pieces(self, entry: Entry, style: Style) -> list[tuple[str, Style]]:
         escape_style = self._style("escape")
-        for piece in entry.decoded.pieces:
-            text.append(piece.text, escape_style if piece.escaped else style)
+        return [(piece.text, escape_style if piece.escaped else style) for piece in entry.decoded.pieces]
