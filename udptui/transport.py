@@ -43,6 +43,8 @@ DEFAULT_BUFSIZE = 65535
 DEFAULT_RCVBUF = 4 * 1024 * 1024
 MAX_PENDING = 1_000_000
 """Datagrams the inbox holds for the UI before it counts them as dropped by the app."""
+RETRY_PAUSE = 0.1
+"""Seconds the receive loop waits after an error before it reads again."""
 DRAIN_BATCH = 2048
 """Datagrams read per wake-up before the loop checks whether it should stop."""
 
@@ -208,7 +210,11 @@ class UdpTransport:
                     for key, _ in selector.select():
                         if key.fileobj is self._wake_reader:
                             continue
-                        self._drain()
+                        try:
+                            self._drain()
+                        except Exception as error:  # a bug must not end receiving: say so, go on
+                            self._inbox.append(Fault(f"receive error: {error!r}"))
+                            self._stopping.wait(RETRY_PAUSE)
             finally:
                 selector.close()
 
@@ -308,6 +314,7 @@ class UdpTransport:
         if self._stopping.is_set() or error.errno == errno.EBADF:
             return
         self._inbox.append(Fault(f"receive failed: {error.strerror or error}"))
+        self._stopping.wait(RETRY_PAUSE)  # a lasting error must not spin the loop
 
     def refresh_drop_count(self) -> int:
         """The kernel's drop count now (SO_RXQ_OVFL reports it only with the next datagram)."""
