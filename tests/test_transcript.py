@@ -70,3 +70,22 @@ def test_unwritable_path_is_a_one_line_error(tmp_path: Path) -> None:
     assert "\n" not in str(caught.value)
     with pytest.raises(TranscriptError):
         Transcript(str(tmp_path))
+
+
+def test_a_failing_disk_is_said_once_and_the_chat_goes_on() -> None:
+    """/dev/full answers every write with ENOSPC: the session says so once and keeps every entry."""
+    from udptui.session import ChatSession
+    from udptui.transport import UdpTransport
+
+    transport = UdpTransport.open(bind_host="127.0.0.1", port=0)
+    try:
+        session = ChatSession(transport, transcript=Transcript("/dev/full"), clock=lambda: T0)
+        session.ingest([(b"one", ("127.0.0.1", 5000), 3, 0)])
+        error = session.take_transcript_error()
+        assert error is not None and "/dev/full" in error and "\n" not in error
+        assert session.take_transcript_error() is None
+        assert session.transcript is None
+        session.ingest([(b"two", ("127.0.0.1", 5000), 3, 0)])
+        assert [entry.payload for entry in session.store] == [b"one", b"two"]
+    finally:
+        transport.close()

@@ -31,7 +31,7 @@ from udptui.commands import (
 from udptui.config import Config
 from udptui.datagram import Entry, Level
 from udptui.session import ChatSession, Clock
-from udptui.transcript import Transcript, TranscriptError, format_records
+from udptui.transcript import Transcript, format_records
 from udptui.transport import SendError, UdpTransport
 from udptui.widgets import ChatHeader, ChatLog, Composer, FilterBar, PeerList, StatusBar
 from udptui.widgets.status_bar import Stats
@@ -186,8 +186,7 @@ class UdpTuiApp(App[None]):
         """A message from the app: an entry in the log (and the transcript) and a toast."""
         entry = self.session.note(message, level)
         self._entries_added([entry])
-        severity = {Level.INFO: "information", Level.WARNING: "warning", Level.ERROR: "error"}[level]
-        self.notify(message, title=title, severity=severity, markup=False)  # type: ignore[arg-type]
+        self.notify(message, title=title, severity=level.value, markup=False)
 
     # -- the input box --------------------------------------------------------------------
 
@@ -376,6 +375,3 @@ def make_app(
     if transcript is None and config.log_path is not None:
         transcript = Transcript(config.log_path)
     return UdpTuiApp(config, transport, transcript=transcript, clock=clock)
-
-
-__all__ = ["TranscriptError", "UdpTuiApp", "make_app"]

@@ -13,6 +13,7 @@ from typing import NoReturn
 from udptui import __version__
 from udptui.address import Address, AddressError, parse_endpoint, parse_port, resolve_host
 from udptui.config import DEFAULT_SCROLLBACK, Config
+from udptui.transcript import TranscriptError
 from udptui.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF, TransportError
 
 EXIT_USAGE = 2
@@ -128,25 +129,16 @@ def config_from_args(argv: list[str] | None = None) -> Config:
 
 def main(argv: list[str] | None = None) -> None:
     config = config_from_args(argv)
-    from udptui.transcript import Transcript, TranscriptError
-    from udptui.transport import UdpTransport
+    from udptui.app import make_app  # Textual loads only once the flags are known to be good
 
-    transcript = None
     try:
-        if config.log_path is not None:
-            transcript = Transcript(config.log_path)
-        transport = UdpTransport.open(
-            bind_host=config.bind_host, port=config.port, bufsize=config.bufsize, rcvbuf=config.rcvbuf
-        )
+        app = make_app(config)
     except (TransportError, TranscriptError) as error:
         print(f"udptui: error: {error}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
-
-    from udptui.app import make_app  # Textual loads only now that the socket is bound
-
     try:
-        make_app(config, transport=transport, transcript=transcript).run()
+        app.run()
     finally:
-        transport.close()
-        if transcript is not None:
-            transcript.close()
+        app.transport.close()
+        if app.session.transcript is not None:
+            app.session.transcript.close()

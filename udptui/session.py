@@ -182,7 +182,8 @@ class ChatSession:
     def take_transcript_error(self) -> str | None:
         """The transcript's write failure, once; None when there is none (or it was taken)."""
         error, self._transcript_error = self._transcript_error, None
-        if error is not None:
+        if error is not None and self.transcript is not None:
+            self.transcript.close()
             self.transcript = None
         return error
 

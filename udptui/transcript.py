@@ -7,6 +7,7 @@ nothing it had shown. JSON escapes every control character, so the file is safe 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable
 from io import TextIOWrapper
@@ -73,4 +74,6 @@ class Transcript:
             return reader.read()
 
     def close(self) -> None:
-        self._file.close()
+        # After a failed write the buffer still holds it, and closing tries once more.
+        with contextlib.suppress(OSError):
+            self._file.close()
