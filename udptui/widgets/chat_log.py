@@ -99,8 +99,13 @@ class ChatLog(ScrollView, can_focus=False):
                 rows.extend((entry, line) for line in range(1, dump_rows + 1))
         return rows
 
+    @property
+    def _fitting_hex_row_bytes(self) -> int:
+        """16 bytes a row like xxd when 68 columns fit beside the indent, else 8."""
+        return 16 if self.scrollable_content_region.width >= HEX_INDENT + 68 else 8
+
     def _rebuild(self) -> None:
-        self._hex_row_bytes = 16 if self.scrollable_content_region.width >= HEX_INDENT + 68 else 8
+        self._hex_row_bytes = self._fitting_hex_row_bytes
         self._strips.clear()
         plain = not self.hex_view and not self.filter_text
         self._rows = None if plain else deque(self._rows_of(self.store))
@@ -110,8 +115,7 @@ class ChatLog(ScrollView, can_focus=False):
         self.refresh()
 
     def on_resize(self) -> None:
-        wanted = 16 if self.scrollable_content_region.width >= HEX_INDENT + 68 else 8
-        if self.hex_view and wanted != self._hex_row_bytes:
+        if self.hex_view and self._fitting_hex_row_bytes != self._hex_row_bytes:
             self._rebuild()
 
     def watch_hex_view(self) -> None:
@@ -152,7 +156,6 @@ class ChatLog(ScrollView, can_focus=False):
         self.refresh()
 
     def entries_cleared(self) -> None:
-        self._strips.clear()
         self._rebuild()
         self.scroll_home(animate=False, immediate=True)
 
