@@ -20,6 +20,7 @@ from conftest import (
     wait_for,
     wait_until,
 )
+from textual.events import MouseScrollDown, MouseScrollUp
 from textual.message import Message
 from textual.notifications import Notify
 
@@ -28,7 +29,7 @@ from udptui.app import UdpTuiApp, make_app
 from udptui.config import Config
 from udptui.datagram import Direction, Entry, Truncation
 from udptui.transport import UdpTransport
-from udptui.widgets import ChatHeader, ChatLog, Composer, StatusBar
+from udptui.widgets import ChatHeader, ChatLog, Composer, PeerList, StatusBar
 
 OpenTransport = Callable[..., UdpTransport]
 
@@ -287,3 +288,31 @@ async def test_quit_keys_end_the_app_and_its_receive_thread(open_transport: Open
         await wait_for(pilot, lambda: not app.is_running, f"{key} to end the app")
     assert app.return_code == 0
     wait_until(lambda: not receiver_running(app.transport), "the receive loop to return")
+
+
+async def test_mouse_wheel_scrolls_the_log_and_a_click_focuses_the_input(
+    open_transport: OpenTransport, peer: socket.socket
+) -> None:
+    """The wheel moves the log (it stops following, new entries are counted); a click gives the box focus."""
+    app = build(open_transport)
+    async with app.run_test(size=(110, 32)) as pilot:
+        await receive_from(pilot, app, peer, *(b"line %02d" % number for number in range(60)))
+        await pilot.pause()
+        log = app.query_one(ChatLog)
+        assert log.is_vertical_scroll_end
+        bottom = log.scroll_y
+
+        await pilot._post_mouse_events([MouseScrollUp], ChatLog, offset=(10, 5), times=3)
+        await wait_for(pilot, lambda: log.scroll_y < bottom, "the log to scroll up")
+        await receive_from(pilot, app, peer, b"while you read")
+        await pilot.pause()
+        assert log.unseen == 1 and not log.is_vertical_scroll_end
+
+        await pilot._post_mouse_events([MouseScrollDown], ChatLog, offset=(10, 5), times=30)
+        await wait_for(pilot, lambda: log.is_vertical_scroll_end, "the log back at the end")
+        assert log.unseen == 0
+
+        app.query_one(PeerList).focus()
+        await pilot.pause()
+        await pilot.click(Composer)
+        assert app.focused is app.query_one(Composer)
