@@ -3,7 +3,9 @@ message boundaries, truncation, size limits, ICMP errors, stopping, and bind err
 
 from __future__ import annotations
 
+import select
 import socket
+import struct
 import sys
 import threading
 import time
@@ -322,3 +324,47 @@ def test_every_datagram_of_a_burst_is_received_or_counted_as_dropped() -> None:
     finally:
         transport.close()
         sender.close()
+
+
+def _checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total = (total >> 16) + (total & 0xFFFF)
+    total += total >> 16
+    return ~total & 0xFFFF
+
+
+def icmp_unreachable(code: int, from_port: int, to: tuple[str, int]) -> bytes:
+    """An ICMP destination-unreachable message quoting a UDP datagram from `from_port` to `to`."""
+    inner_ip = struct.pack(
+        "!BBHHHBBH4s4s", 0x45, 0, 28, 1, 0, 64, 17, 0, socket.inet_aton("127.0.0.1"), socket.inet_aton(to[0])
+    )
+    inner_ip = inner_ip[:10] + struct.pack("!H", _checksum(inner_ip)) + inner_ip[12:]
+    message = struct.pack("!BBHI", 3, code, 0, 0) + inner_ip + struct.pack("!HHHH", from_port, to[1], 8, 0)
+    return message[:2] + struct.pack("!H", _checksum(message)) + message[4:]
+
+
+@pytest.mark.parametrize(("code", "words"), [(1, "host unreachable"), (0, "network unreachable")])
+def test_icmp_host_or_network_unreachable_is_a_fault_and_leaves_the_socket_quiet(
+    start: Callable[..., Running], peer_socket: Callable[[str], socket.socket], code: int, words: str
+) -> None:
+    """The kernel keeps an ICMP error queued until it is read; unread, the socket stays readable
+    and the receive loop spins. Needs a raw socket (CAP_NET_RAW), which CI has as root."""
+    running = start(port=0)
+    port = running.transport.local_address.port
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    try:
+        raw.sendto(icmp_unreachable(code, port, ("127.0.0.2", 9)), ("127.0.0.1", 0))
+        [fault] = running.wait_for(1)
+        assert isinstance(fault, Fault) and fault.unreachable
+        assert words in fault.message
+        assert fault.address == Address("127.0.0.2", 9)
+        readable, _, _ = select.select([running.transport.sock], [], [], 0.2)
+        assert readable == []  # the error queue was read: nothing left to wake the loop
+        sender = peer_socket("127.0.0.1")
+        sender.sendto(b"still receiving", ("127.0.0.1", port))
+        [item] = running.wait_for(1)
+        assert not isinstance(item, Fault) and item[0] == b"still receiving"
+    finally:
+        raw.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import selectors
 import socket
 import struct
@@ -28,6 +29,7 @@ SO_RCVBUFFORCE = 33
 """Linux: like SO_RCVBUF but may exceed `rmem_max` (needs CAP_NET_ADMIN)."""
 IP_RECVERR = 11
 IPV6_RECVERR = 25
+_RECVERR_LEVELS = {(socket.IPPROTO_IP, IP_RECVERR), (socket.IPPROTO_IPV6, IPV6_RECVERR)}
 """Linux: report ICMP errors (port unreachable) on unconnected sockets too."""
 
 MAX_PAYLOAD_IPV4 = 65507
@@ -41,8 +43,10 @@ ETHERNET_PAYLOAD = {False: 1472, True: 1452}
 
 DEFAULT_BUFSIZE = 65535
 DEFAULT_RCVBUF = 4 * 1024 * 1024
-MAX_PENDING = 1_000_000
+MAX_PENDING = 500_000
 """Datagrams the inbox holds for the UI before it counts them as dropped by the app."""
+MAX_PENDING_BYTES = 256 * 1024 * 1024
+"""Payload bytes the inbox holds for the UI, likewise: a stalled screen cannot eat memory."""
 RETRY_PAUSE = 0.1
 """Seconds the receive loop waits after an error before it reads again."""
 DRAIN_BATCH = 2048
@@ -51,6 +55,22 @@ DRAIN_BATCH = 2048
 IS_LINUX = sys.platform.startswith("linux")
 _MSG_TRUNC = int(getattr(socket, "MSG_TRUNC", 0))
 """As a plain int: `&` with the `IntFlag` member costs a microsecond, per datagram."""
+
+
+PORT_UNREACHABLE = "peer port closed? (ICMP port unreachable)"
+_ICMP_ERRORS = {
+    errno.ECONNREFUSED: PORT_UNREACHABLE,
+    errno.EHOSTUNREACH: "host unreachable (ICMP)",
+    errno.ENETUNREACH: "network unreachable (ICMP)",
+    errno.EMSGSIZE: "too large for the path (ICMP fragmentation needed)",
+}
+
+
+def icmp_error_text(code: int) -> str:
+    """What an ICMP error means for the user, from the errno the kernel gave it."""
+    if code in _ICMP_ERRORS:
+        return _ICMP_ERRORS[code]
+    return f"ICMP error: {os.strerror(code)}" if code else "ICMP error"
 
 
 class TransportError(Exception):
@@ -109,7 +129,11 @@ class UdpTransport:
         self.kernel_drops = 0
         """Datagrams the kernel dropped because the receive buffer was full (SO_RXQ_OVFL)."""
         self.inbox_drops = 0
-        """Datagrams read but let go because the UI had MAX_PENDING waiting."""
+        """Datagrams read but let go because the UI had MAX_PENDING (or MAX_PENDING_BYTES) waiting."""
+        self._bytes_queued = 0
+        """Payload bytes put in the inbox (written by the receive thread only)."""
+        self._bytes_taken = 0
+        """Payload bytes taken out of it (written by the UI thread only)."""
         self._inbox: deque[Inbound] = deque()
         self._buffer = bytearray(bufsize)
         """Where each datagram lands before its bytes are copied out (receive thread only)."""
@@ -191,7 +215,9 @@ class UdpTransport:
     def take_all(self) -> list[Inbound]:
         """Everything received since the last call, oldest first (for the UI thread)."""
         inbox = self._inbox
-        return [inbox.popleft() for _ in range(len(inbox))]
+        items = [inbox.popleft() for _ in range(len(inbox))]
+        self._bytes_taken += sum(len(item[0]) for item in items if type(item) is tuple)
+        return items
 
     @property
     def pending(self) -> int:
@@ -207,7 +233,14 @@ class UdpTransport:
             selector.register(self._wake_reader, selectors.EVENT_READ)
             try:
                 while not self._stopping.is_set():
-                    for key, _ in selector.select():
+                    try:
+                        ready = selector.select()
+                    except OSError as error:
+                        if self._stopping.is_set() or error.errno == errno.EBADF:
+                            return
+                        self._on_receive_error(error)
+                        continue
+                    for key, _ in ready:
                         if key.fileobj is self._wake_reader:
                             continue
                         try:
@@ -234,6 +267,8 @@ class UdpTransport:
         buffer = self._buffer
         view = self._view
         latest_ancillary: list[tuple[int, int, bytes]] = []
+        room = MAX_PENDING_BYTES - (self._bytes_queued - self._bytes_taken)
+        queued = 0
         try:
             if self.detects_truncation and bufsize >= MAX_PAYLOAD_IPV6:
                 # No UDP payload is larger than the buffer, so nothing can be cut: `recvmsg`
@@ -245,21 +280,19 @@ class UdpTransport:
                         payload, ancillary, flags, sender = recvmsg(bufsize, ancillary_size)
                     except BlockingIOError:
                         return
-                    except InterruptedError:
-                        continue
-                    except (ConnectionRefusedError, ConnectionResetError):
-                        inbox.extend(self._read_icmp_errors())
-                        continue
                     except OSError as error:
-                        self._receive_failed(error)
+                        if self._on_receive_error(error):
+                            continue
                         return
                     if ancillary:
                         latest_ancillary = ancillary
-                    if len(inbox) >= MAX_PENDING:
+                    length = len(payload)
+                    if len(inbox) >= MAX_PENDING or queued + length > room:
                         self.inbox_drops += 1
                         continue
+                    queued += length
                     # MSG_TRUNC cannot happen here; if it ever did, the size sent is unknown.
-                    append((payload, sender, len(payload), 2 if flags & _MSG_TRUNC else 0))
+                    append((payload, sender, length, 2 if flags & _MSG_TRUNC else 0))
             elif self.detects_truncation:
                 recvmsg_into = sock.recvmsg_into
                 buffers = (buffer,)
@@ -269,19 +302,16 @@ class UdpTransport:
                         length, ancillary, flags, sender = recvmsg_into(buffers, ancillary_size, _MSG_TRUNC)
                     except BlockingIOError:
                         return
-                    except InterruptedError:
-                        continue
-                    except (ConnectionRefusedError, ConnectionResetError):
-                        inbox.extend(self._read_icmp_errors())
-                        continue
                     except OSError as error:
-                        self._receive_failed(error)
+                        if self._on_receive_error(error):
+                            continue
                         return
                     if ancillary:
                         latest_ancillary = ancillary
-                    if len(inbox) >= MAX_PENDING:
+                    if len(inbox) >= MAX_PENDING or queued + length > room:
                         self.inbox_drops += 1
                         continue
+                    queued += length
                     cut = 1 if flags & _MSG_TRUNC else 0
                     if length <= bufsize:
                         append((view[:length].tobytes(), sender, length, cut))
@@ -293,28 +323,42 @@ class UdpTransport:
                         length, sender = sock.recvfrom_into(buffer)
                     except BlockingIOError:
                         return
-                    except InterruptedError:
-                        continue
-                    except (ConnectionRefusedError, ConnectionResetError):
-                        inbox.extend(self._read_icmp_errors())
-                        continue
                     except OSError as error:
-                        self._receive_failed(error)
+                        if self._on_receive_error(error):
+                            continue
                         return
-                    if len(inbox) >= MAX_PENDING:
+                    if len(inbox) >= MAX_PENDING or queued + length > room:
                         self.inbox_drops += 1
                         continue
+                    queued += length
                     cut = 2 if length == bufsize and bufsize < DEFAULT_BUFSIZE else 0
                     append((view[:length].tobytes(), sender, length, cut))
         finally:
+            self._bytes_queued += queued
             if latest_ancillary:
                 self._read_drop_counter(latest_ancillary)
 
-    def _receive_failed(self, error: OSError) -> None:
+    def _on_receive_error(self, error: OSError) -> bool:
+        """Deal with a receive call's error; True to go on reading, False to end this drain.
+
+        On Linux an ICMP error (port, host or network unreachable) waits in the socket's
+        error queue and keeps it readable until it is read: read it all, or the loop spins.
+        """
+        if isinstance(error, InterruptedError):
+            return True
         if self._stopping.is_set() or error.errno == errno.EBADF:
-            return
+            return False
+        faults = self._read_icmp_errors()
+        if faults:
+            self._inbox.extend(faults)
+            return True
+        if isinstance(error, ConnectionRefusedError | ConnectionResetError):
+            # Elsewhere (Windows) the next receive reports an ICMP error, with no address.
+            self._inbox.append(Fault(PORT_UNREACHABLE, unreachable=True))
+            return True
         self._inbox.append(Fault(f"receive failed: {error.strerror or error}"))
         self._stopping.wait(RETRY_PAUSE)  # a lasting error must not spin the loop
+        return False
 
     def refresh_drop_count(self) -> int:
         """The kernel's drop count now (SO_RXQ_OVFL reports it only with the next datagram)."""
@@ -330,21 +374,25 @@ class UdpTransport:
     def _read_drop_counter(self, ancillary: list[tuple[int, int, bytes]]) -> None:
         for level, kind, data in ancillary:
             if level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(data) >= 4:
-                self.kernel_drops = struct.unpack("=I", data[:4])[0]
+                # The UI thread may have read a newer count already: never go backwards.
+                self.kernel_drops = max(self.kernel_drops, struct.unpack("=I", data[:4])[0])
 
     def _read_icmp_errors(self) -> list[Fault]:
-        """Turn queued ICMP errors into faults naming the address that refused."""
+        """Turn the ICMP errors queued on the socket (Linux) into faults naming the address."""
         faults: list[Fault] = []
         if not IS_LINUX:
-            return [Fault("peer port closed? (ICMP port unreachable)", unreachable=True)]
+            return faults
         while True:
             try:
-                _, _, _, destination = self.sock.recvmsg(1, 512, socket.MSG_ERRQUEUE)
+                _, ancillary, _, destination = self.sock.recvmsg(1, 512, socket.MSG_ERRQUEUE)
             except OSError:
-                break
+                return faults
+            code = 0
+            for level, kind, data in ancillary:
+                if (level, kind) in _RECVERR_LEVELS and len(data) >= 4:
+                    code = struct.unpack_from("=I", data)[0]  # sock_extended_err.ee_errno
             address = Address.from_sockaddr(destination) if destination else None
-            faults.append(Fault("peer port closed? (ICMP port unreachable)", address, unreachable=True))
-        return faults or [Fault("peer port closed? (ICMP port unreachable)", unreachable=True)]
+            faults.append(Fault(icmp_error_text(code), address, unreachable=True))
 
     def stop(self) -> None:
         """Make `run_receiver` return promptly, even while it waits for data."""
