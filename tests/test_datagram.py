@@ -8,6 +8,7 @@ import pytest
 
 from udptui.address import Address
 from udptui.datagram import (
+    SHOWN_CHARACTERS,
     Direction,
     Entry,
     Piece,
@@ -145,3 +146,23 @@ def test_truncation_text_wording() -> None:
     assert possible.truncation_text == "possibly truncated: 5 bytes filled the buffer"
     whole = Entry(T0, Direction.RECEIVED, PEER, b"hello", 5)
     assert whole.truncation_text == ""
+
+
+def test_runs_of_escapes_are_one_piece() -> None:
+    """A datagram of 65,507 NULs is one escaped piece, not 65,507 (which froze the screen)."""
+    assert make_visible("a\x1b\x1b[2J") == (Piece("a"), Piece("\\x1b\\x1b", escaped=True), Piece("[2J"))
+    decoded = decode_payload(b"\0" * 65507)
+    assert len(decoded.pieces) == 1 and decoded.pieces[0].escaped
+
+
+def test_a_log_line_shows_the_first_characters_and_counts_the_rest() -> None:
+    decoded = decode_payload(b"x" * 5000)
+    assert decoded.plain == "x" * SHOWN_CHARACTERS
+    assert decoded.hidden_characters == 5000 - SHOWN_CHARACTERS
+    assert decode_payload(b"short").hidden_characters == 0
+
+
+@pytest.mark.parametrize("filler", ["\u034f", "\u115f", "\u1160", "\u17b4", "\u3164", "\uffa0"])
+def test_invisible_fillers_are_escaped(filler: str) -> None:
+    """Default-ignorable characters filed as letters or marks draw as nothing: escaped too."""
+    assert make_visible(f"a{filler}b")[1] == Piece(f"\\u{ord(filler):04x}", escaped=True)

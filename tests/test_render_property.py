@@ -4,6 +4,8 @@ character that acts on a terminal, and never turns peer text into markup, links 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import re
 import socket
 import unicodedata
 from collections.abc import AsyncIterator, Iterable
@@ -131,14 +133,23 @@ def test_decode_never_raises_and_is_safe(payload: bytes) -> None:
     assert decoded.binary is not valid
 
 
+ESCAPE = re.compile(r"\\x[0-9a-f]{2}|\\u[0-9a-f]{4}|\\U[0-9a-f]{8}")
+
+
 @given(st.text(max_size=100) | hostile_text)
 @settings(max_examples=300, deadline=None)
 def test_make_visible_is_safe_and_loses_nothing(text: str) -> None:
     pieces = make_visible(text)
     assert_safe_text("".join(piece.text for piece in pieces))
-    # Undoing each escape gives back the text exactly (tabs were widened to spaces).
-    undone = "".join(chr(int(piece.text[2:], 16)) if piece.escaped else piece.text for piece in pieces)
+    # Undoing each escape gives back the text exactly (tabs were widened to spaces);
+    # an escaped piece is a run of escapes, and pieces alternate between the two kinds.
+    undone = "".join(
+        ESCAPE.sub(lambda match: chr(int(match[0][2:], 16)), piece.text) if piece.escaped else piece.text
+        for piece in pieces
+    )
     assert undone == text.replace("\t", "    ")
+    assert all(piece.escaped != after.escaped for piece, after in itertools.pairwise(pieces))
+    assert all(re.fullmatch(f"(?:{ESCAPE.pattern})+", piece.text) for piece in pieces if piece.escaped)
 
 
 async def test_rendered_entries_are_safe(app: UdpTuiApp) -> None:

@@ -47,6 +47,8 @@ class Decoded:
     pieces: tuple[Piece, ...]
     binary: bool
     """The bytes were not valid UTF-8 (invalid sequences show as U+FFFD)."""
+    hidden_characters: int = 0
+    """Characters past what a log line shows (SHOWN_CHARACTERS); hex view shows them all."""
 
     @property
     def plain(self) -> str:
@@ -54,6 +56,9 @@ class Decoded:
 
 
 TAB_AS_SPACES = "    "
+INVISIBLE_FILLERS = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0")
+"""Default-ignorable characters that Unicode files under letters or marks, not format:
+they draw as nothing, so they are escaped like the format characters."""
 
 
 def escape_char(char: str) -> str:
@@ -76,35 +81,48 @@ def is_safe_char(char: str) -> bool:
 
 
 def make_visible(text: str) -> tuple[Piece, ...]:
-    """Split text into safe runs and escaped characters."""
-    if text.isprintable():
+    """Split text into safe runs and runs of escaped characters (one piece per run, so a
+    datagram of 65,507 NULs is one piece, not 65,507)."""
+    if text.isprintable() and INVISIBLE_FILLERS.isdisjoint(text):
         return (Piece(text),) if text else ()
     pieces: list[Piece] = []
     run: list[str] = []
+    run_escaped = False
     for char in text:
         if char == "\t":
-            run.append(TAB_AS_SPACES)
-        elif is_safe_char(char):
-            run.append(char)
+            visible, escaped = TAB_AS_SPACES, False
+        elif is_safe_char(char) and char not in INVISIBLE_FILLERS:
+            visible, escaped = char, False
         else:
-            if run:
-                pieces.append(Piece("".join(run)))
-                run.clear()
-            pieces.append(Piece(escape_char(char), escaped=True))
+            visible, escaped = escape_char(char), True
+        if escaped != run_escaped and run:
+            pieces.append(Piece("".join(run), run_escaped))
+            run.clear()
+        run_escaped = escaped
+        run.append(visible)
     if run:
-        pieces.append(Piece("".join(run)))
+        pieces.append(Piece("".join(run), run_escaped))
     return tuple(pieces)
 
 
+SHOWN_CHARACTERS = 2048
+"""How much of a datagram's text a log line shows; the hex view shows every byte."""
+
+
 def decode_payload(payload: bytes) -> Decoded:
-    """Decode UTF-8 (invalid bytes become U+FFFD and mark the entry binary), then make it visible."""
+    """Decode UTF-8 (invalid bytes become U+FFFD and mark the entry binary), then make the
+    first SHOWN_CHARACTERS visible: no terminal line is wider, and a flood of large
+    datagrams must not cost memory for text nobody can see."""
     try:
         text = payload.decode("utf-8")
         binary = False
     except UnicodeDecodeError:
         text = payload.decode("utf-8", errors="replace")
         binary = True
-    return Decoded(make_visible(text), binary)
+    if len(text) <= SHOWN_CHARACTERS:
+        return Decoded(make_visible(text), binary)
+    shown = text[:SHOWN_CHARACTERS]
+    return Decoded(make_visible(shown), binary, hidden_characters=len(text) - len(shown))
 
 
 def hex_preview(payload: bytes, limit: int = 16) -> str:
@@ -113,15 +131,25 @@ def hex_preview(payload: bytes, limit: int = 16) -> str:
     return preview + " …" if len(payload) > limit else preview
 
 
+def hex_rows(size: int, width: int = 16) -> int:
+    """How many `xxd` rows `size` bytes make."""
+    return -(-size // width)
+
+
+def hexdump_line(payload: bytes, row: int, width: int = 16) -> str:
+    """Row `row` of the `xxd`-style dump: offset, hex in pairs, printable ASCII (others `.`).
+
+    One row at a time, so drawing a screenful of a 64 KiB datagram costs a screenful."""
+    offset = row * width
+    chunk = payload[offset : offset + width]
+    pairs = " ".join(chunk[i : i + 2].hex() for i in range(0, len(chunk), 2))
+    ascii_text = "".join(chr(byte) if 0x20 <= byte < 0x7F else "." for byte in chunk)
+    return f"{offset:08x}: {pairs:<{width * 5 // 2 - 1}}  {ascii_text}"
+
+
 def hexdump(payload: bytes, width: int = 16) -> list[str]:
-    """`xxd`-style lines: offset, hex in pairs, and printable ASCII (others as `.`)."""
-    lines = []
-    for offset in range(0, len(payload), width):
-        chunk = payload[offset : offset + width]
-        pairs = " ".join(chunk[i : i + 2].hex() for i in range(0, len(chunk), 2))
-        ascii_text = "".join(chr(byte) if 0x20 <= byte < 0x7F else "." for byte in chunk)
-        lines.append(f"{offset:08x}: {pairs:<{width * 5 // 2 - 1}}  {ascii_text}")
-    return lines
+    """Every row of the `xxd`-style dump."""
+    return [hexdump_line(payload, row, width) for row in range(hex_rows(len(payload), width))]
 
 
 class Truncation(Enum):

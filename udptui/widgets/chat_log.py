@@ -21,7 +21,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from udptui.datagram import Direction, Entry, Level, hex_preview, hexdump
+from udptui.datagram import Direction, Entry, Level, hex_preview, hex_rows, hexdump_line
 from udptui.peers import peer_colour
 from udptui.store import EntryStore
 
@@ -95,7 +95,7 @@ class ChatLog(ScrollView, can_focus=False):
                 continue
             rows.append((entry, 0))
             if self.hex_view and entry.direction is not Direction.NOTE:
-                dump_rows = len(hexdump(entry.payload, self._hex_row_bytes))
+                dump_rows = hex_rows(len(entry.payload), self._hex_row_bytes)
                 rows.extend((entry, line) for line in range(1, dump_rows + 1))
         return rows
 
@@ -216,7 +216,7 @@ class ChatLog(ScrollView, can_focus=False):
         return Strip(segments, sum(cell_len(text) for text, _ in parts))
 
     def _hex_line(self, entry: Entry, part: int) -> Strip:
-        line = hexdump(entry.payload, self._hex_row_bytes)[part - 1]
+        line = hexdump_line(entry.payload, part - 1, self._hex_row_bytes)
         return self._strip([(" " * HEX_INDENT + line, self._style("hex"))])
 
     def render_entry(self, entry: Entry) -> Strip:
@@ -254,6 +254,8 @@ class ChatLog(ScrollView, can_focus=False):
             marks.append(f"binary, {len(entry.payload)} bytes: {hex_preview(entry.payload)}")
         if entry.truncation_text:
             marks.append(entry.truncation_text)
+        if entry.decoded.hidden_characters:
+            marks.append(f"{entry.decoded.hidden_characters} more characters: F3 shows every byte")
         parts += [(f"  [{mark}]", self._style("mark")) for mark in marks]
         return self._strip(parts)
 
