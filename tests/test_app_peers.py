@@ -70,8 +70,9 @@ class Notices:
         if isinstance(message, Notify):
             self.seen.append(message)
 
-    def matching(self, text: str) -> list[Notify]:
-        return [notice for notice in self.seen if text in notice.notification.message]
+    def matching(self, *texts: str) -> list[Notify]:
+        """Notices whose message contains any of `texts`."""
+        return [notice for notice in self.seen if any(text in notice.notification.message for text in texts)]
 
 
 @pytest.fixture
@@ -476,6 +477,38 @@ async def test_save_to_an_unwritable_path_keeps_the_text(
         await type_line(pilot, app, line)
         await wait_for(pilot, lambda: bool(notices.matching("cannot save")), "a 'cannot save' notice")
         assert app.query_one(Composer).value == line
+
+
+@pytest.mark.parametrize("case", ["no such user", "log file removed", "onto the log file"])
+async def test_save_failures_are_notices_and_the_log_is_never_overwritten(
+    open_transport: OpenTransport, tmp_path: Path, case: str
+) -> None:
+    """`~nosuchuser`, a --log file removed under the app, and /save onto --log itself."""
+    log_file = tmp_path / "session.jsonl"
+    log_file.write_text('{"earlier": "run"}\n', encoding="utf-8")
+    app = build(open_transport, Config(listening=True, log_path=str(log_file)))
+    transcript = app.session.transcript
+    assert transcript is not None
+    line = {
+        "no such user": "/save ~no-such-user-here/x.jsonl",
+        "log file removed": f"/save {tmp_path / 'saved.jsonl'}",
+        "onto the log file": f"/save {log_file}",
+    }[case]
+    notices = Notices()
+    try:
+        async with app.run_test(size=WIDE, message_hook=notices) as pilot:
+            if case == "log file removed":
+                log_file.unlink()
+            await type_line(pilot, app, line)
+            await wait_for(
+                pilot, lambda: bool(notices.matching("cannot save", "is the --log file")), "a notice"
+            )
+            assert app.is_running
+            assert app.query_one(Composer).value == line
+        if case == "onto the log file":
+            assert log_file.read_text(encoding="utf-8").startswith('{"earlier": "run"}\n')
+    finally:
+        transcript.close()
 
 
 async def test_help_lists_the_commands_as_notes(open_transport: OpenTransport) -> None:

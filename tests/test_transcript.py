@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -89,3 +91,19 @@ def test_a_failing_disk_is_said_once_and_the_chat_goes_on() -> None:
         assert [entry.payload for entry in session.store] == [b"one", b"two"]
     finally:
         transport.close()
+
+
+def test_a_pipe_can_be_the_log(tmp_path: Path) -> None:
+    """`--log >(jq .)`: a FIFO has no position; records still flow, and there is nothing to read back."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text(encoding="utf-8")))
+    reader.start()
+    transcript = Transcript(str(fifo))
+    assert transcript.start_offset is None
+    transcript.write([Entry(T0, Direction.RECEIVED, PEER, b"through the pipe", 16)])
+    assert transcript.session_text() is None
+    transcript.close()
+    reader.join(timeout=5)
+    assert json.loads(received[0])["text"] == "through the pipe"

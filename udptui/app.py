@@ -250,18 +250,25 @@ class UdpTuiApp(App[None]):
     def save_transcript(self, path: str) -> bool:
         """Write this session's transcript as JSON lines; the whole of it when `--log` is on."""
         session = self.session
-        if session.transcript is not None:
-            text = session.transcript.session_text()
-            detail = "the whole session, from the --log file"
-        else:
-            text = format_records(session.store)
-            detail = f"{len(session.store)} entries"
-            if session.store.let_go:
-                detail += f"; {session.store.let_go} older ones had left the scrollback (--log keeps all)"
+        log = session.transcript
+        if log is not None and log.is_same_file(path):
+            self._notice(
+                f"{path} is the --log file: it already holds everything", Level.ERROR, title="Not saved"
+            )
+            return False
         try:
+            text = log.session_text() if log is not None else None
+            if text is not None:
+                detail = "the whole session, from the --log file"
+            else:
+                text = format_records(session.store)
+                detail = f"{len(session.store)} entries"
+                if session.store.let_go:
+                    detail += f"; {session.store.let_go} older ones had left the scrollback"
             Path(path).expanduser().write_text(text, encoding="utf-8")
-        except OSError as error:
-            self._notice(f"cannot save to {path}: {error.strerror or error}", Level.ERROR, title="Not saved")
+        except (OSError, RuntimeError) as error:  # RuntimeError: `~nosuchuser` cannot expand
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+            self._notice(f"cannot save to {path}: {reason}", Level.ERROR, title="Not saved")
             return False
         self._notice(f"saved {detail} to {path}", Level.INFO, title="Saved")
         return True

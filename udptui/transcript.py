@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterable
 from io import TextIOWrapper
 from typing import Any
@@ -56,8 +57,11 @@ class Transcript:
             self._file: TextIOWrapper = open(path, "a", encoding="utf-8")  # noqa: SIM115
         except OSError as error:
             raise TranscriptError(f"cannot open log file {path!r}: {error.strerror or error}") from None
-        self.start_offset = self._file.tell()
-        """Where this session's records begin in the file."""
+        try:
+            self.start_offset: int | None = self._file.tell()
+            """Where this session's records begin in the file; None for a pipe."""
+        except OSError:  # a pipe or FIFO (`--log >(jq .)`) has no position to read back from
+            self.start_offset = None
 
     def write(self, entries: Iterable[Entry]) -> None:
         """Append the records of a batch and flush them to the OS."""
@@ -66,8 +70,19 @@ class Transcript:
             self._file.write(text)
             self._file.flush()
 
-    def session_text(self) -> str:
-        """Every record this session wrote, read back from the file."""
+    def is_same_file(self, path: str) -> bool:
+        """Whether `path` names this transcript's file (writing it over would truncate it)."""
+        try:
+            return os.path.samefile(path, self.path)
+        except OSError:
+            return False
+
+    def session_text(self) -> str | None:
+        """Every record this session wrote, read back from the file; None from a pipe.
+
+        Raises OSError when the file can no longer be read (removed, or write-only)."""
+        if self.start_offset is None:
+            return None
         self._file.flush()
         with open(self.path, encoding="utf-8") as reader:
             reader.seek(self.start_offset)
