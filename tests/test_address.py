@@ -119,3 +119,16 @@ def test_sockaddr_for_each_family() -> None:
     assert v4.sockaddr_for(socket.AF_INET) == ("127.0.0.1", 5000)
     assert v4.sockaddr_for(socket.AF_INET6) == ("::ffff:127.0.0.1", 5000, 0, 0)
     assert v6.sockaddr_for(socket.AF_INET6) == ("::1", 5000, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("127.0.0.1%x:80", "IPv4 address has no %scope"), ("[fe80::1%no-such-if]:9", "no network interface")],
+)
+def test_a_bad_scope_is_refused_at_once(text: str, words: str) -> None:
+    with pytest.raises(AddressError, match=words):
+        parse_endpoint(text)
+
+
+def test_a_real_interface_scope_is_kept() -> None:
+    assert parse_endpoint("[fe80::1%lo]:9") == Address("fe80::1%lo", 9)

@@ -115,3 +115,11 @@ def test_config_errors_exit_2_in_process(capsys: pytest.CaptureFixture[str]) -> 
         config_from_args(["--peer", "[::1]:9000", "--bind", "127.0.0.1"])
     assert caught.value.code == 2
     assert "the IP versions differ" in capsys.readouterr().err
+
+
+def test_a_receive_buffer_over_what_setsockopt_takes_is_a_usage_error() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "udptui", "--listen", "0", "--rcvbuf", "4096M"], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert len(done.stderr.splitlines()) == 1 and "2047M at most" in done.stderr

@@ -46,3 +46,12 @@ def test_colour_is_stable_and_from_the_palette() -> None:
     assert peer_colour(A) in PEER_COLOURS
     colours = {peer_colour(Address("127.0.0.1", port)) for port in range(5000, 5100)}
     assert len(colours) > len(PEER_COLOURS) // 2
+
+
+def test_the_roster_forgets_the_least_recently_seen_beyond_its_limit() -> None:
+    roster = PeerRoster(limit=3)
+    for port in range(5000, 5004):
+        roster.received(Address("127.0.0.1", port), T0 + timedelta(seconds=port - 5000))
+    roster.sent(Address("127.0.0.1", 5001), T0 + timedelta(seconds=9))
+    roster.received(Address("127.0.0.1", 5009), T0 + timedelta(seconds=10))
+    assert [peer.address.port for peer in roster.ordered()] == [5009, 5001, 5003]

@@ -74,6 +74,19 @@ def parse_port(text: str, *, allow_zero: bool = True) -> int:
     return port
 
 
+def check_scope(host: str, numeric: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+    """`fe80::1%eth0` needs an interface that exists; IPv4 has no scope at all."""
+    scope = host.split("%", 1)[1]
+    if isinstance(numeric, ipaddress.IPv4Address):
+        raise AddressError(f"bad address {host!r}: an IPv4 address has no %scope")
+    if scope.isdigit():
+        return
+    try:
+        socket.if_nametoindex(scope)
+    except OSError:
+        raise AddressError(f"bad address {host!r}: no network interface named {scope!r}") from None
+
+
 def resolve_host(host: str, port: int = 0) -> Address:
     """Resolve a host name or numeric address; IPv4 is preferred for names that have both.
 
@@ -85,9 +98,12 @@ def resolve_host(host: str, port: int = 0) -> Address:
     except ValueError:
         numeric = None
     if numeric is not None:
+        if "%" in host:
+            check_scope(host, numeric)
+            return Address(host, port)
         if isinstance(numeric, ipaddress.IPv6Address) and numeric.ipv4_mapped is not None:
             return Address(str(numeric.ipv4_mapped), port)
-        return Address(host if "%" in host else str(numeric), port)
+        return Address(str(numeric), port)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
     except (socket.gaierror, UnicodeError) as error:

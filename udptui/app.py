@@ -32,7 +32,7 @@ from udptui.config import Config
 from udptui.datagram import Entry, Level
 from udptui.session import ChatSession, Clock
 from udptui.transcript import Transcript, format_records
-from udptui.transport import SendError, UdpTransport
+from udptui.transport import SendError, TransportError, UdpTransport
 from udptui.widgets import ChatHeader, ChatLog, Composer, FilterBar, PeerList, StatusBar
 from udptui.widgets.status_bar import Stats
 
@@ -132,7 +132,7 @@ class UdpTuiApp(App[None]):
             return  # the timer can fire once more while the app's widgets are being removed
         result = self.session.ingest(self.transport.take_all())
         if result.entries:
-            self._entries_added(result.entries, result.let_go)
+            self._entries_added(result.entries)
         if result.target_changed:
             self._show_target()
         if result.faults and time.monotonic() - self._last_fault_toast >= FAULT_TOAST_INTERVAL:
@@ -145,9 +145,11 @@ class UdpTuiApp(App[None]):
         self._check_transcript()
         self._update_status()
 
-    def _entries_added(self, entries: Sequence[Entry], let_go: int = 0) -> None:
-        self.query_one(ChatLog).entries_added(entries, let_go)
-        self.query_one(PeerList).refresh_peers()
+    def _entries_added(self, entries: Sequence[Entry]) -> None:
+        self.query_one(ChatLog).entries_added(entries)
+        peers = self.query_one(PeerList)
+        if peers.display:  # a hidden pane catches up when it is shown again
+            peers.refresh_peers()
 
     def _check_transcript(self) -> None:
         """A transcript that failed to write (disk full, file gone) is said once, loudly."""
@@ -372,13 +374,18 @@ def make_app(
 
     Raises TransportError or TranscriptError, each with a one-line message.
     """
-    if transport is None:
-        transport = UdpTransport.open(
-            bind_host=config.bind_host,
-            port=config.port,
-            bufsize=config.bufsize,
-            rcvbuf=config.rcvbuf,
-        )
     if transcript is None and config.log_path is not None:
         transcript = Transcript(config.log_path)
+    if transport is None:
+        try:
+            transport = UdpTransport.open(
+                bind_host=config.bind_host,
+                port=config.port,
+                bufsize=config.bufsize,
+                rcvbuf=config.rcvbuf,
+            )
+        except TransportError:
+            if transcript is not None:
+                transcript.close()
+            raise
     return UdpTuiApp(config, transport, transcript=transcript, clock=clock)

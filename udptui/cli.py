@@ -17,6 +17,8 @@ from udptui.transcript import TranscriptError
 from udptui.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF, TransportError
 
 EXIT_USAGE = 2
+MAX_SOCKET_BUFFER = 2**31 - 1
+"""setsockopt takes a C int."""
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -33,7 +35,10 @@ def _byte_size(text: str) -> int:
     unit = text[len(number) :].lower()
     if unit not in units or not number.isdigit() or int(number) <= 0:
         raise argparse.ArgumentTypeError(f"expected a size in bytes like 4194304 or 4M, not {text!r}")
-    return int(number) * units[unit]
+    size = int(number) * units[unit]
+    if size > MAX_SOCKET_BUFFER:
+        raise argparse.ArgumentTypeError(f"{text} is more than a socket buffer can be (2047M at most)")
+    return size
 
 
 def _int_range(low: int, high: int) -> argparse._ActionType:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,11 +47,18 @@ class Peer:
         return peer_colour(self.address)
 
 
-class PeerRoster:
-    """Every peer seen this session, most recently active first."""
+MAX_PEERS = 10_000
+"""Peers the roster remembers; beyond that the least recently seen is forgotten (a /64 of
+IPv6 source addresses must not grow memory without bound)."""
 
-    def __init__(self) -> None:
-        self._peers: dict[Address, Peer] = {}
+
+class PeerRoster:
+    """Every peer seen this session (up to MAX_PEERS), most recently active first."""
+
+    def __init__(self, limit: int = MAX_PEERS) -> None:
+        self.limit = limit
+        self._peers: OrderedDict[Address, Peer] = OrderedDict()
+        """In order of activity, the most recent last: no sorting needed to draw the pane."""
         self.version = 0
         """Bumped on every change, so a view can tell when to redraw."""
 
@@ -61,9 +69,14 @@ class PeerRoster:
         return self._peers.get(address)
 
     def _peer(self, address: Address, when: datetime) -> Peer:
+        """The peer at `address`, moved to the most recent end (created if new)."""
         peer = self._peers.get(address)
         if peer is None:
             peer = self._peers[address] = Peer(address, when)
+            if len(self._peers) > self.limit:
+                self._peers.popitem(last=False)
+        else:
+            self._peers.move_to_end(address)
         return peer
 
     def received(self, address: Address, when: datetime, *, count: int = 1, unread: int = 0) -> None:
@@ -88,4 +101,4 @@ class PeerRoster:
 
     def ordered(self) -> list[Peer]:
         """Most recently seen first: peers idle for long sink below the active ones."""
-        return sorted(self._peers.values(), key=lambda peer: peer.last_seen, reverse=True)
+        return list(reversed(self._peers.values()))

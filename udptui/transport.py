@@ -168,7 +168,12 @@ class UdpTransport:
         else:
             host = bind_host
             family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_DGRAM)
+            try:
+                sock = socket.socket(family, socket.SOCK_DGRAM)
+            except OSError as error:  # no IPv6 on this machine, or out of file descriptors
+                raise TransportError(
+                    f"cannot open a socket for {bind_host}: {error.strerror or error}"
+                ) from None
             if host == "::":
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         set_receive_buffer(sock, rcvbuf)

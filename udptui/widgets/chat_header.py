@@ -28,8 +28,8 @@ class ChatHeader(Widget):
             "   ",
         ]
         if self.target is None:
-            parts.append(("no peer yet", "italic"))
+            parts += [("no peer yet", "italic"), "  "]
         else:
             parts += [("peer ", "dim"), (str(self.target), "bold"), "  "]
-            parts.append(("follow" if self.follow else "pinned", "reverse"))
+        parts.append(("follow" if self.follow else "pinned", "reverse"))
         return Content.assemble(*parts)

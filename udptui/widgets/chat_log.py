@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.reactive import reactive
@@ -73,6 +72,8 @@ class ChatLog(ScrollView, can_focus=False):
         self._strips: LRUCache[tuple[int, int], Strip] = LRUCache(256)
         self._widest = 0
         self._base: Style | None = None
+        self._let_go_seen = 0
+        """The store's `let_go` when this view last caught up with it."""
         self._hex_row_bytes = 16
         """Bytes per hex dump row: 16 like xxd, 8 when the log is too narrow for that."""
         self._rows: deque[Row] | None = None
@@ -129,9 +130,10 @@ class ChatLog(ScrollView, can_focus=False):
 
     # -- changes to the store ---------------------------------------------------------------
 
-    def entries_added(self, entries: Sequence[Entry] = (), let_go: int = 0) -> None:
-        """Call after the store grew by `entries` (and let `let_go` old entries go)."""
+    def entries_added(self, entries: Sequence[Entry] = ()) -> None:
+        """Call after the store grew by `entries` (and perhaps let old entries go)."""
         follow = self.is_vertical_scroll_end
+        let_go, self._let_go_seen = self.store.let_go - self._let_go_seen, self.store.let_go
         if self._rows is None:
             removed = let_go
             added = len(entries)
@@ -156,6 +158,7 @@ class ChatLog(ScrollView, can_focus=False):
         self.refresh()
 
     def entries_cleared(self) -> None:
+        self._let_go_seen = self.store.let_go
         self._rebuild()
         self.scroll_home(animate=False, immediate=True)
 
@@ -194,10 +197,10 @@ class ChatLog(ScrollView, can_focus=False):
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
     def _render_marker(self, width: int) -> Strip:
-        label = f" ▼ {self.unseen} new below: ctrl+end "
-        text = Text(label.rjust(width), style=self.rich_style, end="", no_wrap=True)
-        text.stylize(self._style("marker"), max(0, width - len(label)))
-        return Strip(text.render(self.app.console), width)
+        """`▼ 3 new below: ctrl+end` at the right of the last line, cut to the log's width."""
+        label = f" ▼ {self.unseen} new below: ctrl+end "[:width]
+        gap = " " * (width - len(label))
+        return self._strip([(gap, Style()), (label, self._style("marker"))])
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"chat-log--{name}")
