@@ -137,8 +137,7 @@ class UdpTuiApp(App[None]):
             self._show_target()
         if result.faults and time.monotonic() - self._last_fault_toast >= FAULT_TOAST_INTERVAL:
             self._last_fault_toast = time.monotonic()
-            first = result.faults[0]
-            message = f"{first.message} {first.address}" if first.address else first.message
+            message = result.faults[0].text
             if len(result.faults) > 1:
                 message += f" (and {len(result.faults) - 1} more)"
             self.notify(message, title="Network", severity="warning", markup=False)

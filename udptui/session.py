@@ -117,8 +117,7 @@ class ChatSession:
         for item in batch:
             if isinstance(item, Fault):
                 result.faults.append(item)
-                message = f"{item.message} {item.address}" if item.address else item.message
-                append(Entry(now, Direction.NOTE, item.address, note=message, level=Level.WARNING))
+                append(Entry(now, Direction.NOTE, item.address, note=item.text, level=Level.WARNING))
                 continue
             payload, sockaddr, wire_length, cut = item
             try:

@@ -94,6 +94,11 @@ class Fault:
     unreachable: bool = False
     """An ICMP error: the peer's port (or host) refused the last datagram."""
 
+    @property
+    def text(self) -> str:
+        """The message with the address it concerns, for the log and the toast."""
+        return f"{self.message} {self.address}" if self.address else self.message
+
 
 Inbound: TypeAlias = RawDatagram | Fault
 
