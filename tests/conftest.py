@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -14,7 +15,7 @@ from textual.pilot import Pilot
 
 from udptui.address import Address
 from udptui.app import UdpTuiApp
-from udptui.transport import UdpTransport
+from udptui.transport import Inbound, UdpTransport
 from udptui.widgets import Composer
 
 WAIT_SECONDS = 5.0
@@ -41,6 +42,40 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.05)
+
+
+class RunningTransport:
+    """A transport with its receive loop on a thread, and a patient way to read its inbox."""
+
+    def __init__(self, transport: UdpTransport) -> None:
+        self.transport = transport
+        self.thread = threading.Thread(target=transport.run_receiver, daemon=True)
+        self.thread.start()
+        self.received: list[Inbound] = []
+
+    @property
+    def port(self) -> int:
+        return self.transport.local_address.port
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Where a plain IPv4 socket sends to reach it."""
+        return ("127.0.0.1", self.port)
+
+    def wait_for(self, count: int) -> list[Inbound]:
+        """The next `count` inbox items (as the UI timer would take them), waiting up to WAIT_SECONDS."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while len(self.received) < count and time.monotonic() < deadline:
+            self.received += self.transport.take_all()
+            time.sleep(0.005)
+        got, self.received = self.received[:count], self.received[count:]
+        assert len(got) == count, f"waited {WAIT_SECONDS} s for {count} items, got {got!r}"
+        return got
+
+    def finish(self) -> None:
+        self.transport.stop()
+        self.thread.join(timeout=2)
+        self.transport.close()
 
 
 def app_address(app: UdpTuiApp) -> tuple[str, int]:

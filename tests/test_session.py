@@ -4,12 +4,11 @@ counters, scrollback, and datagrams whose sender makes no sense."""
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import pytest
+from conftest import RunningTransport
 
 from udptui.address import Address
 from udptui.datagram import Direction, Level, Truncation
@@ -20,41 +19,12 @@ DEADLINE = 5.0
 T0 = datetime(2024, 1, 2, 3, 4, 5)
 
 
-class Receiving:
-    """A real transport bound to 127.0.0.1 with its receive loop on a thread."""
-
-    def __init__(self, **kwargs: int) -> None:
-        self.transport = UdpTransport.open(bind_host="127.0.0.1", **kwargs)
-        self.thread = threading.Thread(target=self.transport.run_receiver, daemon=True)
-        self.thread.start()
-        self._backlog: list[Inbound] = []
-
-    @property
-    def address(self) -> tuple[str, int]:
-        return ("127.0.0.1", self.transport.local_address.port)
-
-    def batch(self, count: int) -> list[Inbound]:
-        """The next `count` items from the inbox, as the UI timer would take them."""
-        deadline = time.monotonic() + DEADLINE
-        while len(self._backlog) < count and time.monotonic() < deadline:
-            self._backlog += self.transport.take_all()
-            time.sleep(0.005)
-        got, self._backlog = self._backlog[:count], self._backlog[count:]
-        assert len(got) == count, f"waited {DEADLINE} s for {count} items, got {got!r}"
-        return got
-
-    def finish(self) -> None:
-        self.transport.stop()
-        self.thread.join(timeout=2)
-        self.transport.close()
-
-
 @pytest.fixture
-def receiving() -> Iterator[Callable[..., Receiving]]:
-    opened: list[Receiving] = []
+def receiving() -> Iterator[Callable[..., RunningTransport]]:
+    opened: list[RunningTransport] = []
 
-    def make(**kwargs: int) -> Receiving:
-        opened.append(Receiving(**kwargs))
+    def make(**kwargs: int) -> RunningTransport:
+        opened.append(RunningTransport(UdpTransport.open(bind_host="127.0.0.1", **kwargs)))
         return opened[-1]
 
     yield make
@@ -84,14 +54,14 @@ def address_of(sock: socket.socket) -> Address:
 
 
 def test_follow_mode_replies_to_the_last_sender(
-    receiving: Callable[..., Receiving], peers: Callable[[], socket.socket]
+    receiving: Callable[..., RunningTransport], peers: Callable[[], socket.socket]
 ) -> None:
     rx = receiving()
     session = ChatSession(rx.transport, follow=True, clock=lambda: T0)
     alice, bob = peers(), peers()
 
     alice.sendto(b"hi from alice", rx.address)
-    result = session.ingest(rx.batch(1))
+    result = session.ingest(rx.wait_for(1))
     assert result.target_changed
     assert session.target == address_of(alice)
     assert [(e.peer, e.payload, e.stranger) for e in result.entries] == [
@@ -99,7 +69,7 @@ def test_follow_mode_replies_to_the_last_sender(
     ]
 
     bob.sendto(b"hi from bob", rx.address)
-    result = session.ingest(rx.batch(1))
+    result = session.ingest(rx.wait_for(1))
     assert result.target_changed
     assert session.target == address_of(bob)
     assert not result.entries[0].stranger
@@ -111,14 +81,14 @@ def test_follow_mode_replies_to_the_last_sender(
 
 
 def test_follow_mode_target_is_the_last_of_a_batch(
-    receiving: Callable[..., Receiving], peers: Callable[[], socket.socket]
+    receiving: Callable[..., RunningTransport], peers: Callable[[], socket.socket]
 ) -> None:
     rx = receiving()
     session = ChatSession(rx.transport, follow=True)
     alice, bob = peers(), peers()
     alice.sendto(b"1", rx.address)
     bob.sendto(b"2", rx.address)
-    batch = rx.batch(2)
+    batch = rx.wait_for(2)
     result = session.ingest(batch)
     assert [e.payload for e in result.entries] == [b"1", b"2"]
     assert session.target == address_of(bob)
@@ -126,28 +96,28 @@ def test_follow_mode_target_is_the_last_of_a_batch(
 
 
 def test_pinned_mode_keeps_the_target_and_marks_strangers(
-    receiving: Callable[..., Receiving], peers: Callable[[], socket.socket]
+    receiving: Callable[..., RunningTransport], peers: Callable[[], socket.socket]
 ) -> None:
     rx = receiving()
     alice, mallory = peers(), peers()
     session = ChatSession(rx.transport, target=address_of(alice), follow=False)
 
     mallory.sendto(b"let me in", rx.address)
-    result = session.ingest(rx.batch(1))
+    result = session.ingest(rx.wait_for(1))
     assert not result.target_changed
     assert session.target == address_of(alice)
     assert result.entries[0].stranger
     assert result.entries[0].peer == address_of(mallory)
 
     alice.sendto(b"it's me", rx.address)
-    result = session.ingest(rx.batch(1))
+    result = session.ingest(rx.wait_for(1))
     assert not result.entries[0].stranger
 
     session.send(b"only to alice")
     assert alice.recv(100) == b"only to alice"
 
 
-def test_send_without_a_target_says_no_peer_yet(receiving: Callable[..., Receiving]) -> None:
+def test_send_without_a_target_says_no_peer_yet(receiving: Callable[..., RunningTransport]) -> None:
     session = ChatSession(receiving().transport)
     with pytest.raises(SendError, match="no peer yet"):
         session.send(b"hello?")
@@ -156,7 +126,7 @@ def test_send_without_a_target_says_no_peer_yet(receiving: Callable[..., Receivi
 
 
 def test_send_to_an_explicit_address(
-    receiving: Callable[..., Receiving], peers: Callable[[], socket.socket]
+    receiving: Callable[..., RunningTransport], peers: Callable[[], socket.socket]
 ) -> None:
     session = ChatSession(receiving().transport)
     bob = peers()
@@ -189,7 +159,7 @@ def test_size_warnings(size: int, ipv6: bool, words: str | None) -> None:
 
 
 def test_send_reports_size_warnings(
-    receiving: Callable[..., Receiving], peers: Callable[[], socket.socket]
+    receiving: Callable[..., RunningTransport], peers: Callable[[], socket.socket]
 ) -> None:
     bob = peers()
     session = ChatSession(receiving().transport, target=address_of(bob), follow=False)
@@ -199,13 +169,13 @@ def test_send_reports_size_warnings(
     assert [len(bob.recv(2000)) for _ in range(3)] == [508, 509, 1473]
 
 
-def test_counters(receiving: Callable[..., Receiving], peers: Callable[[], socket.socket]) -> None:
+def test_counters(receiving: Callable[..., RunningTransport], peers: Callable[[], socket.socket]) -> None:
     rx = receiving()
     session = ChatSession(rx.transport)
     alice = peers()
     alice.sendto(b"hello", rx.address)
     alice.sendto(b"abc", rx.address)
-    session.ingest(rx.batch(2))
+    session.ingest(rx.wait_for(2))
     session.send(b"four")
     assert alice.recv(100) == b"four"
     counters = session.counters
@@ -215,12 +185,12 @@ def test_counters(receiving: Callable[..., Receiving], peers: Callable[[], socke
 
 
 def test_truncated_datagrams_count_their_wire_size(
-    receiving: Callable[..., Receiving], peers: Callable[[], socket.socket]
+    receiving: Callable[..., RunningTransport], peers: Callable[[], socket.socket]
 ) -> None:
     rx = receiving(bufsize=1)
     session = ChatSession(rx.transport)
     peers().sendto(b"hello", rx.address)
-    [entry] = session.ingest(rx.batch(1)).entries
+    [entry] = session.ingest(rx.wait_for(1)).entries
     assert entry.payload == b"h"
     if rx.transport.detects_truncation:
         assert entry.truncation is Truncation.CUT
@@ -230,7 +200,7 @@ def test_truncated_datagrams_count_their_wire_size(
         assert entry.truncation is Truncation.POSSIBLE
 
 
-def test_faults_become_warning_notes(receiving: Callable[..., Receiving]) -> None:
+def test_faults_become_warning_notes(receiving: Callable[..., RunningTransport]) -> None:
     session = ChatSession(receiving().transport)
     nobody = Address("127.0.0.1", 9)
     fault = Fault("peer port closed? (ICMP port unreachable)", nobody, unreachable=True)
@@ -243,7 +213,7 @@ def test_faults_become_warning_notes(receiving: Callable[..., Receiving]) -> Non
     assert session.counters.received == 0
 
 
-def test_scrollback_lets_old_entries_go(receiving: Callable[..., Receiving]) -> None:
+def test_scrollback_lets_old_entries_go(receiving: Callable[..., RunningTransport]) -> None:
     session = ChatSession(receiving().transport, scrollback=3)
     sender = ("127.0.0.1", 5000)
     batch: list[Inbound] = [(str(i).encode(), sender, 1, 0) for i in range(5)]
@@ -263,7 +233,7 @@ def test_scrollback_lets_old_entries_go(receiving: Callable[..., Receiving]) -> 
     assert session.counters.received == 5
 
 
-def test_unparseable_sender_still_becomes_an_entry(receiving: Callable[..., Receiving]) -> None:
+def test_unparseable_sender_still_becomes_an_entry(receiving: Callable[..., RunningTransport]) -> None:
     session = ChatSession(receiving().transport, clock=lambda: T0)
     good = ("127.0.0.1", 5000)
     batch: list[Inbound] = [

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from conftest import RunningTransport
 
 from udptui.address import Address
 from udptui.transport import (
@@ -29,42 +30,13 @@ DEADLINE = 5.0
 """Seconds to wait for something that should happen at once on loopback."""
 
 
-class Running:
-    """A transport with its receive loop on a thread, and a patient way to read its inbox."""
-
-    def __init__(self, transport: UdpTransport) -> None:
-        self.transport = transport
-        self.thread = threading.Thread(target=transport.run_receiver, daemon=True)
-        self.thread.start()
-        self.received: list[Inbound] = []
-
-    @property
-    def port(self) -> int:
-        return self.transport.local_address.port
-
-    def wait_for(self, count: int) -> list[Inbound]:
-        """The next `count` inbox items, waiting up to DEADLINE for them."""
-        deadline = time.monotonic() + DEADLINE
-        while len(self.received) < count and time.monotonic() < deadline:
-            self.received += self.transport.take_all()
-            time.sleep(0.005)
-        got, self.received = self.received[:count], self.received[count:]
-        assert len(got) == count, f"waited {DEADLINE} s for {count} items, got {got!r}"
-        return got
-
-    def finish(self) -> None:
-        self.transport.stop()
-        self.thread.join(timeout=2)
-        self.transport.close()
-
-
 @pytest.fixture
-def start() -> Iterator[Callable[..., Running]]:
+def start() -> Iterator[Callable[..., RunningTransport]]:
     """Open a transport (same arguments as `UdpTransport.open`) with its receiver running."""
-    running: list[Running] = []
+    running: list[RunningTransport] = []
 
-    def open_running(**kwargs: Any) -> Running:
-        item = Running(UdpTransport.open(**kwargs))
+    def open_running(**kwargs: Any) -> RunningTransport:
+        item = RunningTransport(UdpTransport.open(**kwargs))
         running.append(item)
         return item
 
@@ -106,7 +78,10 @@ def sender_of(item: Inbound) -> Address:
 
 @pytest.mark.parametrize(("bind_host", "loopback"), [("127.0.0.1", "127.0.0.1"), ("::1", "::1")])
 def test_both_directions(
-    start: Callable[..., Running], peer_socket: Callable[[str], socket.socket], bind_host: str, loopback: str
+    start: Callable[..., RunningTransport],
+    peer_socket: Callable[[str], socket.socket],
+    bind_host: str,
+    loopback: str,
 ) -> None:
     running = start(bind_host=bind_host)
     peer = peer_socket(loopback)
@@ -126,7 +101,7 @@ def test_both_directions(
 
 
 def test_dual_stack_default_shows_ipv4_peers_plainly(
-    start: Callable[..., Running], peer_socket: Callable[[str], socket.socket]
+    start: Callable[..., RunningTransport], peer_socket: Callable[[str], socket.socket]
 ) -> None:
     running = start()
     transport = running.transport
@@ -152,7 +127,7 @@ def test_dual_stack_default_shows_ipv4_peers_plainly(
 
 
 def test_message_boundaries_are_kept(
-    start: Callable[..., Running], peer_socket: Callable[[str], socket.socket]
+    start: Callable[..., RunningTransport], peer_socket: Callable[[str], socket.socket]
 ) -> None:
     """The tutorial's lesson: three sendto calls are three datagrams, never glued together."""
     running = start(bind_host="127.0.0.1")
@@ -164,7 +139,7 @@ def test_message_boundaries_are_kept(
 
 
 def test_small_buffer_cuts_and_says_so(
-    start: Callable[..., Running], peer_socket: Callable[[str], socket.socket]
+    start: Callable[..., RunningTransport], peer_socket: Callable[[str], socket.socket]
 ) -> None:
     """The tutorial's `recvfrom(1)`: `hello` arrives as `h`, and the rest is lost."""
     running = start(bind_host="127.0.0.1", bufsize=1)
@@ -182,7 +157,7 @@ def test_small_buffer_cuts_and_says_so(
 
 
 def test_largest_ipv4_datagram_arrives_whole(
-    start: Callable[..., Running], peer_socket: Callable[[str], socket.socket]
+    start: Callable[..., RunningTransport], peer_socket: Callable[[str], socket.socket]
 ) -> None:
     running = start(bind_host="127.0.0.1")
     peer = peer_socket("127.0.0.1")
@@ -199,7 +174,7 @@ def test_largest_ipv4_datagram_arrives_whole(
 
 
 def test_oversize_to_ipv4_is_refused_and_nothing_is_sent(
-    start: Callable[..., Running], peer_socket: Callable[[str], socket.socket]
+    start: Callable[..., RunningTransport], peer_socket: Callable[[str], socket.socket]
 ) -> None:
     running = start()
     peer = peer_socket("127.0.0.1")
@@ -212,13 +187,13 @@ def test_oversize_to_ipv4_is_refused_and_nothing_is_sent(
     assert peer.recv(65535) == b"marker"  # the first thing to arrive: the refused one never went
 
 
-def test_oversize_to_ipv6_is_refused(start: Callable[..., Running]) -> None:
+def test_oversize_to_ipv6_is_refused(start: Callable[..., RunningTransport]) -> None:
     running = start(bind_host="::1")
     with pytest.raises(SendError, match="65527 bytes on IPv6"):
         running.transport.send(b"x" * (MAX_PAYLOAD_IPV6 + 1), Address("::1", 9))
 
 
-def test_ipv4_only_socket_refuses_ipv6_peer(start: Callable[..., Running]) -> None:
+def test_ipv4_only_socket_refuses_ipv6_peer(start: Callable[..., RunningTransport]) -> None:
     running = start(bind_host="127.0.0.1")
     with pytest.raises(SendError, match="IPv4 only"):
         running.transport.send(b"x", Address("::1", 9))
@@ -228,7 +203,7 @@ def test_ipv4_only_socket_refuses_ipv6_peer(start: Callable[..., Running]) -> No
     ("bind_host", "loopback"), [(None, "127.0.0.1"), ("127.0.0.1", "127.0.0.1"), ("::1", "::1")]
 )
 def test_closed_port_becomes_a_fault_and_receiving_goes_on(
-    start: Callable[..., Running],
+    start: Callable[..., RunningTransport],
     peer_socket: Callable[[str], socket.socket],
     bind_host: str | None,
     loopback: str,
@@ -251,7 +226,7 @@ def test_closed_port_becomes_a_fault_and_receiving_goes_on(
 
 
 def test_stop_ends_a_waiting_receiver(
-    start: Callable[..., Running], peer_socket: Callable[[str], socket.socket]
+    start: Callable[..., RunningTransport], peer_socket: Callable[[str], socket.socket]
 ) -> None:
     running = start(bind_host="127.0.0.1")
     peer = peer_socket("127.0.0.1")
@@ -276,7 +251,7 @@ def test_close_ends_waiting_receivers() -> None:
     assert not any(thread.is_alive() for thread in threads)
 
 
-def test_counters_start_sane(start: Callable[..., Running]) -> None:
+def test_counters_start_sane(start: Callable[..., RunningTransport]) -> None:
     transport = start(bind_host="127.0.0.1").transport
     assert transport.rcvbuf_granted > 0
     assert transport.kernel_drops == 0
@@ -347,7 +322,7 @@ def icmp_unreachable(code: int, from_port: int, to: tuple[str, int]) -> bytes:
 
 @pytest.mark.parametrize(("code", "words"), [(1, "host unreachable"), (0, "network unreachable")])
 def test_icmp_host_or_network_unreachable_is_a_fault_and_leaves_the_socket_quiet(
-    start: Callable[..., Running], peer_socket: Callable[[str], socket.socket], code: int, words: str
+    start: Callable[..., RunningTransport], peer_socket: Callable[[str], socket.socket], code: int, words: str
 ) -> None:
     """The kernel keeps an ICMP error queued until it is read; unread, the socket stays readable
     and the receive loop spins. Needs a raw socket (CAP_NET_RAW), which CI has as root."""
