@@ -11,6 +11,8 @@ from datetime import datetime
 from types import FrameType
 
 import pytest
+from textual.message import Message
+from textual.notifications import Notify
 from textual.pilot import Pilot
 
 from udptui.address import Address
@@ -76,6 +78,21 @@ class RunningTransport:
         self.transport.stop()
         self.thread.join(timeout=2)
         self.transport.close()
+
+
+class Notices:
+    """Collects the app's notifications through `run_test(message_hook=...)`."""
+
+    def __init__(self) -> None:
+        self.seen: list[Notify] = []
+
+    def __call__(self, message: Message) -> None:
+        if isinstance(message, Notify):
+            self.seen.append(message)
+
+    def matching(self, *texts: str) -> list[Notify]:
+        """Notices whose message contains any of `texts`."""
+        return [notice for notice in self.seen if any(text in notice.notification.message for text in texts)]
 
 
 def app_address(app: UdpTuiApp) -> tuple[str, int]:

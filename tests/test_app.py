@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 from conftest import (
+    Notices,
     address_of,
     app_address,
     closed_port,
@@ -21,8 +22,6 @@ from conftest import (
     wait_until,
 )
 from textual.events import MouseScrollDown, MouseScrollUp
-from textual.message import Message
-from textual.notifications import Notify
 
 from udptui.address import Address
 from udptui.app import UdpTuiApp, make_app
@@ -32,20 +31,6 @@ from udptui.transport import UdpTransport
 from udptui.widgets import ChatHeader, ChatLog, Composer, PeerList, StatusBar
 
 OpenTransport = Callable[..., UdpTransport]
-
-
-class Notices:
-    """Collects the app's notifications through `run_test(message_hook=...)`."""
-
-    def __init__(self) -> None:
-        self.seen: list[Notify] = []
-
-    def __call__(self, message: Message) -> None:
-        if isinstance(message, Notify):
-            self.seen.append(message)
-
-    def matching(self, text: str) -> list[Notify]:
-        return [notice for notice in self.seen if text in notice.notification.message]
 
 
 def build(open_transport: OpenTransport, config: Config | None = None) -> UdpTuiApp:

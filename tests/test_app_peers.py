@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from conftest import (
     FIXED_TIME,
+    Notices,
     address_of,
     app_address,
     fixed_clock,
@@ -28,7 +29,6 @@ from conftest import (
 )
 from textual.command import CommandList, CommandPalette
 from textual.message import Message
-from textual.notifications import Notify
 
 from udptui.app import UdpTuiApp, make_app
 from udptui.commands import HELP
@@ -58,21 +58,6 @@ class TickingClock:
     def __call__(self) -> datetime:
         self.now += timedelta(seconds=1)
         return self.now
-
-
-class Notices:
-    """Collects the app's notifications through `run_test(message_hook=...)`."""
-
-    def __init__(self) -> None:
-        self.seen: list[Notify] = []
-
-    def __call__(self, message: Message) -> None:
-        if isinstance(message, Notify):
-            self.seen.append(message)
-
-    def matching(self, *texts: str) -> list[Notify]:
-        """Notices whose message contains any of `texts`."""
-        return [notice for notice in self.seen if any(text in notice.notification.message for text in texts)]
 
 
 @pytest.fixture
