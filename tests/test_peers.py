@@ -55,3 +55,12 @@ def test_the_roster_forgets_the_least_recently_seen_beyond_its_limit() -> None:
     roster.sent(Address("127.0.0.1", 5001), T0 + timedelta(seconds=9))
     roster.received(Address("127.0.0.1", 5009), T0 + timedelta(seconds=10))
     assert [peer.address.port for peer in roster.ordered()] == [5009, 5001, 5003]
+
+
+def test_long_ipv6_addresses_are_shortened_in_the_middle_keeping_the_port() -> None:
+    from udptui.widgets.peer_list import fit_address
+
+    long_address = "[2001:db8:85a3:1234:5678:8a2e:370:7334]:65535"
+    short = fit_address(long_address, 29)
+    assert len(short) == 29 and short.endswith(":7334]:65535") and "…" in short
+    assert fit_address("127.0.0.1:5000", 29) == "127.0.0.1:5000"

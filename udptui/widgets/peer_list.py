@@ -24,6 +24,16 @@ from udptui.peers import Peer, PeerRoster
 LINES_PER_PEER = 2
 
 
+def fit_address(address: str, width: int) -> str:
+    """Shorten a long address in the middle, keeping its port: `[2001:db8:…:5678]:9000`."""
+    if len(address) <= width or width < 10:
+        return address
+    host_end = address.rfind("]:") + 1 if address.startswith("[") else address.rfind(":")
+    tail = address[host_end - 6 :] if host_end >= 6 else address[host_end:]
+    head = address[: max(1, width - len(tail) - 1)]
+    return f"{head}…{tail}"
+
+
 class PeerList(ScrollView, can_focus=True):
     """A list of peers with a cursor; Enter or a click makes one the reply target."""
 
@@ -141,7 +151,8 @@ class PeerList(ScrollView, can_focus=True):
         if part == 0:
             is_target = peer.address == self.target
             text.append("▶ " if is_target else "  ", self._foreground("peer-list--target"))
-            text.append(str(peer.address), Style(color=peer.colour, bold=is_target))
+            label = fit_address(str(peer.address), width - 2)
+            text.append(label, Style(color=peer.colour, bold=is_target))
         else:
             detail = f"  {peer.last_seen:%H:%M:%S}  in {peer.received}  out {peer.sent}"
             text.append(detail, self._foreground("peer-list--detail"))
