@@ -250,3 +250,18 @@ def test_unparseable_sender_still_becomes_an_entry(receiving: Callable[..., Runn
     assert session.target == Address("127.0.0.1", 5000)
     assert session.counters.received == 3
     assert len(session.store) == 3
+
+
+def test_the_roster_puts_the_latest_sender_of_a_batch_first(
+    receiving: Callable[..., RunningTransport], peers: Callable[[], socket.socket]
+) -> None:
+    """A batch from alice, bob, alice: alice spoke last, so she tops the peers pane."""
+    rx = receiving()
+    session = ChatSession(rx.transport, clock=lambda: T0)
+    alice, bob = peers(), peers()
+    for sender in (alice, bob, alice):
+        sender.sendto(b"x", rx.address)
+    session.ingest(rx.wait_for(3))
+    assert [peer.address for peer in session.roster.ordered()] == [address_of(alice), address_of(bob)]
+    alice_in_roster = session.roster.get(address_of(alice))
+    assert alice_in_roster is not None and alice_in_roster.received == 2

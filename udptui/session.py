@@ -111,7 +111,7 @@ class ChatSession:
         received = Direction.RECEIVED
         received_count = 0
         bytes_in = 0
-        counts: dict[Address, int] = {}  # datagrams per sender, in order of first arrival
+        counts: dict[Address, int] = {}  # datagrams per sender, the latest sender last
         run_sender: Address | None = None
         run_length = 0
         for item in batch:
@@ -140,8 +140,8 @@ class ChatSession:
                 if sender is run_sender:
                     run_length += 1
                 else:
-                    if run_sender is not None:
-                        counts[run_sender] = counts.get(run_sender, 0) + run_length
+                    if run_sender is not None:  # pop and put back: the dict keeps recency order
+                        counts[run_sender] = counts.pop(run_sender, 0) + run_length
                     run_sender, run_length = sender, 1
             except Exception:  # one odd datagram must not stop the rest: show its bytes
                 entry = Entry(now, received, None, bytes(payload), len(payload))
@@ -149,7 +149,7 @@ class ChatSession:
             received_count += 1
             bytes_in += entry.wire_length
         if run_sender is not None:
-            counts[run_sender] = counts.get(run_sender, 0) + run_length
+            counts[run_sender] = counts.pop(run_sender, 0) + run_length
         counters = self.counters
         counters.received += received_count
         counters.bytes_in += bytes_in
