@@ -460,8 +460,10 @@ def first_frame_times(repeat: int) -> list[float]:
     server = f"udptui-bench-{os.getpid()}"
     command = " ".join([*udptui_command(), "--listen", "0"])
     times = []
+    socket_path = ""
     try:
         tmux(server, "new-session", "-d", "-s", "bench", "-x", "110", "-y", "32", "sleep 600")
+        socket_path = tmux(server, "display-message", "-p", "#{socket_path}").strip()
         for index in range(repeat):
             window = f"bench:{index + 1}"
             start = time.perf_counter()
@@ -475,6 +477,8 @@ def first_frame_times(repeat: int) -> list[float]:
             tmux(server, "kill-window", "-t", window)
     finally:
         subprocess.run(["tmux", "-L", server, "kill-server"], capture_output=True)
+        if socket_path:  # tmux leaves its socket file behind after kill-server
+            Path(socket_path).unlink(missing_ok=True)
     return times
 
 
