@@ -1,0 +1,32 @@
+"""Writing files the user names: never over an existing file unless they said so."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+OVERWRITE_SUFFIX = "!"
+"""`/save! FILE`: a command name ending in `!` overwrites on purpose."""
+
+
+class FileExists(Exception):
+    """The file is there and the user did not ask to overwrite it; one line for the user."""
+
+
+def write_new_file(path: str, data: bytes | str, *, overwrite: bool = False) -> Path:
+    """Write `data` to `path` (with `~` expanded); returns the path written.
+
+    Without `overwrite`, an existing file is refused with `FileExists`, checked and
+    created in one step (`O_EXCL`), so nothing can slip in between. Raises OSError or
+    RuntimeError (a `~user` that does not expand) for the rest.
+    """
+    target = Path(path).expanduser()
+    content = data.encode("utf-8") if isinstance(data, str) else data
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
+    try:
+        descriptor = os.open(target, flags, 0o666)
+    except FileExistsError:
+        raise FileExists(f"{path} already exists: use !, as in /save! FILE, to overwrite it") from None
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(content)
+    return target
