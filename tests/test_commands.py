@@ -1,51 +1,93 @@
-"""What a typed line means: messages, `//` escapes and every `/command`, with one-line errors."""
+"""What a typed line does: messages, `//` escapes and every `/command` from the table, run on a
+context that records the calls (as the App or a screen-less runner would act on them)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
 from udptui.address import Address
 from udptui.commands import (
-    ClearLog,
+    COMMANDS,
+    HELP,
+    CommandContext,
     CommandError,
-    SaveTranscript,
-    SendBytes,
-    SendText,
-    SetTarget,
-    ShowHelp,
+    help_lines,
     parse_hex,
-    parse_line,
+    run_line,
 )
+from udptui.datagram import Level
+
+
+class Recorder:
+    """A `CommandContext` that records what the commands asked of it."""
+
+    def __init__(self, *, done: bool = True) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.done = done
+
+    def send_payload(self, payload: bytes) -> bool:
+        self.calls.append(("send", payload))
+        return self.done
+
+    def set_target(self, address: Address) -> None:
+        self.calls.append(("target", address))
+
+    def notice(self, message: str, level: Level, *, title: str = "") -> None:
+        self.calls.append(("notice", message, level))
+
+    def clear_log(self) -> None:
+        self.calls.append(("clear",))
+
+    def save_transcript(self, path: str, *, overwrite: bool = False) -> bool:
+        self.calls.append(("save", path, overwrite))
+        return self.done
+
+    def show_help(self) -> None:
+        self.calls.append(("help",))
+
+
+def calls(line: str, context: Recorder | None = None) -> list[tuple[Any, ...]]:
+    context = context or Recorder()
+    checked: CommandContext = context  # the recorder is a full context, as mypy checks here
+    assert run_line(checked, line) is context.done
+    return context.calls
 
 
 def test_plain_text_is_a_message() -> None:
-    assert parse_line("hello /to world") == SendText("hello /to world")
+    assert calls("hello /to world") == [("send", b"hello /to world")]
+    assert calls("grüße") == [("send", "grüße".encode())]
 
 
 def test_double_slash_sends_a_literal_slash() -> None:
-    assert parse_line("//to 1.2.3.4:5") == SendText("/to 1.2.3.4:5")
-    assert parse_line("//") == SendText("/")
+    assert calls("//to 1.2.3.4:5") == [("send", b"/to 1.2.3.4:5")]
+    assert calls("//") == [("send", b"/")]
+
+
+def test_a_failed_send_keeps_the_line() -> None:
+    assert calls("hello", Recorder(done=False)) == [("send", b"hello")]
 
 
 def test_to_parses_and_resolves_an_address() -> None:
-    assert parse_line("/to 127.0.0.1:9000") == SetTarget(Address("127.0.0.1", 9000))
-    assert parse_line("/to [::1]:9000") == SetTarget(Address("::1", 9000))
+    assert calls("/to 127.0.0.1:9000") == [("target", Address("127.0.0.1", 9000))]
+    assert calls("/to [::1]:9000") == [("target", Address("::1", 9000))]
 
 
 @pytest.mark.parametrize("line", ["/to", "/to 127.0.0.1", "/to [::1]", "/to 1.2.3.4:99999"])
 def test_bad_to_is_a_one_line_error(line: str) -> None:
     with pytest.raises(CommandError) as caught:
-        parse_line(line)
+        run_line(Recorder(), line)
     assert "\n" not in str(caught.value)
     assert str(caught.value).startswith("/to")
 
 
 def test_hex_sends_exactly_those_bytes() -> None:
-    assert parse_line("/hex DE AD BE EF") == SendBytes(b"\xde\xad\xbe\xef")
-    assert parse_line("/hex 00 ff 41") == SendBytes(b"\x00\xffA")
+    assert calls("/hex DE AD BE EF") == [("send", b"\xde\xad\xbe\xef")]
+    assert calls("/hex 00 ff 41") == [("send", b"\x00\xffA")]
     assert parse_hex("0xde 0xAD") == b"\xde\xad"
     assert parse_hex("deadbeef") == b"\xde\xad\xbe\xef"
-    assert parse_line("/hex") == SendBytes(b"")
+    assert calls("/hex") == [("send", b"")]
 
 
 @pytest.mark.parametrize("text", ["zz", "abc", "de ad b"])
@@ -55,15 +97,39 @@ def test_bad_hex_is_an_error(text: str) -> None:
 
 
 def test_other_commands() -> None:
-    assert parse_line("/clear") == ClearLog()
-    assert parse_line("/help") == ShowHelp()
-    assert parse_line("/save out.jsonl") == SaveTranscript("out.jsonl")
+    assert calls("/clear") == [("clear",)]
+    assert calls("/help") == [("help",)]
+    assert calls("/save out.jsonl") == [("save", "out.jsonl", False)]
 
 
 @pytest.mark.parametrize(
     ("line", "words"),
-    [("/save", "needs a file"), ("/nope", "unknown command /nope"), ("/clear x", "takes no argument")],
+    [
+        ("/save", "needs a file"),
+        ("/nope", "unknown command /nope"),
+        ("/clear x", "takes no argument"),
+        ("/help me", "takes no argument"),
+        ("/clear!", "writes no file"),
+    ],
 )
 def test_command_errors_say_what_is_wrong(line: str, words: str) -> None:
+    recorder = Recorder()
     with pytest.raises(CommandError, match=words):
-        parse_line(line)
+        run_line(recorder, line)
+    assert recorder.calls == []
+
+
+def test_help_and_the_palette_come_from_one_table() -> None:
+    assert [usage for usage, _ in help_lines()] == [command.usage for command in COMMANDS] + ["//text"]
+    assert list(HELP) == [usage for usage, _ in help_lines()]
+    assert [command.name for command in COMMANDS] == ["to", "hex", "clear", "save", "help"]
+    assert {command.name for command in COMMANDS if command.takes_argument} == {"to", "hex", "save"}
+    assert all(command.title and command.help for command in COMMANDS)
+
+
+def test_the_command_table_imports_no_textual() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, udptui.commands; assert not [m for m in sys.modules if m.startswith('textual')]"
+    subprocess.run([sys.executable, "-c", code], check=True)

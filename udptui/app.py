@@ -7,8 +7,6 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from functools import partial
-from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -17,21 +15,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from udptui.address import Address
-from udptui.commands import (
-    HELP,
-    ClearLog,
-    CommandError,
-    SaveTranscript,
-    SendBytes,
-    SendText,
-    SetTarget,
-    ShowHelp,
-    parse_line,
-)
+from udptui.commands import CommandError, help_lines, run_line
 from udptui.config import Config
 from udptui.datagram import Entry, Level
+from udptui.palette import system_commands
+from udptui.saving import SaveError, save_session
 from udptui.session import ChatSession, Clock
-from udptui.transcript import Transcript, format_records
+from udptui.transcript import Transcript
 from udptui.transport import SendError, TransportError, UdpTransport
 from udptui.widgets import ChatHeader, ChatLog, Composer, FilterBar, PeerList, StatusBar
 from udptui.widgets.status_bar import Stats
@@ -154,7 +144,7 @@ class UdpTuiApp(App[None]):
         """A transcript that failed to write (disk full, file gone) is said once, loudly."""
         error = self.session.take_transcript_error()
         if error is not None:
-            self._notice(error, Level.ERROR, title="Log file")
+            self.notice(error, Level.ERROR, title="Log file")
 
     def _update_status(self) -> None:
         counters = self.session.counters
@@ -183,7 +173,7 @@ class UdpTuiApp(App[None]):
         self.query_one(PeerList).target = target
         self.query_one(Composer).show_target(None if target is None else str(target))
 
-    def _notice(self, message: str, level: Level, *, title: str = "") -> None:
+    def notice(self, message: str, level: Level, *, title: str = "") -> None:
         """A message from the app: an entry in the log (and the transcript) and a toast."""
         entry = self.session.note(message, level)
         self._entries_added([entry])
@@ -201,44 +191,24 @@ class UdpTuiApp(App[None]):
         composer = self.query_one(Composer)
         line = event.value
         try:
-            done = self.run_line(line)
+            done = run_line(self, line)
         except CommandError as error:
-            self._notice(str(error), Level.ERROR, title="Command")
+            self.notice(str(error), Level.ERROR, title="Command")
             return
         if done:
             composer.remember(line)
             composer.value = ""
-
-    def run_line(self, line: str) -> bool:
-        """Run what was typed; True when it is done and the box may be cleared."""
-        command = parse_line(line)
-        if isinstance(command, SendText):
-            return self.send_payload(command.text.encode("utf-8"))
-        if isinstance(command, SendBytes):
-            return self.send_payload(command.payload)
-        if isinstance(command, SetTarget):
-            self.set_target(command.address)
-            return True
-        if isinstance(command, ClearLog):
-            self.action_clear_log()
-            return True
-        if isinstance(command, SaveTranscript):
-            return self.save_transcript(command.path)
-        if isinstance(command, ShowHelp):
-            self.action_help()
-            return True
-        raise AssertionError(f"unhandled command {command!r}")
 
     def send_payload(self, payload: bytes) -> bool:
         """Send to the current target; notices say why not, or what the size risks."""
         try:
             result = self.session.send(payload)
         except SendError as error:
-            self._notice(str(error), Level.ERROR, title="Not sent")
+            self.notice(str(error), Level.ERROR, title="Not sent")
             return False
         self._entries_added([result.entry])
         for warning in result.warnings:
-            self._notice(warning, Level.WARNING, title="Large datagram")
+            self.notice(warning, Level.WARNING, title="Large datagram")
         self._update_status()
         return True
 
@@ -248,30 +218,14 @@ class UdpTuiApp(App[None]):
         self._show_target()
         self.query_one(PeerList).refresh_peers()
 
-    def save_transcript(self, path: str) -> bool:
+    def save_transcript(self, path: str, *, overwrite: bool = False) -> bool:
         """Write this session's transcript as JSON lines; the whole of it when `--log` is on."""
-        session = self.session
-        log = session.transcript
-        if log is not None and log.is_same_file(path):
-            self._notice(
-                f"{path} is the --log file: it already holds everything", Level.ERROR, title="Not saved"
-            )
-            return False
         try:
-            text = log.session_text() if log is not None else None
-            if text is not None:
-                detail = "the whole session, from the --log file"
-            else:
-                text = format_records(session.store)
-                detail = f"{len(session.store)} entries"
-                if session.store.let_go:
-                    detail += f"; {session.store.let_go} older ones had left the scrollback"
-            Path(path).expanduser().write_text(text, encoding="utf-8")
-        except (OSError, RuntimeError) as error:  # RuntimeError: `~nosuchuser` cannot expand
-            reason = error.strerror if isinstance(error, OSError) and error.strerror else error
-            self._notice(f"cannot save to {path}: {reason}", Level.ERROR, title="Not saved")
+            said = save_session(self.session, path)
+        except SaveError as error:
+            self.notice(str(error), Level.ERROR, title="Not saved")
             return False
-        self._notice(f"saved {detail} to {path}", Level.INFO, title="Saved")
+        self.notice(said, Level.INFO, title="Saved")
         return True
 
     # -- the peers pane and the filter ------------------------------------------------------
@@ -315,6 +269,9 @@ class UdpTuiApp(App[None]):
         self.query_one(Composer).focus()
 
     def action_clear_log(self) -> None:
+        self.clear_log()
+
+    def clear_log(self) -> None:
         self.session.store.clear()
         self.query_one(ChatLog).entries_cleared()
         self._update_status()
@@ -331,11 +288,14 @@ class UdpTuiApp(App[None]):
             log.scroll_end(animate=False)
 
     def action_help(self) -> None:
-        for usage, meaning in HELP.items():
+        self.show_help()
+
+    def show_help(self) -> None:
+        for usage, meaning in help_lines():
             entry = self.session.note(f"{usage}  {meaning}", Level.INFO)
             self._entries_added([entry])
 
-    def _prefill(self, text: str) -> None:
+    def prefill(self, text: str) -> None:
         composer = self.query_one(Composer)
         composer.value = text
         composer.cursor_position = len(text)
@@ -344,22 +304,7 @@ class UdpTuiApp(App[None]):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Every command is in the palette too (ctrl+p)."""
         yield from super().get_system_commands(screen)
-        typed = [
-            ("Reply to…", "/to ", "Type /to HOST:PORT: pin a new reply target"),
-            ("Send hex bytes…", "/hex ", "Type /hex DE AD: send raw bytes as one datagram"),
-            ("Save transcript…", "/save ", "Type /save FILE: this session as JSON lines"),
-        ]
-        for title, prefix, help_text in typed:
-            yield SystemCommand(title, help_text, partial(self._prefill, prefix))
-        yield SystemCommand("Clear log", "Forget the entries on screen", self.action_clear_log)
-        yield SystemCommand("Command help", "List the / commands in the log", self.action_help)
-        yield SystemCommand("Toggle peers pane", "Show or hide every peer seen", self.action_toggle_peers)
-        yield SystemCommand("Toggle hex view", "A hex dump under each datagram", self.action_toggle_hex)
-        yield SystemCommand(
-            "Toggle follow/pinned", "Follow the last sender, or stay", self.action_toggle_follow
-        )
-        yield SystemCommand("Filter log", "Show only matching entries", self.action_filter)
-        yield SystemCommand("Jump to newest", "Scroll to the end", partial(self.action_scroll_log, "end"))
+        yield from system_commands(self)
 
 
 def make_app(

@@ -1,64 +1,88 @@
-"""What a line typed in the input box means: a message, or a `/command`."""
+"""What a line typed in the input box means: a message, or a `/command` from one table.
+
+Each command is an entry of `COMMANDS`: its name, usage, one line of help, a parser (the
+argument text to arguments, or `CommandError`) and a handler. Handlers act on a
+`CommandContext`, which the App implements and a screen-less runner can implement too, so
+nothing here knows of Textual. `/help` and the command palette are made from the same table.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from udptui.address import Address, AddressError, parse_endpoint
+from udptui.datagram import Level
+from udptui.files import OVERWRITE_SUFFIX
+
+A = TypeVar("A")
 
 
 class CommandError(ValueError):
     """A command that cannot run as typed; the message is one line for the user."""
 
 
-@dataclass(frozen=True)
-class SendText:
-    """Send this text as one UTF-8 datagram."""
+class CommandContext(Protocol):
+    """What commands act on. Methods that can fail say so to the user themselves and
+    return False, so the typed line stays in the box."""
 
-    text: str
+    def send_payload(self, payload: bytes) -> bool:
+        """Send one datagram to the current target; True when it went."""
+        ...
 
+    def set_target(self, address: Address) -> None:
+        """Reply to `address` from now on (pinned)."""
+        ...
 
-@dataclass(frozen=True)
-class SendBytes:
-    """Send these raw bytes as one datagram (`/hex`)."""
+    def notice(self, message: str, level: Level, *, title: str = "") -> None:
+        """Tell the user something (a note in the log, and a toast where there is a screen)."""
+        ...
 
-    payload: bytes
+    def clear_log(self) -> None:
+        """Clear what the log shows."""
+        ...
 
+    def save_transcript(self, path: str, *, overwrite: bool = False) -> bool:
+        """Write this session's transcript to `path`; True when it was written."""
+        ...
 
-@dataclass(frozen=True)
-class SetTarget:
-    """Reply to this address from now on, pinned (`/to`)."""
-
-    address: Address
-
-
-@dataclass(frozen=True)
-class ClearLog:
-    """Clear the log (`/clear`)."""
-
-
-@dataclass(frozen=True)
-class SaveTranscript:
-    """Write this session's transcript to a file (`/save`)."""
-
-    path: str
+    def show_help(self) -> None:
+        """List the commands (`help_lines()`) for the user."""
+        ...
 
 
 @dataclass(frozen=True)
-class ShowHelp:
-    """List the commands (`/help`)."""
+class Command(Generic[A]):
+    """One `/command`: how it is typed, what it means, and what runs it."""
+
+    name: str
+    """Typed after the slash: `to` for `/to`."""
+    usage: str
+    """How it is typed, as `/help` shows it: `/to HOST:PORT`."""
+    help: str
+    """One line: what it does."""
+    title: str
+    """Its name in the command palette."""
+    parse: Callable[[str], A]
+    """The text after the name (stripped) to the handler's arguments; `CommandError` if bad."""
+    handle: Callable[[CommandContext, A, bool], bool]
+    """Runs it with (context, arguments, overwrite); True when done and the box may be cleared."""
+    overwrite: bool = False
+    """Whether `/name!` is accepted: the command writes a file and `!` lets it replace one."""
+
+    @property
+    def takes_argument(self) -> bool:
+        """Whether the palette prefills `/name ` for the user to finish, rather than running it."""
+        return " " in self.usage
 
 
-Command = SendText | SendBytes | SetTarget | ClearLog | SaveTranscript | ShowHelp
+def no_argument(name: str) -> Callable[[str], None]:
+    def parse(argument: str) -> None:
+        if argument:
+            raise CommandError(f"/{name} takes no argument")
 
-HELP = {
-    "/to HOST:PORT": "send to this peer from now on (pinned)",
-    "/hex DE AD BE EF": "send these bytes as one datagram",
-    "/clear": "clear the log",
-    "/save FILE": "write this session's transcript (JSON lines) to FILE",
-    "/help": "list the commands",
-    "//text": "send text that starts with /",
-}
+    return parse
 
 
 def parse_hex(text: str) -> bytes:
@@ -70,31 +94,114 @@ def parse_hex(text: str) -> bytes:
         raise CommandError(f"bad hex {text.strip()!r}: expected byte pairs like DE AD BE EF") from None
 
 
-def parse_line(line: str) -> Command:
-    """Turn the input box's text into a command; `CommandError` when it is not one."""
-    if line.startswith("//"):
-        return SendText(line[1:])
-    if not line.startswith("/"):
-        return SendText(line)
+def parse_target(argument: str) -> Address:
+    if not argument:
+        raise CommandError("/to needs an address: /to HOST:PORT")
+    try:
+        return parse_endpoint(argument)
+    except AddressError as error:
+        raise CommandError(f"/to: {error}") from None
+
+
+def parse_file(argument: str) -> str:
+    if not argument:
+        raise CommandError("/save needs a file name: /save FILE")
+    return argument
+
+
+def handle_target(context: CommandContext, address: Address, overwrite: bool) -> bool:
+    context.set_target(address)
+    return True
+
+
+def handle_clear(context: CommandContext, _: None, overwrite: bool) -> bool:
+    context.clear_log()
+    return True
+
+
+def handle_help(context: CommandContext, _: None, overwrite: bool) -> bool:
+    context.show_help()
+    return True
+
+
+COMMANDS: tuple[Command[Any], ...] = (
+    Command(
+        "to",
+        "/to HOST:PORT",
+        "send to this peer from now on (pinned)",
+        "Reply to…",
+        parse_target,
+        handle_target,
+    ),
+    Command(
+        "hex",
+        "/hex DE AD BE EF",
+        "send these bytes as one datagram",
+        "Send hex bytes…",
+        parse_hex,
+        lambda context, payload, _: context.send_payload(payload),
+    ),
+    Command("clear", "/clear", "clear the log", "Clear log", no_argument("clear"), handle_clear),
+    Command(
+        "save",
+        "/save FILE",
+        "write this session's transcript (JSON lines) to FILE",
+        "Save transcript…",
+        parse_file,
+        lambda context, path, overwrite: context.save_transcript(path, overwrite=overwrite),
+    ),
+    Command("help", "/help", "list the commands", "Command help", no_argument("help"), handle_help),
+)
+BY_NAME = {command.name: command for command in COMMANDS}
+LITERAL_SLASH_HELP = ("//text", "send text that starts with /")
+
+
+def help_lines() -> list[tuple[str, str]]:
+    """(usage, help) for every command, then the `//` escape: what `/help` lists."""
+    return [(command.usage, command.help) for command in COMMANDS] + [LITERAL_SLASH_HELP]
+
+
+HELP = dict(help_lines())
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A typed `/command`, parsed: which command, its arguments, and whether `!` was given."""
+
+    command: Command[Any]
+    arguments: Any
+    overwrite: bool = False
+
+    def run(self, context: CommandContext) -> bool:
+        return self.command.handle(context, self.arguments, self.overwrite)
+
+
+def parse_command(line: str) -> Invocation | None:
+    """The `/command` in `line`, or None when the line is a message (`//` sends a literal `/`).
+
+    Raises `CommandError` for an unknown command or a bad argument."""
+    if not line.startswith("/") or line.startswith("//"):
+        return None
     name, _, argument = line[1:].partition(" ")
-    argument = argument.strip()
-    if name == "to":
-        if not argument:
-            raise CommandError("/to needs an address: /to HOST:PORT")
-        try:
-            return SetTarget(parse_endpoint(argument))
-        except AddressError as error:
-            raise CommandError(f"/to: {error}") from None
-    if name == "hex":
-        return SendBytes(parse_hex(argument))
-    if name == "clear" and not argument:
-        return ClearLog()
-    if name == "save":
-        if not argument:
-            raise CommandError("/save needs a file name: /save FILE")
-        return SaveTranscript(argument)
-    if name == "help" and not argument:
-        return ShowHelp()
-    if name in ("clear", "help"):
-        raise CommandError(f"/{name} takes no argument")
-    raise CommandError(f"unknown command /{name}: try /help (start with // to send a literal /)")
+    overwrite = name.endswith(OVERWRITE_SUFFIX)
+    command = BY_NAME.get(name.removesuffix(OVERWRITE_SUFFIX))
+    if command is None:
+        raise CommandError(f"unknown command /{name}: try /help (start with // to send a literal /)")
+    if overwrite and not command.overwrite:
+        raise CommandError(f"/{command.name} writes no file: it takes no {OVERWRITE_SUFFIX}")
+    return Invocation(command, command.parse(argument.strip()), overwrite)
+
+
+def message_payload(line: str) -> bytes:
+    """The datagram a line that is not a command sends: UTF-8, one leading `/` of `//` dropped."""
+    return (line[1:] if line.startswith("//") else line).encode("utf-8")
+
+
+def run_line(context: CommandContext, line: str) -> bool:
+    """Run what was typed on `context`; True when it is done and the box may be cleared.
+
+    Raises `CommandError` when the line is a command that cannot run as typed."""
+    invocation = parse_command(line)
+    if invocation is None:
+        return context.send_payload(message_payload(line))
+    return invocation.run(context)
