@@ -429,6 +429,29 @@ async def test_save_writes_the_scrollback_as_json_lines(
         assert note.note == f"saved 2 entries to {saved}"
 
 
+async def test_save_refuses_an_existing_file_and_save_bang_overwrites_it(
+    open_transport: OpenTransport, peer: socket.socket, tmp_path: Path
+) -> None:
+    app = build(open_transport)
+    precious = tmp_path / "x"
+    precious.write_text("PRECIOUS\n", encoding="utf-8")
+    notices = Notices()
+    async with app.run_test(size=WIDE, message_hook=notices) as pilot:
+        await receive_from(pilot, app, peer, b"hello")
+        await type_line(pilot, app, f"/save {precious}")
+        await wait_for(pilot, lambda: bool(notices.matching("already exists")), "an 'already exists' notice")
+        [notice] = notices.matching("already exists")
+        assert str(precious) in notice.notification.message
+        assert notice.notification.severity == "error"
+        assert "/save!" in notice.notification.message
+        assert app.query_one(Composer).value == f"/save {precious}"
+        assert precious.read_text(encoding="utf-8") == "PRECIOUS\n"
+
+        await type_line(pilot, app, f"/save! {precious}")
+        assert app.query_one(Composer).value == ""
+        assert [record["text"] for record in read_records(precious)] == ["hello", notice.notification.message]
+
+
 async def test_save_with_log_writes_the_whole_session_even_after_clear(
     open_transport: OpenTransport, peer: socket.socket, tmp_path: Path
 ) -> None:

@@ -100,6 +100,7 @@ def test_other_commands() -> None:
     assert calls("/clear") == [("clear",)]
     assert calls("/help") == [("help",)]
     assert calls("/save out.jsonl") == [("save", "out.jsonl", False)]
+    assert calls("/save! out.jsonl") == [("save", "out.jsonl", True)]
 
 
 @pytest.mark.parametrize(

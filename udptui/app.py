@@ -221,7 +221,7 @@ class UdpTuiApp(App[None]):
     def save_transcript(self, path: str, *, overwrite: bool = False) -> bool:
         """Write this session's transcript as JSON lines; the whole of it when `--log` is on."""
         try:
-            said = save_session(self.session, path)
+            said = save_session(self.session, path, overwrite=overwrite)
         except SaveError as error:
             self.notice(str(error), Level.ERROR, title="Not saved")
             return False

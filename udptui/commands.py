@@ -145,10 +145,11 @@ COMMANDS: tuple[Command[Any], ...] = (
     Command(
         "save",
         "/save FILE",
-        "write this session's transcript (JSON lines) to FILE",
+        "write this session's transcript (JSON lines) to a new FILE; /save! replaces one",
         "Save transcript…",
         parse_file,
         lambda context, path, overwrite: context.save_transcript(path, overwrite=overwrite),
+        overwrite=True,
     ),
     Command("help", "/help", "list the commands", "Command help", no_argument("help"), handle_help),
 )

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from udptui.files import FileExists, write_new_file
 from udptui.session import ChatSession
 from udptui.transcript import format_records
 
@@ -12,10 +11,11 @@ class SaveError(Exception):
     """The transcript was not saved; the message is one line for the user."""
 
 
-def save_session(session: ChatSession, path: str) -> str:
+def save_session(session: ChatSession, path: str, *, overwrite: bool = False) -> str:
     """Write the session's transcript to `path`; returns what was saved, for the user.
 
-    The whole session when `--log` can be read back, else what the scrollback holds.
+    The whole session when `--log` can be read back, else what the scrollback holds. An
+    existing file is refused unless `overwrite` (`/save!`); the `--log` file always is.
     """
     log = session.transcript
     if log is not None and log.is_same_file(path):
@@ -29,7 +29,9 @@ def save_session(session: ChatSession, path: str) -> str:
             detail = f"{len(session.store)} entries"
             if session.store.let_go:
                 detail += f"; {session.store.let_go} older ones had left the scrollback"
-        Path(path).expanduser().write_text(text, encoding="utf-8")
+        write_new_file(path, text, overwrite=overwrite)
+    except FileExists as error:
+        raise SaveError(str(error)) from None
     except (OSError, RuntimeError) as error:  # RuntimeError: `~nosuchuser` cannot expand
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         raise SaveError(f"cannot save to {path}: {reason}") from None
