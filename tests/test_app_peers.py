@@ -37,7 +37,7 @@ from udptui.datagram import Direction, Entry, Level, hexdump
 from udptui.session import Clock
 from udptui.transcript import Transcript
 from udptui.transport import UdpTransport
-from udptui.widgets import ChatHeader, ChatLog, Composer, FilterBar, PeerList
+from udptui.widgets import ChatHeader, ChatLog, Composer, FilterBar, PeerList, StatusBar
 
 OpenTransport = Callable[..., UdpTransport]
 WIDE = (110, 30)
@@ -395,18 +395,72 @@ async def test_double_slash_sends_text_starting_with_a_slash(
         assert peer.recv(100) == b"/x"
 
 
-async def test_clear_empties_the_log(open_transport: OpenTransport, peer: socket.socket) -> None:
+async def test_clear_empties_the_log_but_not_the_session(
+    open_transport: OpenTransport, peer: socket.socket
+) -> None:
     app = build(open_transport)
     async with app.run_test(size=WIDE) as pilot:
         await receive_from(pilot, app, peer, b"one", b"two")
         log = app.query_one(ChatLog)
         assert log.row_count == 2
         await type_line(pilot, app, "/clear")
-        assert len(app.session.store) == 0
         assert log.row_count == 0
         assert log.render_line(0).text.strip() == ""
+        assert [entry.payload for entry in app.session.store] == [b"one", b"two"]  # kept for /save
         await receive_from(pilot, app, peer, b"three")
         assert log.row_count == 1
+        assert "three" in log.render_line(0).text
+        await pilot.press("f3")  # hex view and the filter start from the mark too
+        assert [log._row(i)[0].payload for i in range(log.row_count)] == [b"three", b"three"]
+        await pilot.press("f3", "ctrl+l")
+        assert log.row_count == 0
+        status = app.query_one(StatusBar)
+        await wait_for(pilot, lambda: status.stats.received == 3, "the status bar to count 3")
+        assert status.stats.let_go == 0
+        assert "let go" not in str(status.render())
+
+
+async def test_ctrl_l_then_save_writes_what_was_cleared_and_counts_exactly(
+    open_transport: OpenTransport, peer: socket.socket, tmp_path: Path
+) -> None:
+    app = build(open_transport)
+    async with app.run_test(size=WIDE) as pilot:
+        await receive_from(pilot, app, peer, b"only")
+        await pilot.press("ctrl+l")
+        await type_line(pilot, app, f"/save {tmp_path / 'one.jsonl'}")
+        assert [record["text"] for record in read_records(tmp_path / "one.jsonl")] == ["only"]
+        assert entries(app, Direction.NOTE)[-1].note == f"saved 1 entry to {tmp_path / 'one.jsonl'}"
+
+        await receive_from(pilot, app, peer, b"after")
+        await pilot.press("ctrl+l")
+        await type_line(pilot, app, f"/save {tmp_path / 'three.jsonl'}")
+        texts = [record["text"] for record in read_records(tmp_path / "three.jsonl")]
+        assert texts == ["only", f"saved 1 entry to {tmp_path / 'one.jsonl'}", "after"]
+        assert entries(app, Direction.NOTE)[-1].note == f"saved 3 entries to {tmp_path / 'three.jsonl'}"
+
+
+async def test_save_says_when_the_scrollback_let_entries_go_and_clear_does_not_count(
+    open_transport: OpenTransport, peer: socket.socket, tmp_path: Path
+) -> None:
+    app = build(open_transport, Config(listening=True, scrollback=5))
+    saved = tmp_path / "saved.jsonl"
+    async with app.run_test(size=WIDE) as pilot:
+        await receive_from(pilot, app, peer, *(f"m{n}".encode() for n in range(3)))
+        await pilot.press("ctrl+l")
+        log = app.query_one(ChatLog)
+        await receive_from(pilot, app, peer, *(f"m{n}".encode() for n in range(3, 7)))
+        assert log.row_count == 4  # the two let go were cleared ones: no row left the view
+        await receive_from(pilot, app, peer, *(f"m{n}".encode() for n in range(7, 10)))
+        assert [log._row(i)[0].payload for i in range(log.row_count)] == [
+            f"m{n}".encode() for n in range(5, 10)
+        ]
+        status = app.query_one(StatusBar)
+        await wait_for(pilot, lambda: status.stats.received == 10, "the status bar to count 10")
+        assert status.stats.let_go == 5
+        await type_line(pilot, app, f"/save {saved}")
+        assert [record["text"] for record in read_records(saved)] == [f"m{n}" for n in range(5, 10)]
+        note = entries(app, Direction.NOTE)[-1].note
+        assert note == f"saved 5 entries to {saved}; 5 older ones had left the scrollback (--scrollback 5)"
 
 
 async def test_save_writes_the_scrollback_as_json_lines(

@@ -221,7 +221,7 @@ class UdpTuiApp(App[None]):
     def save_transcript(self, path: str, *, overwrite: bool = False) -> bool:
         """Write this session's transcript as JSON lines; the whole of it when `--log` is on."""
         try:
-            said = save_session(self.session, path, overwrite=overwrite)
+            said = save_session(self.session, path, scrollback=self.config.scrollback, overwrite=overwrite)
         except SaveError as error:
             self.notice(str(error), Level.ERROR, title="Not saved")
             return False
@@ -272,9 +272,7 @@ class UdpTuiApp(App[None]):
         self.clear_log()
 
     def clear_log(self) -> None:
-        self.session.store.clear()
-        self.query_one(ChatLog).entries_cleared()
-        self._update_status()
+        self.query_one(ChatLog).clear_view()
 
     def action_scroll_log(self, where: str) -> None:
         log = self.query_one(ChatLog)

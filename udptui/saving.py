@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from udptui.files import FileExists, write_new_file
 from udptui.session import ChatSession
+from udptui.store import MAX_PAYLOAD_BYTES
 from udptui.transcript import format_records
 
 
@@ -11,28 +12,44 @@ class SaveError(Exception):
     """The transcript was not saved; the message is one line for the user."""
 
 
-def save_session(session: ChatSession, path: str, *, overwrite: bool = False) -> str:
+def plural(count: int, one: str, many: str) -> str:
+    """`1 entry`, `3 entries`."""
+    return f"{count} {one if count == 1 else many}"
+
+
+def let_go_reason(kept: int, scrollback: int) -> str:
+    """Why the store let older entries go: it was full by count, else by payload bytes."""
+    if kept >= scrollback:
+        return f"--scrollback {scrollback}"
+    return f"the scrollback keeps at most {MAX_PAYLOAD_BYTES // (1024 * 1024)} MiB of payload"
+
+
+def save_session(session: ChatSession, path: str, *, scrollback: int, overwrite: bool = False) -> str:
     """Write the session's transcript to `path`; returns what was saved, for the user.
 
-    The whole session when `--log` can be read back, else what the scrollback holds. An
+    The whole session when `--log` can be read back, else what the scrollback holds
+    (cleared from the screen or not), saying how many older entries it had let go. An
     existing file is refused unless `overwrite` (`/save!`); the `--log` file always is.
     """
     log = session.transcript
     if log is not None and log.is_same_file(path):
         raise SaveError(f"{path} is the --log file: it already holds everything")
+    missing = ""
     try:
         text = log.session_text() if log is not None else None
         if text is not None:
             detail = "the whole session, from the --log file"
         else:
             text = format_records(session.store)
-            detail = f"{len(session.store)} entries"
-            if session.store.let_go:
-                detail += f"; {session.store.let_go} older ones had left the scrollback"
+            store = session.store
+            detail = plural(len(store), "entry", "entries")
+            if store.let_go:
+                older = plural(store.let_go, "older one", "older ones")
+                missing = f"; {older} had left the scrollback ({let_go_reason(len(store), scrollback)})"
         write_new_file(path, text, overwrite=overwrite)
     except FileExists as error:
         raise SaveError(str(error)) from None
     except (OSError, RuntimeError) as error:  # RuntimeError: `~nosuchuser` cannot expand
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
-        raise SaveError(f"cannot save to {path}: {reason}") from None
-    return f"saved {detail} to {path}"
+        why = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise SaveError(f"cannot save to {path}: {why}") from None
+    return f"saved {detail} to {path}{missing}"

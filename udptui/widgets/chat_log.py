@@ -9,7 +9,8 @@ under each datagram, and a filter narrows the log to matching entries.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import islice
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -72,8 +73,10 @@ class ChatLog(ScrollView, can_focus=False):
         self._strips: LRUCache[tuple[int, int], Strip] = LRUCache(256)
         self._widest = 0
         self._base: Style | None = None
-        self._let_go_seen = 0
-        """The store's `let_go` when this view last caught up with it."""
+        self._first_seen = 0
+        """The seq of the store's oldest entry when this view last caught up with it."""
+        self.cleared_before = 0
+        """Entries with a seq below this were cleared from view (Ctrl+L); the store keeps them."""
         self._hex_row_bytes = 16
         """Bytes per hex dump row: 16 like xxd, 8 when the log is too narrow for that."""
         self._rows: deque[Row] | None = None
@@ -82,13 +85,26 @@ class ChatLog(ScrollView, can_focus=False):
     # -- the rows on show -------------------------------------------------------------------
 
     @property
+    def _first_seq(self) -> int:
+        """The seq of the store's oldest entry (its total when it is empty)."""
+        return self.store.total - len(self.store)
+
+    @property
+    def _hidden(self) -> int:
+        """How many of the store's entries are cleared from view: they come first."""
+        return max(0, min(len(self.store), self.cleared_before - self._first_seq))
+
+    def _shown_entries(self) -> Iterable[Entry]:
+        return islice(self.store, self._hidden, None)
+
+    @property
     def row_count(self) -> int:
-        return len(self.store) if self._rows is None else len(self._rows)
+        return len(self.store) - self._hidden if self._rows is None else len(self._rows)
 
     def _row(self, index: int) -> Row:
-        return (self.store[index], 0) if self._rows is None else self._rows[index]
+        return (self.store[self._hidden + index], 0) if self._rows is None else self._rows[index]
 
-    def _rows_of(self, entries: Sequence[Entry] | EntryStore) -> list[Row]:
+    def _rows_of(self, entries: Iterable[Entry]) -> list[Row]:
         needle = self.filter_text.lower()
         rows: list[Row] = []
         for entry in entries:
@@ -109,7 +125,7 @@ class ChatLog(ScrollView, can_focus=False):
         self._hex_row_bytes = self._fitting_hex_row_bytes
         self._strips.clear()
         plain = not self.hex_view and not self.filter_text
-        self._rows = None if plain else deque(self._rows_of(self.store))
+        self._rows = None if plain else deque(self._rows_of(self._shown_entries()))
         self.unseen = 0
         self._update_size()
         self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
@@ -133,13 +149,14 @@ class ChatLog(ScrollView, can_focus=False):
     def entries_added(self, entries: Sequence[Entry] = ()) -> None:
         """Call after the store grew by `entries` (and perhaps let old entries go)."""
         follow = self.is_vertical_scroll_end
-        let_go, self._let_go_seen = self.store.let_go - self._let_go_seen, self.store.let_go
+        oldest, first_seen = self._first_seq, self._first_seen
+        self._first_seen = oldest
         if self._rows is None:
-            removed = let_go
+            # Rows that left: entries let go from the store that were not cleared from view.
+            removed = max(0, oldest - max(first_seen, self.cleared_before))
             added = len(entries)
         else:
             rows = self._rows
-            oldest = self.store[0].seq if len(self.store) else self.store.total
             removed = 0
             while rows and rows[0][0].seq < oldest:
                 rows.popleft()
@@ -157,8 +174,10 @@ class ChatLog(ScrollView, can_focus=False):
             self.unseen += added
         self.refresh()
 
-    def entries_cleared(self) -> None:
-        self._let_go_seen = self.store.let_go
+    def clear_view(self) -> None:
+        """Hide every entry so far (Ctrl+L); the store keeps them for `/save`."""
+        self.cleared_before = self.store.total
+        self._first_seen = self._first_seq
         self._rebuild()
         self.scroll_home(animate=False, immediate=True)
 
