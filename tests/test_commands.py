@@ -34,6 +34,10 @@ class Recorder:
     def set_target(self, address: Address) -> None:
         self.calls.append(("target", address))
 
+    def look_up_target(self, host: str, port: int) -> bool:
+        self.calls.append(("look up", host, port))
+        return False
+
     def notice(self, message: str, level: Level, *, title: str = "") -> None:
         self.calls.append(("notice", message, level))
 
@@ -74,7 +78,19 @@ def test_to_parses_and_resolves_an_address() -> None:
     assert calls("/to [::1]:9000") == [("target", Address("::1", 9000))]
 
 
-@pytest.mark.parametrize("line", ["/to", "/to 127.0.0.1", "/to [::1]", "/to 1.2.3.4:99999"])
+def test_to_a_name_is_left_to_the_context_to_look_up() -> None:
+    """A name can take seconds to resolve: the command never resolves it itself."""
+    recorder = Recorder()
+    assert run_line(recorder, "/to localhost:9000") is False  # the line stays while it resolves
+    assert recorder.calls == [("look up", "localhost", 9000)]
+    recorder = Recorder()
+    run_line(recorder, "/to nohost.invalid:80")  # parsing alone never fails on a name
+    assert recorder.calls == [("look up", "nohost.invalid", 80)]
+
+
+@pytest.mark.parametrize(
+    "line", ["/to", "/to 127.0.0.1", "/to host:0", "/to 127.0.0.1%x:80", "/to [::1]", "/to 1.2.3.4:99999"]
+)
 def test_bad_to_is_a_one_line_error(line: str) -> None:
     with pytest.raises(CommandError) as caught:
         run_line(Recorder(), line)

@@ -118,3 +118,12 @@ def parse_endpoint(text: str, *, allow_zero_port: bool = False) -> Address:
     host, port_text = split_host_port(text)
     port = parse_port(port_text, allow_zero=allow_zero_port)
     return resolve_host(host, port)
+
+
+def is_name(host: str) -> bool:
+    """Whether `host` is a name to look up, not a numeric address: a lookup can take seconds."""
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return True
+    return False

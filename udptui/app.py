@@ -7,6 +7,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import partial
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -18,6 +19,7 @@ from udptui.address import Address
 from udptui.commands import CommandError, help_lines, run_line
 from udptui.config import Config
 from udptui.datagram import Entry, Level
+from udptui.lookup import LookupResult, Lookups
 from udptui.palette import system_commands
 from udptui.saving import SaveError, save_session
 from udptui.session import ChatSession, Clock
@@ -76,6 +78,7 @@ class UdpTuiApp(App[None]):
             transcript=transcript,
             clock=clock,
         )
+        self._lookups = Lookups(partial(self.call_from_thread, self._looked_up))
         self._recent_counts: deque[tuple[float, int]] = deque(maxlen=21)
         self._last_fault_toast = float("-inf")
 
@@ -173,6 +176,10 @@ class UdpTuiApp(App[None]):
         self.query_one(PeerList).target = target
         self.query_one(Composer).show_target(None if target is None else str(target))
 
+    def _note(self, message: str) -> None:
+        """A note in the log (and the transcript), without a toast."""
+        self._entries_added([self.session.note(message, Level.INFO)])
+
     def notice(self, message: str, level: Level, *, title: str = "") -> None:
         """A message from the app: an entry in the log (and the transcript) and a toast."""
         entry = self.session.note(message, level)
@@ -213,10 +220,30 @@ class UdpTuiApp(App[None]):
         return True
 
     def set_target(self, address: Address) -> None:
-        """Reply to this address from now on (pinned)."""
+        """Reply to this address from now on (pinned), with a note saying so."""
+        self._lookups.cancel()  # a name still resolving from an earlier /to is overridden
         self.session.set_target(address)
+        self._note(f"replying to {address} (pinned)")
         self._show_target()
         self.query_one(PeerList).refresh_peers()
+
+    def look_up_target(self, host: str, port: int) -> bool:
+        """`/to NAME:PORT`: resolve on a thread; the line stays in the box until the answer."""
+        self._note(f"looking up {host}…")
+        self._lookups.start(host, port, tag=self.query_one(Composer).value)
+        return False
+
+    def _looked_up(self, result: LookupResult) -> None:
+        if not self._lookups.is_latest(result) or not self.is_running:
+            return  # a later /to overrides an earlier one still resolving
+        if result.address is None:
+            self.notice(f"/to: {result.error}", Level.ERROR, title="Command")
+            return
+        self.set_target(result.address)
+        composer = self.query_one(Composer)
+        if result.tag and composer.value == result.tag:  # unless the user typed on meanwhile
+            composer.remember(result.tag)
+            composer.value = ""
 
     def save_transcript(self, path: str, *, overwrite: bool = False) -> bool:
         """Write this session's transcript as JSON lines; the whole of it when `--log` is on."""
@@ -290,8 +317,7 @@ class UdpTuiApp(App[None]):
 
     def show_help(self) -> None:
         for usage, meaning in help_lines():
-            entry = self.session.note(f"{usage}  {meaning}", Level.INFO)
-            self._entries_added([entry])
+            self._note(f"{usage}  {meaning}")
 
     def prefill(self, text: str) -> None:
         composer = self.query_one(Composer)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from udptui.address import Address, AddressError, parse_endpoint
+from udptui.address import Address, AddressError, is_name, parse_port, resolve_host, split_host_port
 from udptui.datagram import Level
 from udptui.files import OVERWRITE_SUFFIX
 
@@ -32,7 +32,13 @@ class CommandContext(Protocol):
         ...
 
     def set_target(self, address: Address) -> None:
-        """Reply to `address` from now on (pinned)."""
+        """Reply to `address` from now on (pinned), and say so."""
+        ...
+
+    def look_up_target(self, host: str, port: int) -> bool:
+        """Resolve the name `host` without blocking, then `set_target` (or say why not).
+
+        True when the target is set already; False while the lookup runs (the line stays)."""
         ...
 
     def notice(self, message: str, level: Level, *, title: str = "") -> None:
@@ -94,13 +100,26 @@ def parse_hex(text: str) -> bytes:
         raise CommandError(f"bad hex {text.strip()!r}: expected byte pairs like DE AD BE EF") from None
 
 
-def parse_target(argument: str) -> Address:
+@dataclass(frozen=True)
+class TargetSpec:
+    """`/to HOST:PORT` parsed: the address when HOST is numeric, else a name to look up."""
+
+    host: str
+    port: int
+    address: Address | None
+
+
+def parse_target(argument: str) -> TargetSpec:
+    """Checks the form at once; a name is left for the context to resolve, off the UI thread."""
     if not argument:
         raise CommandError("/to needs an address: /to HOST:PORT")
     try:
-        return parse_endpoint(argument)
+        host, port_text = split_host_port(argument)
+        port = parse_port(port_text, allow_zero=False)
+        address = None if is_name(host) else resolve_host(host, port)
     except AddressError as error:
         raise CommandError(f"/to: {error}") from None
+    return TargetSpec(host, port, address)
 
 
 def parse_file(argument: str) -> str:
@@ -109,8 +128,10 @@ def parse_file(argument: str) -> str:
     return argument
 
 
-def handle_target(context: CommandContext, address: Address, overwrite: bool) -> bool:
-    context.set_target(address)
+def handle_target(context: CommandContext, target: TargetSpec, overwrite: bool) -> bool:
+    if target.address is None:
+        return context.look_up_target(target.host, target.port)
+    context.set_target(target.address)
     return True
 
 
