@@ -11,7 +11,6 @@ from functools import partial
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
@@ -25,15 +24,13 @@ from udptui.saving import SaveError, save_session
 from udptui.session import ChatSession, Clock
 from udptui.transcript import Transcript
 from udptui.transport import SendError, TransportError, UdpTransport
-from udptui.widgets import ChatHeader, ChatLog, Composer, FilterBar, PeerList, StatusBar
+from udptui.widgets import ChatBody, ChatHeader, ChatLog, Composer, FilterBar, PeerList, StatusBar
 from udptui.widgets.status_bar import Stats
 
 DRAIN_INTERVAL = 1 / 20
 """How often the UI takes what the receive thread queued: one batch per tick."""
 FAULT_TOAST_INTERVAL = 1.0
 """Seconds between network toasts; faults in between are still logged as entries."""
-PEERS_PANE_MIN_WIDTH = 100
-"""Terminal columns from which the peers pane is shown at start."""
 
 
 class UdpTuiApp(App[None]):
@@ -84,7 +81,7 @@ class UdpTuiApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield ChatHeader(id="header")
-        with Horizontal(id="body"):
+        with ChatBody(id="body"):
             yield ChatLog(self.session.store, id="log")
             yield PeerList(self.session.roster, id="peers")
         yield FilterBar(id="filter")
@@ -96,7 +93,6 @@ class UdpTuiApp(App[None]):
         header = self.query_one(ChatHeader)
         header.local = self.transport.local_description
         header.listening = self.config.listening or self.config.peer is None
-        self.query_one(PeerList).display = self.size.width >= PEERS_PANE_MIN_WIDTH
         self._show_target()
         self._update_status()
         self.query_one(Composer).focus()
@@ -268,10 +264,7 @@ class UdpTuiApp(App[None]):
     # -- actions --------------------------------------------------------------------------
 
     def action_toggle_peers(self) -> None:
-        peers = self.query_one(PeerList)
-        peers.display = not peers.display
-        if peers.display:
-            peers.refresh_peers()
+        self.query_one(ChatBody).toggle_pane()
 
     def action_toggle_hex(self) -> None:
         log = self.query_one(ChatLog)
