@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from udptui.address import Address
 
+Part = str | tuple[str, str]
+
+
+def shorten_middle(text: str, width: int) -> str:
+    """`[2001:db8:…:1]:9000`: cut from the middle, so the start and the port stay."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    keep = width - 1
+    return text[: keep - keep // 2] + "…" + text[len(text) - keep // 2 :]
+
 
 class ChatHeader(Widget):
-    """Shows the local address, the reply target (or `no peer yet`) and the target mode."""
+    """Shows the local address, the reply target (or `no peer yet`) and the target mode.
+
+    When the line does not fit, it gives up, in order: the full local address (only its
+    port stays), the app's name, the `listening on` words, the local port, the `peer` word,
+    and last the middle of the target address. The target and the mode stay to the end.
+    """
 
     local: reactive[str] = reactive("")
     """The bound address, as `UdpTransport.local_description` words it."""
@@ -18,18 +37,31 @@ class ChatHeader(Widget):
     target: reactive[Address | None] = reactive(None)
     follow: reactive[bool] = reactive(True)
 
+    def _layouts(self) -> Iterator[list[Part]]:
+        """The header from its fullest to its shortest form."""
+        verb: Part = ("listening on " if self.listening else "bound to ", "dim")
+        port = ":" + self.local.rpartition(":")[2]
+        mode: Part = ("follow" if self.follow else "pinned", "reverse")
+        target = None if self.target is None else str(self.target)
+        peer: list[Part] = (
+            [("no peer yet", "italic")] if target is None else [("peer ", "dim"), (target, "bold")]
+        )
+        name: list[Part] = [("udptui", "bold"), "  "]
+        yield [*name, verb, self.local, "   ", *peer, "  ", mode]
+        yield [*name, verb, port, "   ", *peer, "  ", mode]
+        yield [verb, port, "   ", *peer, "  ", mode]
+        yield [port, "  ", *peer, "  ", mode]
+        yield [*peer, "  ", mode]
+        if target is not None:
+            yield [(target, "bold"), "  ", mode]
+            room = max(1, self.content_size.width - len("  pinned"))
+            yield [(shorten_middle(target, room), "bold"), "  ", mode]
+
     def render(self) -> Content:
-        verb = "listening on " if self.listening else "bound to "
-        parts: list[str | tuple[str, str]] = [
-            ("udptui", "bold"),
-            "  ",
-            (verb, "dim"),
-            self.local,
-            "   ",
-        ]
-        if self.target is None:
-            parts += [("no peer yet", "italic"), "  "]
-        else:
-            parts += [("peer ", "dim"), (str(self.target), "bold"), "  "]
-        parts.append(("follow" if self.follow else "pinned", "reverse"))
-        return Content.assemble(*parts)
+        width = self.content_size.width
+        content = Content()
+        for parts in self._layouts():
+            content = Content.assemble(*parts)
+            if not width or content.cell_length <= width:
+                break
+        return content
