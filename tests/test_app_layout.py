@@ -7,13 +7,14 @@ import socket
 from collections.abc import Callable
 
 import pytest
-from conftest import address_of, fixed_clock, receive_from
+from conftest import address_of, fixed_clock, receive_from, type_line, wait_for
+from textual.widgets._toast import Toast
 
 from udptui.address import Address
 from udptui.app import UdpTuiApp, make_app
 from udptui.config import Config
 from udptui.transport import UdpTransport
-from udptui.widgets import ChatLog, PeerList
+from udptui.widgets import ChatLog, Composer, FilterBar, PeerList, StatusBar
 from udptui.widgets.chat_body import LOG_MIN_WIDTH
 
 OpenTransport = Callable[..., UdpTransport]
@@ -98,3 +99,32 @@ async def test_a_long_ipv6_target_is_cut_in_the_middle_at_40_columns(open_transp
         header = screen_lines(app)[0].strip()
         assert header.startswith("[2001:db8") and header.endswith(":1]:65000  pinned"), header
         assert "…" in header
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 30), (50, 20)])
+async def test_toasts_hide_neither_the_input_box_nor_the_status_bar(
+    open_transport: OpenTransport, size: tuple[int, int]
+) -> None:
+    app = build(open_transport)
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await type_line(pilot, app, "nobody to send to")  # a 'no peer yet' error toast
+        app.notify("a second, longer toast " * 4, title="Test")
+        await wait_for(pilot, lambda: len(app.screen.query(Toast)) == 2, "two toasts")
+        await pilot.pause()
+        toasts = [toast.region for toast in app.screen.query(Toast)]
+        guarded = {
+            "input box": app.query_one(Composer).region,
+            "status bar": app.query_one(StatusBar).region,
+        }
+        for name, region in guarded.items():
+            assert region.area, name
+            for toast in toasts:
+                assert not toast.overlaps(region), f"a toast at {toast} hides the {name} at {region}"
+
+        await pilot.press("f5")  # the filter bar opens above the input box: toasts move above it too
+        app.notify("while filtering", title="Test")
+        await pilot.pause()
+        bar = app.query_one(FilterBar).region
+        for toast in app.screen.query(Toast):
+            assert not toast.region.overlaps(bar)
+            assert not toast.region.overlaps(app.query_one(Composer).region)

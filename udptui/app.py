@@ -277,6 +277,7 @@ class UdpTuiApp(App[None]):
     def action_filter(self) -> None:
         bar = self.query_one(FilterBar)
         bar.display = True
+        self.screen.add_class("-filtering")  # toasts move up above the bar
         bar.focus()
 
     def action_clear_filter(self) -> None:
@@ -285,6 +286,7 @@ class UdpTuiApp(App[None]):
             return
         bar.value = ""
         bar.display = False
+        self.screen.remove_class("-filtering")
         self.query_one(ChatLog).filter_text = ""
         self.query_one(Composer).focus()
 
