@@ -64,6 +64,11 @@ def test_plain_text_is_a_message() -> None:
     assert calls("grüße") == [("send", "grüße".encode())]
 
 
+def test_lines_with_newlines_are_one_message() -> None:
+    assert calls("one\ntwo\n") == [("send", b"one\ntwo\n")]
+    assert calls("//one\ntwo") == [("send", b"/one\ntwo")]
+
+
 def test_double_slash_sends_a_literal_slash() -> None:
     assert calls("//to 1.2.3.4:5") == [("send", b"/to 1.2.3.4:5")]
     assert calls("//") == [("send", b"/")]
@@ -127,6 +132,7 @@ def test_other_commands() -> None:
         ("/clear x", "takes no argument"),
         ("/help me", "takes no argument"),
         ("/clear!", "writes no file"),
+        ("/clear\nmore", "a /command is one line"),
     ],
 )
 def test_command_errors_say_what_is_wrong(line: str, words: str) -> None:

@@ -352,3 +352,22 @@ def test_to_picks_one_of_two_peers_hex_sends_raw_bytes_and_log_keeps_it_all(
     for record in records:
         assert datetime.fromisoformat(record["ts"]).utcoffset() is not None, record
         assert re.search(r"T\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$", record["ts"]), record
+
+
+def test_a_multi_line_paste_goes_as_one_datagram_holding_its_newlines(
+    tmux: Tmux, plain_socket: socket.socket
+) -> None:
+    """A bracketed paste, as a terminal sends it (tmux turns each line break into \\r)."""
+    app = ("127.0.0.1", start_listener(tmux, "app"))
+    me = f"127.0.0.1:{plain_socket.getsockname()[1]}"
+    plain_socket.sendto(b"ping", app)
+    tmux.wait_for("app", f"peer {me}  follow")
+    tmux.tmux("set-buffer", "-b", "clip", "line one\nline two\nline three")
+    tmux.tmux("paste-buffer", "-p", "-b", "clip", "-t", "=app:")
+    tmux.wait_for("app", "line one⏎line two⏎line three")
+    tmux.key("app", "Enter")
+    assert plain_socket.recvfrom(1024) == (b"line one\nline two\nline three", app)
+    plain_socket.settimeout(0.3)  # loopback delivers at once: a short wait proves nothing more came
+    with pytest.raises(TimeoutError):
+        plain_socket.recvfrom(1024)
+    tmux.wait_for("app", f"→ {me}  line one\\x0aline two\\x0aline three")

@@ -204,6 +204,8 @@ def parse_command(line: str) -> Invocation | None:
     Raises `CommandError` for an unknown command or a bad argument."""
     if not line.startswith("/") or line.startswith("//"):
         return None
+    if "\n" in line:  # a pasted block that starts with `/` is not a command
+        raise CommandError("a /command is one line: start with // to send lines that begin with /")
     name, _, argument = line[1:].partition(" ")
     overwrite = name.endswith(OVERWRITE_SUFFIX)
     command = BY_NAME.get(name.removesuffix(OVERWRITE_SUFFIX))

@@ -1,13 +1,37 @@
-"""The input box at the bottom: what is typed here is sent as one datagram."""
+"""The input box at the bottom: what is typed here is sent as one datagram.
+
+A paste with line breaks stays whole: UDP keeps message boundaries, so one paste is one
+datagram. Textual's `Input` keeps only a paste's first line; the Composer keeps every line
+and shows each break as `⏎`, so what goes is what is seen. Terminals turn a pasted line
+break into `\\r`; it goes out as `\\n`, as it was copied.
+"""
 
 from __future__ import annotations
 
+from rich.cells import cell_len, get_character_cell_size
+from rich.text import Text
+from textual import events
 from textual.binding import Binding
+from textual.expand_tabs import expand_tabs_inline
 from textual.widgets import Input
+
+NEWLINE_MARK = "⏎"
+"""How a line break in the box is drawn: one cell for one character, so the cursor stays true."""
+
+
+def shown(text: str) -> str:
+    """The text as the box draws it: each line break as `⏎`."""
+    return text.replace("\n", NEWLINE_MARK)
+
+
+def pasted_lines(text: str) -> str:
+    """A paste's line breaks as `\\n`, whether they came as `\\r\\n`, `\\r` or `\\n`."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 class Composer(Input):
-    """An `Input` that says where Enter will send, and recalls earlier messages with Up/Down."""
+    """An `Input` that says where Enter will send, recalls earlier messages with Up/Down, and
+    keeps a multi-line paste whole."""
 
     BINDINGS = [
         Binding("up", "recall(-1)", "Earlier message", show=False),
@@ -44,3 +68,33 @@ class Composer(Input):
             self.placeholder = "No peer yet: wait for someone to write"
         else:
             self.placeholder = f"Message to {target}; Enter sends one datagram"
+
+    # -- a paste keeps its lines ---------------------------------------------------------------
+
+    def _on_paste(self, event: events.Paste) -> None:
+        if event.text:
+            text = pasted_lines(event.text)
+            start, end = sorted(self.selection)
+            self.replace(text, start, end)  # Input.replace keeps the cursor after the text
+        event.stop()
+        event.prevent_default()  # Input's own handler would paste the first line once more
+
+    # What follows draws `\n` as `⏎` and measures it as one cell. These override Input's own
+    # (private) methods, which measure `self.value` where a newline is zero cells wide.
+
+    @property
+    def _value(self) -> Text:
+        return Text(shown(self.value), no_wrap=True, overflow="ignore", end="")
+
+    def _position_to_cell(self, position: int) -> int:
+        return cell_len(expand_tabs_inline(shown(self.value[:position]), 4))
+
+    def _cell_offset_to_index(self, offset: int) -> int:
+        cell_offset = 0
+        offset += int(self.scroll_offset.x)
+        for index, char in enumerate(shown(self.value)):
+            width = get_character_cell_size(char)
+            if cell_offset <= offset < cell_offset + width:
+                return index
+            cell_offset += width
+        return max(0, min(offset, len(self.value)))
