@@ -6,8 +6,9 @@ import socket
 from collections.abc import Callable
 
 import pytest
-from conftest import address_of, app_address, fixed_clock, receive_from, wait_for
+from conftest import Notices, address_of, app_address, fixed_clock, receive_from, wait_for
 from textual import events
+from textual.command import CommandList, CommandPalette
 
 from udptui.app import UdpTuiApp, make_app
 from udptui.config import Config
@@ -77,3 +78,56 @@ async def test_a_paste_goes_in_at_the_cursor_and_the_cursor_lands_after_it(
         await pilot.press("enter")
         assert peer.recvfrom(100) == (b"aX\nYxb", app_address(app))
         assert address_of(peer) == app.session.target
+
+
+async def test_the_palette_prefill_keeps_an_unsent_draft_for_up(
+    open_transport: OpenTransport, peer: socket.socket
+) -> None:
+    app = build(open_transport)
+    notices = Notices()
+    async with app.run_test(size=(100, 24), message_hook=notices) as pilot:
+        await receive_from(pilot, app, peer, b"ping")
+        composer = app.query_one(Composer)
+        await pilot.press(*"half", "space", *"written")
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the command palette")
+        await pilot.press(*"Send hex")
+        options = app.screen.query_one(CommandList)
+
+        def offers_send_hex() -> bool:
+            prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+            return len(prompts) == 1 and prompts[0].startswith("Send hex bytes…")
+
+        await wait_for(pilot, offers_send_hex, "the palette to offer 'Send hex bytes…'")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: composer.value == "/hex ", "the palette to prefill /hex")
+        [kept] = notices.matching("Up brings it back")
+        assert kept.notification.message == "Up brings it back: half written"
+        assert kept.notification.title == "Draft kept"
+
+        await pilot.press("up")
+        assert composer.value == "half written"
+        await pilot.press("down")
+        assert composer.value == "/hex "
+        await pilot.press("4", "2", "enter")
+        assert peer.recv(100) == b"B"
+        await pilot.press("up", "up")
+        assert composer.value == "half written"  # still there, under the hex line that went
+        await pilot.press("enter")
+        assert peer.recv(100) == b"half written"
+
+
+async def test_prefill_over_an_empty_box_says_nothing(open_transport: OpenTransport) -> None:
+    app = build(open_transport)
+    notices = Notices()
+    async with app.run_test(message_hook=notices) as pilot:
+        composer = app.query_one(Composer)
+        composer.prefill("/to ")
+        await pilot.pause()
+        assert (composer.value, composer.cursor_position) == ("/to ", 4)
+        assert app.focused is composer
+        composer.prefill("/to ")  # the same text again: nothing to keep
+        await pilot.pause()
+        assert notices.matching("Draft kept", "Up brings") == []
+        await pilot.press("up")
+        assert composer.value == "/to "  # no history: Up has nothing to bring

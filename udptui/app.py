@@ -314,12 +314,6 @@ class UdpTuiApp(App[None]):
         for usage, meaning in help_lines():
             self._note(f"{usage}  {meaning}")
 
-    def prefill(self, text: str) -> None:
-        composer = self.query_one(Composer)
-        composer.value = text
-        composer.cursor_position = len(text)
-        composer.focus()
-
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Every command is in the palette too (ctrl+p)."""
         yield from super().get_system_commands(screen)

@@ -9,17 +9,20 @@ from typing import TYPE_CHECKING
 from textual.app import SystemCommand
 
 from udptui.commands import COMMANDS, Invocation
+from udptui.widgets import Composer
 
 if TYPE_CHECKING:
     from udptui.app import UdpTuiApp
 
 
 def system_commands(app: UdpTuiApp) -> Iterator[SystemCommand]:
-    """A command with an argument prefills `/name ` in the box; one without runs at once."""
+    """A command with an argument prefills `/name ` in the box (keeping a draft); one without
+    runs at once."""
+    composer = app.query_one(Composer)
     for command in COMMANDS:
         help_text = f"{command.usage}: {command.help}"
         if command.takes_argument:
-            yield SystemCommand(command.title, help_text, partial(app.prefill, f"/{command.name} "))
+            yield SystemCommand(command.title, help_text, partial(composer.prefill, f"/{command.name} "))
         else:
             invocation = Invocation(command, command.parse(""))
             yield SystemCommand(command.title, help_text, partial(invocation.run, app))

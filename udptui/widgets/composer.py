@@ -24,6 +24,10 @@ def shown(text: str) -> str:
     return text.replace("\n", NEWLINE_MARK)
 
 
+def shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def pasted_lines(text: str) -> str:
     """A paste's line breaks as `\\n`, whether they came as `\\r\\n`, `\\r` or `\\n`."""
     return text.replace("\r\n", "\n").replace("\r", "\n")
@@ -61,6 +65,18 @@ class Composer(Input):
         self._position = position
         self.value = self._history[position] if position < len(self._history) else self._draft
         self.cursor_position = len(self.value)
+
+    def prefill(self, text: str) -> None:
+        """Put `text` in the box to be finished (the palette's `/hex `, the inspector's lines),
+        cursor at its end, focused. An unsent draft is never lost: it goes into the history,
+        where Up brings it back, and a toast says so."""
+        draft = self.value
+        if draft and draft != text:
+            self.remember(draft)
+            self.notify(f"Up brings it back: {shorten(shown(draft), 40)}", title="Draft kept", markup=False)
+        self.value = text
+        self.cursor_position = len(text)
+        self.focus()
 
     def show_target(self, target: str | None) -> None:
         """Update the placeholder to name the reply target."""
