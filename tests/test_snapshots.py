@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from conftest import SNAPSHOT_RCVBUF, fixed_clock, udp_socket, wait_for
+from textual import events
 from textual.pilot import Pilot
 
 from udptui.address import Address
@@ -193,7 +194,8 @@ def test_large_send_warning_toast(snap_compare: SnapCompare, sockets: ExitStack)
     The log shows `← 127.0.0.1:21105  ping`, then the sent line `→ 127.0.0.1:21105  zzzz…`
     running off the right edge (a horizontal scrollbar appears), then a yellow note
     `• sent 600 bytes: over 508, it may be dropped on some paths`. A warning toast titled
-    `Large datagram` with the same words sits at the bottom right. The input is empty.
+    `Large datagram` with the same words sits at the right just above the input box, hiding
+    neither the box nor the status bar. The input is empty.
     """
     config = Config(port=21005, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
     app, to = open_app(sockets, config)
@@ -206,6 +208,28 @@ def test_large_send_warning_toast(snap_compare: SnapCompare, sockets: ExitStack)
         await still_cursor(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_narrow_terminal_with_a_multi_line_paste(snap_compare: SnapCompare, sockets: ExitStack) -> None:
+    """40 columns: the header keeps the peer and the mode, the log has the whole width.
+
+    The header reads ` :21006  peer 127.0.0.1:21106  follow` (the local address cut to its
+    port, `udptui` and `listening on` gone). No peers pane: the log line
+    `12:00:01 ← 127.0.0.1:21106  ping` runs the full width. The input box holds a pasted
+    three-line message drawn as `one⏎two⏎three`, not yet sent.
+    """
+    config = Config(port=21006, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
+    app, to = open_app(sockets, config)
+    peer = peer_socket(sockets, 21106)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await receive(pilot, peer, to, b"ping")
+        composer = pilot.app.query_one(Composer)
+        composer.post_message(events.Paste("one\rtwo\rthree"))
+        await wait_for(pilot, lambda: composer.value == "one\ntwo\nthree", "the paste")
+        await still_cursor(pilot)
+
+    assert snap_compare(app, terminal_size=(40, 14), run_before=run_before)
 
 
 # -- many peers: the peers pane, hex view, the filter, the new-entries marker ------------------
@@ -244,7 +268,8 @@ def test_peers_pane_with_a_pinned_target_and_unread(snap_compare: SnapCompare, s
     `127.0.0.1:22201` over `12:00:09  in 2  out 0  2 new`, `2 new` bold in the warning
     colour; then `127.0.0.1:22301` over `12:00:02  in 1  out 0`. Each address has its own
     colour, the same in the pane and the log. The log reads `12:00:02 ← …22301  ping`,
-    `12:00:05 ← …22101  hello`, `12:00:07 ← 127.0.0.1:22201 (other peer)  anyone there?`,
+    `12:00:05 ← …22101  hello`, the note `12:00:05 • replying to 127.0.0.1:22101 (pinned)`
+    left by `/to`, `12:00:07 ← 127.0.0.1:22201 (other peer)  anyone there?`,
     `12:00:09 ← … (other peer)  hello??` and `12:00:11 → 127.0.0.1:22101  hi, you are pinned`.
     """
     clock = ScriptedClock()
