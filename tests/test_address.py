@@ -55,6 +55,11 @@ def test_localhost_resolves_and_prefers_ipv4() -> None:
         ("[::1]8080", "expected [IPv6]:PORT"),
         ("[::1:8080", "expected [IPv6]:PORT"),
         ("nohost.invalid:80", "cannot resolve host 'nohost.invalid'"),
+        ("http://127.0.0.1:8080", "expected HOST:PORT without http://, like 127.0.0.1:8080"),
+        ("udp://[::1]:9/path", "expected HOST:PORT without udp://, like [::1]:9"),
+        ("http://example.com", "expected HOST:PORT without http://"),
+        ("[::1]:", "bad port '': expected a number from 1 to 65535"),
+        ("127.0.0.1:x", "expected a number from 1 to 65535"),
     ],
 )
 def test_bad_endpoints_raise_one_line(text: str, words: str) -> None:
@@ -85,6 +90,10 @@ def test_parse_port_rejects_the_rest(text: str) -> None:
 def test_parse_port_without_zero() -> None:
     with pytest.raises(AddressError, match="expected 1 to 65535"):
         parse_port("0", allow_zero=False)
+    with pytest.raises(AddressError, match="expected a number from 1 to 65535"):
+        parse_port("", allow_zero=False)
+    with pytest.raises(AddressError, match="expected a number from 0 to 65535"):
+        parse_port("x")
 
 
 def test_split_host_port_does_not_resolve() -> None:

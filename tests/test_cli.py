@@ -12,7 +12,7 @@ import pytest
 
 from udptui import __version__
 from udptui.address import Address
-from udptui.cli import config_from_args
+from udptui.cli import build_parser, config_from_args
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -51,6 +51,12 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], words: str) 
         (("--listen", "0", "--bufsize", "0"), "--bufsize: 0 is out of range"),
         (("--listen", "0", "--rcvbuf", "lots"), "--rcvbuf: expected a size in bytes"),
         (("--listen", "0", "--bogus"), "unrecognized arguments: --bogus"),
+        (("--peer", "http://127.0.0.1:8080"), "expected HOST:PORT without http://, like 127.0.0.1:8080"),
+        (("--peer", "[::1]:"), "expected a number from 1 to 65535"),
+        (("--peer", "[::1]:0"), "expected 1 to 65535"),
+        (("--listen", "8083", "--listen", "8084"), "--listen is given more than once"),
+        (("--listen=8083", "--listen=8084"), "--listen is given more than once"),
+        (("--listen", "0", "--log", "a.jsonl", "--log", "b.jsonl"), "--log is given more than once"),
     ],
 )
 def test_startup_errors_are_one_line(args: tuple[str, ...], words: str) -> None:
@@ -78,6 +84,48 @@ def test_help() -> None:
     for flag in ("--listen", "--peer", "--bind", "--bufsize", "--rcvbuf", "--scrollback", "--version"):
         assert flag in result.stdout
     assert result.stderr == ""
+
+
+def test_help_shows_one_example_a_line_with_what_it_does() -> None:
+    lines = run_udptui("--help").stdout.splitlines()
+    examples = lines[lines.index("examples:") + 1 :]
+    assert len(examples) >= 3, lines
+    for line in examples:
+        command, _, words = line.strip().partition("  ")
+        assert command.startswith("udptui --"), line
+        assert command.count("udptui") == 1, line
+        assert len(words.split()) >= 3, f"no words saying what {command!r} does"
+        assert len(line) <= 88, line
+
+
+def single_value_flags() -> list[tuple[str, str]]:
+    """Every flag of the real parser that takes one value, with a value it accepts."""
+    values = {"--listen": "0", "--peer": "127.0.0.1:9", "--bind": "127.0.0.1", "--log": "chat.jsonl"}
+    flags = []
+    for action in build_parser()._actions:
+        if action.option_strings and action.nargs is None and action.const is None:
+            flag = action.option_strings[-1]
+            flags.append((flag, values.get(flag, "1")))
+    return flags
+
+
+@pytest.mark.parametrize(("flag", "value"), single_value_flags())
+def test_every_single_value_flag_refuses_to_be_given_twice(
+    flag: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Generic, so a flag added later is covered too: the second value is never silently taken."""
+    config_from_args(["--listen", "0"] if flag == "--listen" else ["--listen", "0", flag, value])
+    with pytest.raises(SystemExit) as caught:
+        config_from_args([flag, value, flag, value] + ([] if flag == "--listen" else ["--listen", "0"]))
+    assert caught.value.code == 2
+    error = capsys.readouterr().err
+    assert error == f"udptui: error: {flag} is given more than once: give it once\n"
+
+
+def test_a_parser_can_parse_twice() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["--listen", "1"]).listen == 1
+    assert parser.parse_args(["--listen", "2"]).listen == 2
 
 
 def test_config_listen_any_port() -> None:

@@ -49,6 +49,11 @@ class Address:
 def split_host_port(text: str) -> tuple[str, str]:
     """Split `HOST:PORT`, `[V6]:PORT` into host and port strings, without resolving."""
     text = text.strip()
+    scheme, sep, rest = text.partition("://")
+    if sep:  # `http://host:8080`: a URL, not an address
+        example = rest.split("/", 1)[0]
+        example = example if ":" in example else "127.0.0.1:8080"
+        raise AddressError(f"bad address {text!r}: expected HOST:PORT without {scheme}://, like {example}")
     if text.startswith("["):
         close = text.find("]")
         if close == -1 or not text[close + 1 :].startswith(":"):
@@ -64,11 +69,11 @@ def split_host_port(text: str) -> tuple[str, str]:
 
 def parse_port(text: str, *, allow_zero: bool = True) -> int:
     """A port number from text, with a one-line error for anything else."""
+    low = 0 if allow_zero else 1
     try:
         port = int(text, 10)
     except ValueError:
-        raise AddressError(f"bad port {text!r}: expected a number from 0 to 65535") from None
-    low = 0 if allow_zero else 1
+        raise AddressError(f"bad port {text!r}: expected a number from {low} to 65535") from None
     if not low <= port <= 65535:
         raise AddressError(f"port {port} is out of range: expected {low} to 65535")
     return port

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from udptui import __version__
 from udptui.address import Address, AddressError, parse_endpoint, parse_port, resolve_host
@@ -21,8 +22,49 @@ MAX_SOCKET_BUFFER = 2**31 - 1
 """setsockopt takes a C int."""
 
 
+EXAMPLES = """\
+examples:
+  udptui --listen 8080                      wait on port 8080, reply to whoever writes
+  udptui --peer 127.0.0.1:8080              talk to a peer from any free local port
+  udptui --listen 8080 --peer [::1]:9000    a fixed local port and a first peer
+  udptui --listen 0 --log chat.jsonl        any free port, every datagram kept in a file
+"""
+
+
+class StoreOnce(argparse._StoreAction):
+    """A flag that takes one value: given twice is a usage error, not a silent override."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        given = getattr(parser, "given", None)
+        if isinstance(given, set):
+            if self.dest in given:
+                parser.error(f"{'/'.join(self.option_strings)} is given more than once: give it once")
+            given.add(self.dest)
+        super().__call__(parser, namespace, values, option_string)
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and no usage block."""
+    """argparse, but a usage error is one line and no usage block, and every plain flag
+    (the default `store` action, so flags added later too) may be given only once."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.register("action", None, StoreOnce)
+        self.register("action", "store", StoreOnce)
+        self.given: set[str] = set()
+        """Destinations set by this parse; reset by every parse."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self.given = set()
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
@@ -65,7 +107,8 @@ def build_parser() -> OneLineParser:
     parser = OneLineParser(
         prog="udptui",
         description="A terminal chat over raw UDP: see every datagram, reply with a keystroke.",
-        epilog="examples: udptui --listen 8080    udptui --peer 127.0.0.1:8080",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--listen",
