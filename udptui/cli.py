@@ -178,15 +178,11 @@ def config_from_args(argv: list[str] | None = None) -> Config:
 def main(argv: list[str] | None = None) -> None:
     config = config_from_args(argv)
     from udptui.app import make_app  # Textual loads only once the flags are known to be good
+    from udptui.terminal import run_in_terminal
 
     try:
         app = make_app(config)
     except (TransportError, TranscriptError) as error:
         print(f"udptui: error: {error}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
-    try:
-        app.run()
-    finally:
-        app.transport.close()
-        if app.session.transcript is not None:
-            app.session.transcript.close()
+    sys.exit(run_in_terminal(app))
