@@ -152,7 +152,7 @@ async def test_datagram_boundaries_are_kept(open_transport: OpenTransport, peer:
         assert entry.payload == b"one\ntwo\r\nthree"
         text = line_text(app, entry)
         assert "\n" not in text
-        assert "one\\x0atwo\\x0d\\x0athree" in text
+        assert "one\\x{0a}two\\x{0d}\\x{0a}three" in text
 
         await receive_from(pilot, app, peer, b"hello", b"world", b"egon")
         assert [entry.payload for entry in received(app)[1:]] == [b"hello", b"world", b"egon"]
@@ -238,7 +238,7 @@ async def test_markup_and_links_in_payloads_stay_literal(
         assert "[@click=app.quit]x[/]" in texts[0]
         assert "[link=https://example.com]y[/link]" in texts[1]
         assert "[bold red]z[/]" in texts[2]
-        assert "\\x1b]8;;https://example.com\\x1b\\w" in texts[3]
+        assert "\\x{1b}]8;;https://example.com\\x{1b}\\w" in texts[3]
         for entry in entries:
             for segment in app.query_one(ChatLog).render_entry(entry):
                 style = segment.style

@@ -243,14 +243,15 @@ def test_bufsize_1_cuts_each_datagram_to_one_byte(tmux: Tmux) -> None:
 
 
 HOSTILE: list[tuple[bytes, str]] = [
-    (b"\x1b]0;PWNED\x07", r"\x1b]0;PWNED\x07"),
-    (b"\x1b]2;PWNED\x1b\\", "\\x1b]2;PWNED\\x1b\\"),
-    (b"\x1b[2J", r"\x1b[2J"),
-    (b"\x1b[H", r"\x1b[H"),
-    ("\x9b2J".encode(), r"\x9b2J"),
-    ("abc\u202edef".encode(), r"abc\u202edef"),
+    (b"\x1b]0;PWNED\x07", r"\x{1b}]0;PWNED\x{07}"),
+    (b"\x1b]2;PWNED\x1b\\", "\\x{1b}]2;PWNED\\x{1b}\\"),
+    (b"\x1b[2J", r"\x{1b}[2J"),
+    (b"\x1b[H", r"\x{1b}[H"),
+    ("\x9b2J".encode(), r"\x{9b}2J"),
+    ("abc\u202edef".encode(), r"abc\u{202e}def"),
     (b"[@click=app.quit]x[/]", "[@click=app.quit]x[/]"),
     (b"\xff\xfe\x1b[2J", r"[binary, 6 bytes: ff fe 1b 5b 32 4a]"),
+    (b"\x124 col\tumn", r"\x{12}4 col→    umn"),
 ]
 """What a hostile peer sends, and text that must show on screen for it instead."""
 
@@ -333,7 +334,7 @@ def test_to_picks_one_of_two_peers_hex_sends_raw_bytes_and_log_keeps_it_all(
         second.settimeout(0.3)  # loopback delivers at once: a short wait proves nothing came
         with pytest.raises(TimeoutError):
             second.recvfrom(1024)
-        tmux.wait_for("app", f"→ {me}  \\x00")
+        tmux.wait_for("app", f"→ {me}  \\x{{00}}")
 
     tmux.key("app", "C-q")
     tmux.wait_for("app", "EXITED 0")

@@ -42,10 +42,12 @@ HOSTILE: list[bytes] = [
     b"[link=http://x]link[/link]",
     b"[b red]bold?[/] [reverse]r",
     b"NUL\x00 BEL\x07 BS\x08 DEL\x7f",
+    b"DC2 then 4: \x124, TAB:\tX",
     b"line one\nline two\r\n",
     b"\xff\xfe\x00A bad \xc3\x28",
     b"",
     "\u6f22\u5b57 \U0001f44b Z\u0338\u0322 e\u0301".encode(),
+    "\U0001f468\u200d\U0001f469\u200d\U0001f467 \u2764\ufe0f".encode(),
     b"hello, the rest of this datagram is lost",
 ]
 """Datagrams that try to act on the terminal, the markup parser or the reader's eyes."""
@@ -163,16 +165,19 @@ def test_pinned_peer_with_a_stranger(snap_compare: SnapCompare, sockets: ExitSta
 
 
 def test_hostile_datagrams_are_drawn_safely(snap_compare: SnapCompare, sockets: ExitStack) -> None:
-    """Seventeen datagrams built to attack a terminal, each shown as one inert line.
+    """Nineteen datagrams built to attack a terminal, each shown as one inert line.
 
     Every line starts `12:00:01 ← 127.0.0.1:21104` and the screen is otherwise intact: not
     cleared, nothing red, reversed, bold or blinking, no link, the title unchanged. ESC,
     BEL, DCS, C0/C1 controls, bidi and zero-width characters show as dim italic escapes
-    (`\\x1b[2J`, `\\x1b]0;pwned\\x07`, `\\u202e`, `\\x9b`, `\\u200b`, `\\ufeff`,
-    `\\x00`, `\\x7f`), newlines as `\\x0a`. The three markup lines show their brackets
-    literally (`[@click=app.quit]quit?[/]`). The invalid UTF-8 line shows `�` and ends
+    with braces (`\\x{1b}[2J`, `\\x{1b}]0;pwned\\x{07}`, `\\u{202e}`, `\\x{9b}`,
+    `\\u{200b}`, `\\u{200d}` after a letter, `\\u{feff}`, `\\x{00}`, `\\x{7f}`),
+    newlines as `\\x{0a}`; the line after the NUL line shows `\\x{12}4` (the brace ends the
+    escape) and a dim `→` padded to the next tab stop before `X`. The three markup lines show their
+    brackets literally (`[@click=app.quit]quit?[/]`). The invalid UTF-8 line shows `�` and ends
     `[binary, 11 bytes: ff fe 00 41 20 62 61 64 20 c3 28]`; the empty one says `empty datagram`; the
-    CJK/emoji/combining line keeps its columns; the last line shows
+    CJK/emoji/combining line keeps its columns; the family emoji and `❤️` line has no
+    escape (its joiners and selector are kept); the last line shows
     `hello, the rest of this datagram` and `[truncated: 40 bytes sent, 32 kept]`.
     """
     config = Config(port=21004, listening=True, bufsize=HOSTILE_BUFSIZE, rcvbuf=SNAPSHOT_RCVBUF)
@@ -303,7 +308,7 @@ def test_hex_view(snap_compare: SnapCompare, sockets: ExitStack) -> None:
 
     The log uses the full width, so every dump line fits. `← 127.0.0.1:22102  hello` has
     `00000000: 6865 6c6c 6f` under it with `hello` in the ASCII column; the binary datagram,
-    `\\x00�\\x10ABC\\x7f\\x0a  [binary, 8 bytes: 00 ff 10 41 42 43 7f 0a]`, has
+    `\\x{00}�\\x{10}ABC\\x{7f}\\x{0a}  [binary, 8 bytes: 00 ff 10 41 42 43 7f 0a]`, has
     `00000000: 00ff 1041 4243 7f0a` and `...ABC..`; the sent
     `→ 127.0.0.1:22102  a reply of twenty-six bytes` has two dump lines, `00000000: 6120 …
     a reply of twent` and `00000010: 792d 7369 7820 6279 7465 73` with `y-six bytes`. The

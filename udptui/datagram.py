@@ -2,18 +2,21 @@
 
 Everything here treats peer bytes as data: decoding never raises, and every character
 that could act on a terminal (C0/C1 controls, ESC, bidi overrides, zero-width and other
-format or unassigned characters) is turned into a visible escape like `\\x1b` or `\\u202e`.
+format or unassigned characters) is turned into a visible escape like `\\x{1b}` or
+`\\u{202e}` (the rules are in `udptui.visible`).
 """
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from functools import cached_property
 
 from udptui.address import Address
+from udptui.visible import Piece, escape_char, is_safe_char, make_visible
+
+__all__ = ["Piece", "escape_char", "is_safe_char", "make_visible"]  # their home was here
 
 
 class Direction(Enum):
@@ -33,14 +36,6 @@ class Level(Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Piece:
-    """A run of displayable text; `escaped` marks a made-visible control character."""
-
-    text: str
-    escaped: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class Decoded:
     """A payload made safe to draw."""
 
@@ -53,56 +48,6 @@ class Decoded:
     @property
     def plain(self) -> str:
         return "".join(piece.text for piece in self.pieces)
-
-
-TAB_AS_SPACES = "    "
-INVISIBLE_FILLERS = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0")
-"""Default-ignorable characters that Unicode files under letters or marks, not format:
-they draw as nothing, so they are escaped like the format characters."""
-
-
-def escape_char(char: str) -> str:
-    """`\\x1b`, `\\u202e` or `\\U000e0001`: the Python spelling of one code point."""
-    code = ord(char)
-    if code <= 0xFF:
-        return f"\\x{code:02x}"
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"
-
-
-def is_safe_char(char: str) -> bool:
-    """Whether a character may go to the terminal as it is.
-
-    `str.isprintable` is false for categories Cc, Cf, Cs, Co, Cn, Zl, Zp and Zs but the
-    ASCII space; of those, plain spaces (Zs) are harmless and kept.
-    """
-    return char.isprintable() or unicodedata.category(char) == "Zs"
-
-
-def make_visible(text: str) -> tuple[Piece, ...]:
-    """Split text into safe runs and runs of escaped characters (one piece per run, so a
-    datagram of 65,507 NULs is one piece, not 65,507)."""
-    if text.isprintable() and INVISIBLE_FILLERS.isdisjoint(text):
-        return (Piece(text),) if text else ()
-    pieces: list[Piece] = []
-    run: list[str] = []
-    run_escaped = False
-    for char in text:
-        if char == "\t":
-            visible, escaped = TAB_AS_SPACES, False
-        elif is_safe_char(char) and char not in INVISIBLE_FILLERS:
-            visible, escaped = char, False
-        else:
-            visible, escaped = escape_char(char), True
-        if escaped != run_escaped and run:
-            pieces.append(Piece("".join(run), run_escaped))
-            run.clear()
-        run_escaped = escaped
-        run.append(visible)
-    if run:
-        pieces.append(Piece("".join(run), run_escaped))
-    return tuple(pieces)
 
 
 SHOWN_CHARACTERS = 2048
