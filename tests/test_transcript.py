@@ -9,10 +9,14 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from safe_text import assert_safe_text
+from test_render_property import hostile_text
 
 from udptui.address import Address
 from udptui.datagram import Direction, Entry, Level, Truncation
-from udptui.transcript import Transcript, TranscriptError, entry_record
+from udptui.transcript import Transcript, TranscriptError, entry_record, format_records
 
 T0 = datetime(2026, 1, 2, 12, 0, 1, 234567)
 PEER = Address("127.0.0.1", 5000)
@@ -62,8 +66,39 @@ def test_control_characters_are_escaped_in_the_file(tmp_path: Path) -> None:
     transcript.write([Entry(T0, Direction.RECEIVED, PEER, "\x1b]0;PWNED\x07\u202e\x9b".encode(), 9)])
     transcript.close()
     raw = path.read_text(encoding="utf-8")
-    assert raw.isascii() and "\x1b" not in raw
+    assert "\x1b" not in raw and "\x9b" not in raw and "\u202e" not in raw
+    assert '"text": "\\u001b]0;PWNED\\u0007\\u202e\\u009b"' in raw
     assert json.loads(raw)["text"] == "\x1b]0;PWNED\x07\u202e\x9b"
+
+
+def test_printable_text_is_written_as_itself(tmp_path: Path) -> None:
+    """`cat` and `grep` show what was said: CJK, accents and emoji sequences are not \\u escapes."""
+    path = tmp_path / "chat.jsonl"
+    said = "你好 héllo 👨\u200d👩\u200d👧 ❤\ufe0f"
+    transcript = Transcript(str(path))
+    transcript.write(
+        [Entry(T0, Direction.RECEIVED, PEER, said.encode(), 9), Entry(T0, Direction.NOTE, None, note=said)]
+    )
+    transcript.close()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert all(f'"text": "{said}"' in line for line in lines), lines
+
+
+@given(st.text(max_size=60) | hostile_text, st.binary(max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_every_record_is_safe_to_cat_and_round_trips(text: str, payload: bytes) -> None:
+    entries = [
+        Entry(T0, Direction.NOTE, None, note=text),
+        Entry(T0, Direction.RECEIVED, PEER, text.encode("utf-8", "surrogatepass"), 9),
+        Entry(T0, Direction.SENT, PEER, payload, len(payload)),
+    ]
+    written = format_records(entries)
+    written.encode("utf-8")  # no lone surrogate left raw: the file can hold it
+    assert written.endswith("\n") and written.count("\n") == len(entries)
+    for line in written.splitlines():
+        assert_safe_text(line)
+    records = [json.loads(line) for line in written.splitlines()]
+    assert records == [entry_record(entry) for entry in entries]
 
 
 def test_unwritable_path_is_a_one_line_error(tmp_path: Path) -> None:

@@ -2,7 +2,10 @@
 
 Records are appended, never truncated, and flushed with every batch the UI takes, so the
 file keeps every datagram even after the scrollback let it go, and a killed app loses
-nothing it had shown. JSON escapes every control character, so the file is safe to `cat`.
+nothing it had shown. Text is written as itself (UTF-8), so `cat` and `grep` show what was
+said; what could act on a terminal (controls, ESC, C1, bidi overrides, line separators,
+format characters: whatever the log escapes) is a JSON `\\uXXXX` escape, so the file is
+safe to `cat`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from io import TextIOWrapper
 from typing import Any
 
 from udptui.datagram import Direction, Entry, Truncation
+from udptui.visible import json_escape_unsafe
 
 
 class TranscriptError(Exception):
@@ -44,8 +48,13 @@ def entry_record(entry: Entry) -> dict[str, Any]:
     return record
 
 
+def format_record(entry: Entry) -> str:
+    """One JSON line (with its newline): readable text, terminal-acting characters escaped."""
+    return json_escape_unsafe(json.dumps(entry_record(entry), ensure_ascii=False)) + "\n"
+
+
 def format_records(entries: Iterable[Entry]) -> str:
-    return "".join(json.dumps(entry_record(entry)) + "\n" for entry in entries)
+    return "".join(format_record(entry) for entry in entries)
 
 
 class Transcript:
