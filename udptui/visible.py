@@ -86,7 +86,7 @@ def is_safe_char(char: str) -> bool:
 
 def is_plain(text: str) -> bool:
     """Every character shows as itself, whatever the context (the fast path, in C)."""
-    return text.isprintable() and SPECIAL.isdisjoint(text)
+    return text.isprintable() and (text.isascii() or SPECIAL.isdisjoint(text))  # isascii is O(1)
 
 
 def _joins(before: str, after: str) -> bool:
