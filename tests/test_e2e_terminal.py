@@ -18,7 +18,7 @@ import shutil
 import signal
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -78,13 +78,19 @@ def running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def wait_gone(pid: int, deadline: float) -> bool:
+def wait_gone(pid: int, deadline: float, poke: Callable[[], object] = lambda: None) -> bool:
+    """Poll until the process is gone, calling `poke` between looks."""
     limit = time.monotonic() + deadline
     while time.monotonic() < limit:
         if not running(pid):
             return True
-        time.sleep(0.02)
+        poke()
+        time.sleep(0.01)
     return not running(pid)
+
+
+def listening_port(screen: str) -> int:
+    return int(screen.split("listening on ", 1)[1].split()[0].rsplit(":", 1)[1])
 
 
 def mouse_and_screen(tmux: Tmux, name: str) -> list[str]:
@@ -98,8 +104,7 @@ def test_a_signal_gives_the_terminal_back_and_keeps_the_transcript(
     log = tmp_path / "chat.jsonl"
     command = udptui_command("--listen", "0", "--log", str(log))
     tmux.start("app", f"{command}; echo EXIT=$?; sleep 30")
-    screen = tmux.wait_for("app", "listening on")
-    port = int(screen.split("listening on ", 1)[1].split()[0].rsplit(":", 1)[1])
+    port = listening_port(tmux.wait_for("app", "listening on"))
     me = f"127.0.0.1:{peer.getsockname()[1]}"
     peer.sendto("hello 你好".encode(), ("127.0.0.1", port))
     tmux.wait_for("app", f"← {me}  hello 你好")
@@ -123,13 +128,16 @@ def test_a_signal_gives_the_terminal_back_and_keeps_the_transcript(
 
 @pytest.mark.parametrize("how", ["kill-session", "kill-server"])
 @pytest.mark.parametrize("hup", ["sent", "ignored"])
-def test_udptui_ends_when_its_terminal_disappears(tmux: Tmux, how: str, hup: str) -> None:
+def test_udptui_ends_when_its_terminal_disappears(
+    tmux: Tmux, peer: socket.socket, how: str, hup: str
+) -> None:
     """`ignored`: the shell ignores SIGHUP, so it lives on and no SIGHUP reaches udptui (as
     under nohup, or a shell that does not pass it on); udptui must notice the hang-up itself.
-    Before the fix it stayed, one thread spinning a core on EOF."""
+    Before the fix it stayed, one thread spinning a core on EOF. Datagrams keep arriving
+    meanwhile, so the screen keeps writing to the dead terminal."""
     prefix = "trap '' HUP; " if hup == "ignored" else ""
     tmux.start("app", f"{prefix}{udptui_command('--listen', '0')}; sleep 30")
-    tmux.wait_for("app", "listening on")
+    port = listening_port(tmux.wait_for("app", "listening on"))
     pid = udptui_pid(tmux, "app")
     if how == "kill-session":
         tmux.start("keep", "sleep 60")  # the server stays; only the session goes
@@ -137,7 +145,12 @@ def test_udptui_ends_when_its_terminal_disappears(tmux: Tmux, how: str, hup: str
     else:
         tmux.tmux("kill-server")
     try:
-        assert wait_gone(pid, GONE_WITHIN), f"udptui ({pid}) still running {GONE_WITHIN} s after {how}"
+
+        def poke() -> None:
+            with contextlib.suppress(OSError):  # a port closed a moment ago may answer ICMP
+                peer.sendto(b"still there?", ("127.0.0.1", port))
+
+        assert wait_gone(pid, GONE_WITHIN, poke), f"udptui ({pid}) still running {GONE_WITHIN} s after {how}"
     finally:
         if running(pid):
             os.kill(pid, 9)
