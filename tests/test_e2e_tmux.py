@@ -371,4 +371,4 @@ def test_a_multi_line_paste_goes_as_one_datagram_holding_its_newlines(
     plain_socket.settimeout(0.3)  # loopback delivers at once: a short wait proves nothing more came
     with pytest.raises(TimeoutError):
         plain_socket.recvfrom(1024)
-    tmux.wait_for("app", f"→ {me}  line one\\x0aline two\\x0aline three")
+    tmux.wait_for("app", f"→ {me}  line one\\x{{0a}}line two\\x{{0a}}line three")

@@ -1,6 +1,6 @@
 """The message log: a virtual list over the entry store, drawn one visible line at a time.
 
-Each entry is one line, whatever its bytes: a datagram with newlines shows them as `\\x0a`,
+Each entry is one line, whatever its bytes: a datagram with newlines shows them as `\\x{0a}`,
 so the log shows message boundaries exactly as UDP keeps them. The cost of a frame
 depends on the lines on screen, not on the scrollback. Hex view adds an `xxd`-style dump
 under each datagram, and a filter narrows the log to matching entries.
