@@ -129,14 +129,15 @@ def test_a_signal_gives_the_terminal_back_and_keeps_the_transcript(
 @pytest.mark.parametrize("how", ["kill-session", "kill-server"])
 @pytest.mark.parametrize("hup", ["sent", "ignored"])
 def test_udptui_ends_when_its_terminal_disappears(
-    tmux: Tmux, peer: socket.socket, how: str, hup: str
+    tmux: Tmux, peer: socket.socket, tmp_path: Path, how: str, hup: str
 ) -> None:
     """`ignored`: the shell ignores SIGHUP, so it lives on and no SIGHUP reaches udptui (as
     under nohup, or a shell that does not pass it on); udptui must notice the hang-up itself.
     Before the fix it stayed, one thread spinning a core on EOF. Datagrams keep arriving
     meanwhile, so the screen keeps writing to the dead terminal."""
     prefix = "trap '' HUP; " if hup == "ignored" else ""
-    tmux.start("app", f"{prefix}{udptui_command('--listen', '0')}; sleep 30")
+    log = tmp_path / "chat.jsonl"
+    tmux.start("app", f"{prefix}{udptui_command('--listen', '0', '--log', str(log))}; sleep 30")
     port = listening_port(tmux.wait_for("app", "listening on"))
     pid = udptui_pid(tmux, "app")
     if how == "kill-session":
@@ -154,6 +155,11 @@ def test_udptui_ends_when_its_terminal_disappears(
     finally:
         if running(pid):
             os.kill(pid, 9)
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert records[-1]["dir"] == "note", records
+    # With SIGHUP sent, it may come before or after udptui sees the hang-up itself.
+    expected = {"stopped: the terminal hung up"} | ({"stopped by SIGHUP"} if hup == "sent" else set())
+    assert records[-1]["text"] in expected, records
 
 
 def test_writes_to_a_dead_terminal_are_dropped_not_raised() -> None:
