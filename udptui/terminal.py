@@ -19,6 +19,7 @@ import select
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, ClassVar
 
@@ -55,7 +56,7 @@ class TerminalOutput:
     terminal is gone); from then on writes are dropped, never raised, so the thread lives on,
     its queue keeps draining, and the main thread never blocks on it."""
 
-    def __init__(self, stream: IO[str], on_failure: Any) -> None:
+    def __init__(self, stream: IO[str], on_failure: Callable[[], object]) -> None:
         self._stream = stream
         self._on_failure = on_failure
         self.dead = False
