@@ -27,3 +27,11 @@ def test_overwrite_replaces_on_purpose(tmp_path: Path) -> None:
     precious.write_text("PRECIOUS, and longer than what replaces it\n")
     write_new_file(str(precious), b"new", overwrite=True)
     assert precious.read_bytes() == b"new"
+
+
+def test_a_directory_is_not_called_existing(tmp_path: Path) -> None:
+    """`!` cannot overwrite a directory, so the refusal must not suggest it."""
+    with pytest.raises(IsADirectoryError, match="directory"):
+        write_new_file(str(tmp_path), b"x")
+    with pytest.raises(IsADirectoryError):
+        write_new_file(str(tmp_path), b"x", overwrite=True)

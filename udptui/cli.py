@@ -24,10 +24,10 @@ MAX_SOCKET_BUFFER = 2**31 - 1
 
 EXAMPLES = """\
 examples:
-  udptui --listen 8080                      wait on port 8080, reply to whoever writes
-  udptui --peer 127.0.0.1:8080              talk to a peer from any free local port
-  udptui --listen 8080 --peer [::1]:9000    a fixed local port and a first peer
-  udptui --listen 0 --log chat.jsonl        any free port, every datagram kept in a file
+  udptui --listen 8080                    wait on 8080, reply to the last sender
+  udptui --peer 127.0.0.1:8080            talk to a peer from a free port
+  udptui --listen 8080 --peer [::1]:9000  a fixed local port and a first peer
+  udptui --listen 0 --log chat.jsonl      any free port, every datagram kept
 """
 
 

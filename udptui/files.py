@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -21,6 +22,8 @@ def write_new_file(path: str, data: bytes | str, *, overwrite: bool = False) -> 
     RuntimeError (a `~user` that does not expand) for the rest.
     """
     target = Path(path).expanduser()
+    if target.is_dir():  # O_EXCL would call it existing, and `!` cannot help
+        raise IsADirectoryError(errno.EISDIR, "it is a directory: name a file in it", path)
     content = data.encode("utf-8") if isinstance(data, str) else data
     flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
     try:
