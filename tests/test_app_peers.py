@@ -200,7 +200,7 @@ async def test_keyboard_selection_in_the_pane_makes_a_peer_the_pinned_target(
         await receive_from(pilot, app, stranger, b"b")
         await receive_from(pilot, app, third, b"c")
         pane = app.query_one(PeerList)
-        await pilot.press("tab")
+        await pilot.press("tab", "tab")  # the log takes focus first, then the peers pane
         assert app.focused is pane
         assert pane.cursor == 0
         await pilot.press("down", "down", "up")
@@ -306,7 +306,7 @@ async def test_a_thousand_peers_keep_the_pane_drawing_and_the_app_answering(
         assert all(re.match(r"^[ ▶] 127\.0\.0\.1:\d+", line) for line in lines[::2]), lines
         assert all("in 1  out 0" in line for line in lines[1::2]), lines
 
-        await pilot.press("tab", "end")
+        await pilot.press("tab", "tab", "end")  # past the log to the peers pane
         assert pane.cursor == count
         assert pane.scroll_y > 0
         bottom = pane.render_line(pane.scrollable_content_region.height - 2).text

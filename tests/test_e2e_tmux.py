@@ -250,7 +250,7 @@ HOSTILE: list[tuple[bytes, str]] = [
     ("\x9b2J".encode(), r"\x{9b}2J"),
     ("abc\u202edef".encode(), r"abc\u{202e}def"),
     (b"[@click=app.quit]x[/]", "[@click=app.quit]x[/]"),
-    (b"\xff\xfe\x1b[2J", r"[binary, 6 bytes: ff fe 1b 5b 32 4a]"),
+    (b"\xff\xfe\x1b[2J", "6 B  ff fe 1b 5b 32 4a  ...[2J"),
     (b"\x124 col\tumn", r"\x{12}4 col→    umn"),
 ]
 """What a hostile peer sends, and text that must show on screen for it instead."""
@@ -334,7 +334,7 @@ def test_to_picks_one_of_two_peers_hex_sends_raw_bytes_and_log_keeps_it_all(
         second.settimeout(0.3)  # loopback delivers at once: a short wait proves nothing came
         with pytest.raises(TimeoutError):
             second.recvfrom(1024)
-        tmux.wait_for("app", f"→ {me}  \\x{{00}}")
+        tmux.wait_for("app", f"→ {me}  3 B  00 ff 41  ..A")  # binary shows its size and bytes first
 
     tmux.key("app", "C-q")
     tmux.wait_for("app", "EXITED 0")

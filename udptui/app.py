@@ -24,7 +24,7 @@ from udptui.saving import SaveError, save_session
 from udptui.session import ChatSession, Clock
 from udptui.transcript import Transcript
 from udptui.transport import SendError, TransportError, UdpTransport
-from udptui.widgets import ChatBody, ChatHeader, ChatLog, Composer, FilterBar, PeerList, StatusBar
+from udptui.widgets import ChatBody, ChatHeader, ChatLog, Composer, FilterBar, LogPane, PeerList, StatusBar
 from udptui.widgets.status_bar import Stats
 
 DRAIN_INTERVAL = 1 / 20
@@ -48,6 +48,7 @@ class UdpTuiApp(App[None]):
             "f4", "toggle_follow", "Follow/Pin", id="follow", tooltip="Reply to the last sender, or stay"
         ),
         Binding("f5", "filter", "Filter", id="filter", tooltip="Show only entries matching text or a peer"),
+        Binding("f6", "inspect", "Inspect", id="inspect", tooltip="Every byte of the selected entry"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-filter"),
         Binding("ctrl+end", "scroll_log('end')", "Newest", id="log-end", tooltip="Jump to the newest entry"),
         Binding("ctrl+home", "scroll_log('home')", "Oldest", show=False, id="log-home"),
@@ -82,7 +83,7 @@ class UdpTuiApp(App[None]):
     def compose(self) -> ComposeResult:
         yield ChatHeader(id="header")
         with ChatBody(id="body"):
-            yield ChatLog(self.session.store, id="log")
+            yield LogPane(self.session.store, started=self.session.clock(), id="logs")
             yield PeerList(self.session.roster, id="peers")
         yield FilterBar(id="filter")
         yield Composer(id="composer")
@@ -91,7 +92,7 @@ class UdpTuiApp(App[None]):
 
     def on_mount(self) -> None:
         header = self.query_one(ChatHeader)
-        header.local = self.transport.local_description
+        header.local = self.query_one(LogPane).local = self.transport.local_description
         header.listening = self.config.listening or self.config.peer is None
         self._show_target()
         self._update_status()
@@ -202,10 +203,10 @@ class UdpTuiApp(App[None]):
             composer.remember(line)
             composer.value = ""
 
-    def send_payload(self, payload: bytes) -> bool:
-        """Send to the current target; notices say why not, or what the size risks."""
+    def send_payload(self, payload: bytes, to: Address | None = None) -> bool:
+        """Send to `to` or the current target; notices say why not, or what the size risks."""
         try:
-            result = self.session.send(payload)
+            result = self.session.send(payload, to)
         except SendError as error:
             self.notice(str(error), Level.ERROR, title="Not sent")
             return False
@@ -257,6 +258,19 @@ class UdpTuiApp(App[None]):
         self.set_target(event.address)
         self.query_one(Composer).focus()
 
+    def on_log_pane_reply(self, event: LogPane.Reply) -> None:
+        self.set_target(event.address)
+        self.query_one(Composer).focus()
+
+    def on_log_pane_resend(self, event: LogPane.Resend) -> None:
+        self.send_payload(event.entry.payload, event.entry.peer)
+
+    def on_log_pane_edit(self, event: LogPane.Edit) -> None:
+        self.query_one(Composer).prefill(event.text)
+
+    def on_log_pane_closed(self) -> None:
+        self.query_one(Composer).focus()
+
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
             self.query_one(ChatLog).filter_text = event.value
@@ -273,6 +287,9 @@ class UdpTuiApp(App[None]):
     def action_toggle_follow(self) -> None:
         self.session.follow = not self.session.follow
         self._show_target()
+
+    def action_inspect(self) -> None:
+        self.query_one(LogPane).toggle_inspector()
 
     def action_filter(self) -> None:
         bar = self.query_one(FilterBar)

@@ -1,15 +1,16 @@
-"""The command palette's entries (Ctrl+P): every `/command` from the table, and the toggles."""
+"""The command palette's entries (Ctrl+P): every `/command` from the table, the toggles,
+and the actions on the log's selected entry."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
 
 from udptui.commands import COMMANDS, Invocation
-from udptui.widgets import Composer
+from udptui.widgets import Composer, LogPane
 
 if TYPE_CHECKING:
     from udptui.app import UdpTuiApp
@@ -31,3 +32,21 @@ def system_commands(app: UdpTuiApp) -> Iterator[SystemCommand]:
     yield SystemCommand("Toggle follow/pinned", "Follow the last sender, or stay", app.action_toggle_follow)
     yield SystemCommand("Filter log", "Show only matching entries", app.action_filter)
     yield SystemCommand("Jump to newest", "Scroll to the end", partial(app.action_scroll_log, "end"))
+    yield SystemCommand("Inspect entry", "Open or close the inspector (F6)", app.action_inspect)
+    yield from entry_commands(app.query_one(LogPane))
+
+
+def entry_commands(pane: LogPane) -> Iterator[SystemCommand]:
+    """The keys of the log and the inspector, by name."""
+    commands: list[tuple[str, str, Callable[[], None]]] = [
+        ("Reply to selected sender", "Pin the selected entry's peer as target (r)", pane.action_reply),
+        ("Send selected again", "Send the selected datagram's bytes again (a)", pane.action_resend),
+        ("Edit selected", "Put the selected datagram in the input box (e)", pane.action_edit),
+        ("Copy selected as text", "To the clipboard (c)", partial(pane.action_copy, "text")),
+        ("Copy selected as hex", "To the clipboard (x)", partial(pane.action_copy, "hex")),
+        ("Save selected bytes…", "Write the selected datagram to a file (s)", pane.action_save),
+        ("Toggle wrap", "Wrap long entries in the log (w)", pane.action_toggle_wrap),
+        ("Cycle time column", "Clock, since previous, since start (t)", pane.action_cycle_time),
+    ]
+    for title, help_text, callback in commands:
+        yield SystemCommand(title, help_text, callback)

@@ -1,38 +1,46 @@
 """The message log: a virtual list over the entry store, drawn one visible line at a time.
 
 Each entry is one line, whatever its bytes: a datagram with newlines shows them as `\\x{0a}`,
-so the log shows message boundaries exactly as UDP keeps them. The cost of a frame
-depends on the lines on screen, not on the scrollback. Hex view adds an `xxd`-style dump
-under each datagram, and a filter narrows the log to matching entries.
+so the log shows message boundaries exactly as UDP keeps them; with wrap on, a long one
+takes the lines it needs, still one entry. The cost of a frame depends on the lines on
+screen, not on the scrollback. Hex view adds an `xxd`-style dump under each datagram, and a
+filter narrows the log to matching entries.
+
+The log takes focus: a cursor line selects an entry (keys or a click). While the cursor is
+on the newest entry the log follows new ones; elsewhere it stays and counts them.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from itertools import islice
 
-from rich.cells import cell_len
-from rich.segment import Segment
 from rich.style import Style
+from textual import events
+from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
+from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from udptui.datagram import Direction, Entry, Level, hex_preview, hex_rows, hexdump_line
-from udptui.peers import peer_colour
+from udptui.datagram import Direction, Entry, hex_rows, hexdump_line
 from udptui.store import EntryStore
-
-_ARROWS = {Direction.RECEIVED: "← ", Direction.SENT: "→ ", Direction.NOTE: "• "}
-_LEVEL_CLASS = {Level.INFO: "note", Level.WARNING: "warning", Level.ERROR: "error"}
+from udptui.view import TimeMode
+from udptui.widgets.entry_lines import EntryLines
 
 HEX_INDENT = 2
 """Columns before each hex dump row: 2 + 68 fits a 16-byte xxd row in 70 columns."""
+HEX_PART = 1 << 20
+"""Row parts from here on are hex dump rows; below, the entry's (wrapped) text lines."""
 
 Row = tuple[Entry, int]
-"""An entry and which of its lines: 0 is the entry itself, 1.. its hex dump lines."""
+"""An entry and which of its lines: 0 is the entry itself, 1.. wrapped lines, HEX_PART.. hex rows."""
 
 
 def entry_matches(entry: Entry, needle: str) -> bool:
@@ -42,9 +50,19 @@ def entry_matches(entry: Entry, needle: str) -> bool:
     return needle in entry.decoded.plain.lower()
 
 
-class ChatLog(ScrollView, can_focus=False):
+class ChatLog(ScrollView, can_focus=True):
     """Shows the entries of an `EntryStore`, newest at the bottom, following new ones
-    unless the user has scrolled up; then a marker counts the new entries below."""
+    unless the user has scrolled up or put the cursor on an older entry; then a marker
+    counts the new entries below."""
+
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "Previous", show=False),
+        Binding("down", "cursor(1)", "Next", show=False),
+        Binding("pageup", "cursor_page(-1)", "Page up", show=False),
+        Binding("pagedown", "cursor_page(1)", "Page down", show=False),
+        Binding("home", "cursor_home", "Oldest", show=False),
+        Binding("end", "cursor_end", "Newest", show=False),
+    ]
 
     COMPONENT_CLASSES = {
         "chat-log--time",
@@ -57,22 +75,39 @@ class ChatLog(ScrollView, can_focus=False):
         "chat-log--mark",
         "chat-log--stranger",
         "chat-log--hex",
+        "chat-log--size",
         "chat-log--marker",
+        "chat-log--cursor",
     }
+
+    @dataclass
+    class Selected(Message):
+        """The cursor moved to another entry (or to none)."""
+
+        entry: Entry | None
 
     hex_view: reactive[bool] = reactive(False)
     """Show a hex and ASCII dump under each datagram."""
+    wrap: reactive[bool] = reactive(False)
+    """Wrap long entries over as many lines as they need."""
+    time_mode: reactive[TimeMode] = reactive(TimeMode.CLOCK)
+    """What the time column shows."""
     filter_text: reactive[str] = reactive("")
     """Show only entries whose peer or text contains this (case-insensitive)."""
     unseen: reactive[int] = reactive(0)
-    """Entries (that pass the filter) that arrived below while the user was scrolled up."""
+    """Entries (that pass the filter) that arrived below while the user was elsewhere."""
+    selected: reactive[int | None] = reactive(None)
+    """The `seq` of the entry under the cursor."""
 
-    def __init__(self, store: EntryStore, *, id: str | None = None) -> None:
+    def __init__(self, store: EntryStore, *, started: datetime | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self.store = store
-        self._strips: LRUCache[tuple[int, int], Strip] = LRUCache(256)
+        self._lines = EntryLines(self._style, Style())
+        self._lines.started = started or datetime.now()
+        self._lines.previous = self._previous
+        self._cache: LRUCache[tuple[int, int], Strip] = LRUCache(512)
         self._widest = 0
-        self._base: Style | None = None
+        self._styled = False
         self._first_seen = 0
         """The seq of the store's oldest entry when this view last caught up with it."""
         self.cleared_before = 0
@@ -80,7 +115,8 @@ class ChatLog(ScrollView, can_focus=False):
         self._hex_row_bytes = 16
         """Bytes per hex dump row: 16 like xxd, 8 when the log is too narrow for that."""
         self._rows: deque[Row] | None = None
-        """Rows in hex or filtered view; None in the plain view, where row i is store[i]."""
+        """Rows in hex, wrapped or filtered view; None in the plain view, where row i is store[i]."""
+        self._wrap_width = 0
 
     # -- the rows on show -------------------------------------------------------------------
 
@@ -104,17 +140,42 @@ class ChatLog(ScrollView, can_focus=False):
     def _row(self, index: int) -> Row:
         return (self.store[self._hidden + index], 0) if self._rows is None else self._rows[index]
 
+    def _store_index(self, seq: int) -> int | None:
+        index = seq - self._first_seq
+        if 0 <= index < len(self.store) and self.store[index].seq == seq:
+            return index
+        return None
+
+    def _previous(self, entry: Entry) -> Entry | None:
+        index = self._store_index(entry.seq)
+        return self.store[index - 1] if index else None
+
+    def entry_by_seq(self, seq: int | None) -> Entry | None:
+        index = None if seq is None else self._store_index(seq)
+        return None if index is None else self.store[index]
+
     def _rows_of(self, entries: Iterable[Entry]) -> list[Row]:
         needle = self.filter_text.lower()
         rows: list[Row] = []
         for entry in entries:
             if needle and not entry_matches(entry, needle):
                 continue
-            rows.append((entry, 0))
+            lines = self._lines.line_count(entry, self._wrap_width) if self.wrap else 1
+            rows.extend((entry, line) for line in range(lines))
             if self.hex_view and entry.direction is not Direction.NOTE:
                 dump_rows = hex_rows(len(entry.payload), self._hex_row_bytes)
-                rows.extend((entry, line) for line in range(1, dump_rows + 1))
+                rows.extend((entry, HEX_PART + line) for line in range(dump_rows))
         return rows
+
+    def _row_of(self, seq: int | None) -> int | None:
+        """The first row of the entry `seq`, if it is on show."""
+        if seq is None:
+            return None
+        if self._rows is None:
+            index = self._store_index(seq)
+            return None if index is None or index < self._hidden else index - self._hidden
+        row = bisect_left(self._rows, seq, key=lambda row: row[0].seq)
+        return row if row < len(self._rows) and self._rows[row][0].seq == seq else None
 
     @property
     def _fitting_hex_row_bytes(self) -> int:
@@ -123,32 +184,54 @@ class ChatLog(ScrollView, can_focus=False):
 
     def _rebuild(self) -> None:
         self._hex_row_bytes = self._fitting_hex_row_bytes
-        self._strips.clear()
-        plain = not self.hex_view and not self.filter_text
+        self._wrap_width = self.scrollable_content_region.width
+        self._cache.clear()
+        self._widest = 0
+        plain = not self.hex_view and not self.filter_text and not self.wrap
         self._rows = None if plain else deque(self._rows_of(self._shown_entries()))
         self.unseen = 0
         self._update_size()
-        self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+        row = self._row_of(self.selected)
+        if row is None:
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+        else:
+            self._show_row(row, center=True)
         self.refresh()
 
     def on_resize(self) -> None:
-        if self.hex_view and self._fitting_hex_row_bytes != self._hex_row_bytes:
+        hex_changed = self.hex_view and self._fitting_hex_row_bytes != self._hex_row_bytes
+        if hex_changed or (self.wrap and self.scrollable_content_region.width != self._wrap_width):
             self._rebuild()
 
     def watch_hex_view(self) -> None:
         self._rebuild()
 
+    def watch_wrap(self) -> None:
+        self._rebuild()
+
     def watch_filter_text(self) -> None:
         self._rebuild()
 
+    def watch_time_mode(self, mode: TimeMode) -> None:
+        self._lines.time_mode = mode
+        self._cache.clear()
+        self.refresh()
+
     def _update_size(self) -> None:
-        self.virtual_size = Size(self._widest, self.row_count)
+        width = 0 if self.wrap else self._widest
+        self.virtual_size = Size(width, self.row_count)
 
     # -- changes to the store ---------------------------------------------------------------
 
+    @property
+    def newest_seq(self) -> int | None:
+        """The newest entry on show."""
+        return self._row(self.row_count - 1)[0].seq if self.row_count else None
+
     def entries_added(self, entries: Sequence[Entry] = ()) -> None:
         """Call after the store grew by `entries` (and perhaps let old entries go)."""
-        follow = self.is_vertical_scroll_end
+        on_newest = self.selected is not None and self.selected == self._newest_before(entries)
+        follow = on_newest or (self.selected is None and self.is_vertical_scroll_end)
         oldest, first_seen = self._first_seq, self._first_seen
         self._first_seen = oldest
         if self._rows is None:
@@ -163,21 +246,35 @@ class ChatLog(ScrollView, can_focus=False):
                 removed += 1
             new_rows = self._rows_of([entry for entry in entries if entry.seq >= oldest])
             rows.extend(new_rows)
-            added = sum(1 for _, part in new_rows if part == 0)  # entries, not hex rows
+            added = sum(1 for _, part in new_rows if part == 0)  # entries, not their other lines
         if removed and not follow:
             # Keep the entries the user is reading in place while older ones leave.
             self.scroll_to(y=max(0, self.scroll_y - removed), animate=False, immediate=True)
         self._update_size()
         if follow:
+            if on_newest:
+                self.selected = self.newest_seq
             self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
         else:
             self.unseen += added
         self.refresh()
 
+    def _newest_before(self, entries: Sequence[Entry]) -> int | None:
+        """The newest entry on show before `entries` were added (they are in the store already)."""
+        if not entries:
+            return self.newest_seq
+        if self._rows is not None:
+            return self.newest_seq
+        index = self._store_index(entries[0].seq)
+        if index is None:  # all of them and more were let go at once
+            return self.selected
+        return self.store[index - 1].seq if index > self._hidden else None
+
     def clear_view(self) -> None:
         """Hide every entry so far (Ctrl+L); the store keeps them for `/save`."""
         self.cleared_before = self.store.total
         self._first_seen = self._first_seq
+        self.selected = None
         self._rebuild()
         self.scroll_home(animate=False, immediate=True)
 
@@ -189,98 +286,117 @@ class ChatLog(ScrollView, can_focus=False):
     def watch_unseen(self) -> None:
         self.refresh()
 
+    def watch_selected(self, seq: int | None) -> None:
+        self.refresh()
+        self.post_message(self.Selected(self.entry_by_seq(seq)))
+
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._strips.clear()
-        self._base = None
+        self._cache.clear()
+        self._styled = False
+
+    # -- the cursor -------------------------------------------------------------------------
+
+    @property
+    def selected_entry(self) -> Entry | None:
+        return self.entry_by_seq(self.selected)
+
+    def select_row(self, row: int) -> None:
+        """Put the cursor on the entry of a row, and that row on screen."""
+        if not self.row_count:
+            return
+        row = max(0, min(self.row_count - 1, row))
+        while row and self._row(row)[1] != 0:
+            row -= 1  # the entry's first line
+        self.selected = self._row(row)[0].seq
+        self._show_row(row)
+
+    def _show_row(self, row: int, *, center: bool = False) -> None:
+        height = self.scrollable_content_region.height
+        if center:
+            self.scroll_to(y=max(0, row - height // 2), animate=False, immediate=True)
+        elif row < self.scroll_offset.y:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= self.scroll_offset.y + height - (1 if self.unseen else 0):
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+
+    def _current_row(self, default: int) -> int:
+        row = self._row_of(self.selected)
+        return default if row is None else row
+
+    def action_cursor(self, step: int) -> None:
+        row = self._current_row(self.row_count)
+        if step > 0:
+            row += 1
+            while row < self.row_count and self._row(row)[1] != 0:
+                row += 1
+            if row >= self.row_count:
+                return
+        self.select_row(row + (step if step < 0 else 0))
+
+    def action_cursor_page(self, step: int) -> None:
+        height = max(1, self.scrollable_content_region.height - 1)
+        self.select_row(self._current_row(self.row_count - 1) + step * height)
+
+    def action_cursor_home(self) -> None:
+        self.select_row(0)
+
+    def action_cursor_end(self) -> None:
+        self.select_row(self.row_count - 1)
+        self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+        self.unseen = 0
+
+    def on_click(self, event: events.Click) -> None:
+        row = self.scroll_offset.y + event.y
+        if row < self.row_count:
+            self.select_row(row)
 
     # -- drawing ----------------------------------------------------------------------------
-
-    def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        index = scroll_y + y
-        width = self.scrollable_content_region.width
-        base = self._base_style
-        if self.unseen and y == self.scrollable_content_region.height - 1:
-            return self._render_marker(width)
-        if index >= self.row_count:
-            return Strip.blank(width, base)
-        entry, part = self._row(index)
-        key = (entry.seq, part)
-        strip = self._strips.get(key)
-        if strip is None:
-            strip = self._strips[key] = self.render_entry(entry) if part == 0 else self._hex_line(entry, part)
-            if strip.cell_length > self._widest:
-                self._widest = strip.cell_length
-                self.call_after_refresh(self._update_size)
-        return strip.crop_extend(scroll_x, scroll_x + width, base)
-
-    def _render_marker(self, width: int) -> Strip:
-        """`▼ 3 new below: ctrl+end` at the right of the last line, cut to the log's width."""
-        label = f" ▼ {self.unseen} new below: ctrl+end "[:width]
-        gap = " " * (width - len(label))
-        return self._strip([(gap, Style()), (label, self._style("marker"))])
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"chat-log--{name}")
 
-    @property
-    def _base_style(self) -> Style:
-        """The widget's own style, worked out once per style change, not once per line."""
-        if self._base is None:
-            self._base = self.rich_style
-        return self._base
+    def render_line(self, y: int) -> Strip:
+        if not self._styled:  # the widget's own style, once per style change, not per line
+            self._lines.base = self.rich_style
+            self._styled = True
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.scrollable_content_region.width
+        base = self._lines.base
+        if self.unseen and y == self.scrollable_content_region.height - 1:
+            return self._render_marker()
+        if index >= self.row_count:
+            return Strip.blank(width, base)
+        entry, part = self._row(index)
+        key = (entry.seq, part)
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self._cache[key] = self._render_part(entry, part)
+            if strip.cell_length > self._widest and not self.wrap:
+                self._widest = strip.cell_length
+                self.call_after_refresh(self._update_size)
+        line = strip.crop_extend(scroll_x, scroll_x + width, base)
+        if entry.seq == self.selected:
+            line = line.apply_style(self._style("cursor"))
+        return line
 
-    def _strip(self, parts: list[tuple[str, Style]]) -> Strip:
-        """A line from (text, style) parts, over the widget's style; text is already safe."""
-        base = self._base_style
-        segments = [Segment(text, base + style) for text, style in parts if text]
-        return Strip(segments, sum(cell_len(text) for text, _ in parts))
-
-    def _hex_line(self, entry: Entry, part: int) -> Strip:
-        line = hexdump_line(entry.payload, part - 1, self._hex_row_bytes)
-        return self._strip([(" " * HEX_INDENT + line, self._style("hex"))])
+    def _render_part(self, entry: Entry, part: int) -> Strip:
+        if part >= HEX_PART:
+            dump = hexdump_line(entry.payload, part - HEX_PART, self._hex_row_bytes)
+            return self._lines.strip([(" " * HEX_INDENT + dump, self._style("hex"))])
+        lines = self._lines.lines(entry, self._wrap_width if self.wrap else None)
+        for index, line in enumerate(lines):  # every line of the entry at once, drawn once
+            self._cache[(entry.seq, index)] = line
+        return lines[part] if part < len(lines) else Strip([])
 
     def render_entry(self, entry: Entry) -> Strip:
-        """One entry as a line; if that fails for any reason, its bytes in hex."""
-        try:
-            return self._render_entry(entry)
-        except Exception:
-            label = f"{entry.direction.value} {entry.peer or '?'}  hex: "
-            return self._strip([(label, self._style("error")), (entry.payload.hex(" "), Style())])
+        """One entry as a single line (what the log shows with wrap off)."""
+        return self._lines.lines(entry, None)[0]
 
-    def _render_entry(self, entry: Entry) -> Strip:
-        """One entry as a line: time, direction, peer, then the payload made visible."""
-        plain = Style()
-        parts = [(entry.time.strftime("%H:%M:%S"), self._style("time")), (" ", plain)]
-        if entry.direction is Direction.NOTE:
-            level_style = self._style(_LEVEL_CLASS[entry.level])
-            parts.append((_ARROWS[entry.direction], level_style))
-            parts += self._pieces(entry, level_style)
-            return self._strip(parts)
-        direction = "received" if entry.direction is Direction.RECEIVED else "sent"
-        parts.append((_ARROWS[entry.direction], self._style(direction)))
-        if entry.peer is None:
-            parts.append(("unknown sender", self._style("stranger")))
-        else:
-            parts.append((str(entry.peer), Style(color=peer_colour(entry.peer))))
-        if entry.stranger:
-            parts.append((" (other peer)", self._style("stranger")))
-        parts.append(("  ", plain))
-        if entry.is_empty_datagram:
-            parts.append(("empty datagram", self._style("mark")))
-        else:
-            parts += self._pieces(entry, plain)
-        marks = []
-        if entry.decoded.binary:
-            marks.append(f"binary, {len(entry.payload)} bytes: {hex_preview(entry.payload)}")
-        if entry.truncation_text:
-            marks.append(entry.truncation_text)
-        if entry.decoded.hidden_characters:
-            marks.append(f"{entry.decoded.hidden_characters} more characters: F3 shows every byte")
-        parts += [(f"  [{mark}]", self._style("mark")) for mark in marks]
-        return self._strip(parts)
-
-    def _pieces(self, entry: Entry, style: Style) -> list[tuple[str, Style]]:
-        escape_style = self._style("escape")
-        return [(piece.text, escape_style if piece.escaped else style) for piece in entry.decoded.pieces]
+    def _render_marker(self) -> Strip:
+        """`▼ 3 new below: ctrl+end` at the right of the last line, cut to the log's width."""
+        width = self.scrollable_content_region.width
+        label = f" ▼ {self.unseen} new below: ctrl+end "[:width]
+        gap = " " * (width - len(label))
+        return self._lines.strip([(gap, Style()), (label, self._style("marker"))])

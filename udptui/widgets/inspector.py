@@ -1,0 +1,182 @@
+"""The inspector: everything about the selected entry, drawn one visible line at a time.
+
+Details first (direction, peer, local address, sizes, truncation, time to the µs, the gap
+since the same peer's previous datagram, the entry number), then the whole text wrapped with
+visible escapes, then the whole `xxd` dump, then what a decoder makes of it. Only the
+text is laid out when an entry is shown; hex rows are made as they scroll into view, so a
+65,507-byte datagram opens at once. Unlike a panel of widgets rebuilt on every move, moving
+the selection only swaps the entry this view reads from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from udptui.datagram import Direction, Entry, Piece, hex_rows, hexdump_line, make_visible
+from udptui.view import decode_fields, looks_binary, wrap_pieces
+
+LABEL_WIDTH = 22
+"""Columns for a detail's label and a space: `since last sent to it` fits, values line up."""
+HEX_COLUMNS_16 = 68
+"""Width of a 16-byte `xxd` row; narrower inspectors show 8 bytes a row."""
+HEX_COLUMNS_8 = 39
+
+Section = tuple[int, Callable[[int], Strip]]
+"""How many lines a part of the inspector has, and how to draw its line n."""
+
+
+def whole_text(entry: Entry) -> tuple[Piece, ...]:
+    """Every character of the entry made visible (the log shows only the start)."""
+    if entry.direction is Direction.NOTE:
+        return entry.decoded.pieces
+    if not entry.decoded.hidden_characters:
+        return entry.decoded.pieces
+    return make_visible(entry.payload.decode("utf-8", errors="replace"))
+
+
+class Inspector(ScrollView, can_focus=True):
+    """Shows one entry in full; `show()` swaps the entry, nothing else is rebuilt."""
+
+    BINDINGS = [
+        Binding("up", "scroll_up", "Up", show=False),
+        Binding("down", "scroll_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "scroll_home", "Top", show=False),
+        Binding("end", "scroll_end", "Bottom", show=False),
+    ]
+
+    COMPONENT_CLASSES = {
+        "inspector--title",
+        "inspector--heading",
+        "inspector--label",
+        "inspector--escape",
+        "inspector--hex",
+        "inspector--empty",
+    }
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.entry: Entry | None = None
+        self.fields: list[tuple[str, str]] = []
+        self._sections: list[Section] = []
+        self._cache: LRUCache[int, Strip] = LRUCache(256)
+        self._laid_out_width = -1
+        self._hex_row_bytes = 16
+
+    def show(self, entry: Entry | None, fields: list[tuple[str, str]]) -> None:
+        """Show this entry (or the hint when None), from the top."""
+        same = entry is self.entry
+        self.entry, self.fields = entry, fields
+        self._layout()
+        if not same:
+            self.scroll_to(0, 0, animate=False, immediate=True)
+
+    def on_resize(self) -> None:
+        if self.scrollable_content_region.width != self._laid_out_width:
+            self._layout()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def _layout(self) -> None:
+        width = self.scrollable_content_region.width
+        self._laid_out_width = width
+        self._cache.clear()
+        entry = self.entry
+        if entry is None:
+            self._sections = [(1, lambda _: self._line([("Nothing selected: ↑↓ in the log", "empty")]))]
+        else:
+            self._sections = self._sections_of(entry, max(8, width))
+        # Text wraps and hex rows narrow to 8 bytes, so only a very thin inspector scrolls sideways.
+        self.virtual_size = Size(max(width, HEX_COLUMNS_8), sum(count for count, _ in self._sections))
+        self.refresh()
+
+    def _sections_of(self, entry: Entry, width: int) -> list[Section]:
+        details = [self._title(entry)] + [self._field(label, value) for label, value in self.fields]
+        text = wrap_pieces(whole_text(entry), width)
+        sections: list[Section] = [(len(details), details.__getitem__)]
+        if entry.direction is Direction.NOTE:
+            return [*sections, self._heading("Text"), (len(text), lambda n: self._text_line(text[n]))]
+        lines = len(text)
+        text_part = [
+            self._heading(f"Text: {lines} line{'s' if lines != 1 else ''}"),
+            (lines, lambda n: self._text_line(text[n])),
+        ]
+        self._hex_row_bytes = 16 if width >= HEX_COLUMNS_16 else 8
+        rows = hex_rows(len(entry.payload), self._hex_row_bytes)
+        hex_part = [self._heading(f"Hex: {len(entry.payload)} bytes, {rows} rows"), (rows, self._hex_line)]
+        # What a datagram is decides what comes first: its bytes, or its text.
+        binary = looks_binary(entry.payload, not entry.decoded.binary)
+        sections += hex_part + text_part if binary else text_part + hex_part
+        decoded = decode_fields(entry.payload)
+        if decoded is not None:
+            name, found = decoded
+            decoded_lines = [self._decoded_field(label, value) for label, value in found]
+            sections += [self._heading(f"Decoded: {name}"), (len(decoded_lines), decoded_lines.__getitem__)]
+        return sections
+
+    # -- drawing ----------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.scrollable_content_region.width
+        strip = self._cache.get(index)
+        if strip is None:
+            strip = Strip.blank(0)
+            row = index
+            for count, draw in self._sections:
+                if row < count:
+                    strip = draw(row)
+                    break
+                row -= count
+            self._cache[index] = strip
+        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"inspector--{name}") if name else Style()
+
+    def _line(self, parts: list[tuple[str, str]]) -> Strip:
+        """A line from (text, style name) parts; the text is already safe."""
+        base = self.rich_style
+        segments = [Segment(text, base + self._style(name)) for text, name in parts if text]
+        return Strip(segments, sum(cell_len(text) for text, _ in parts))
+
+    def _title(self, entry: Entry) -> Strip:
+        if entry.direction is Direction.NOTE:
+            return self._line([(f"Note #{entry.seq + 1}", "title")])
+        way = "Received" if entry.direction is Direction.RECEIVED else "Sent"
+        return self._line([(f"{way} datagram #{entry.seq + 1}, {len(entry.payload)} B", "title")])
+
+    def _field(self, label: str, value: str) -> Strip:
+        return self._line([(label.ljust(LABEL_WIDTH - 1) + " ", "label"), (value, "")])
+
+    def _decoded_field(self, label: str, value: tuple[Piece, ...]) -> Strip:
+        label_text = "".join(piece.text for piece in make_visible(label))
+        parts = [(label_text.ljust(LABEL_WIDTH - 1) + " ", "label")]
+        parts += [(piece.text, "escape" if piece.escaped else "") for piece in value]
+        return self._line(parts)
+
+    def _heading(self, text: str) -> Section:
+        strip = self._line([(text, "heading")])
+        return (1, lambda _: strip)
+
+    def _text_line(self, parts: list[tuple[str, bool]]) -> Strip:
+        return self._line([(text, "escape" if escaped else "") for text, escaped in parts])
+
+    def _hex_line(self, row: int) -> Strip:
+        assert self.entry is not None
+        return self._line([(hexdump_line(self.entry.payload, row, self._hex_row_bytes), "hex")])
