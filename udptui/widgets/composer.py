@@ -48,6 +48,8 @@ class Composer(Input):
         self._position = 0
         """Where Up/Down is in the history; `len(history)` is the line being typed."""
         self._draft = ""
+        self._prefilled = ""
+        """What `prefill` last put in the box: left untouched, it is no draft to keep."""
 
     def remember(self, line: str) -> None:
         """Keep a sent line for recall (not twice in a row)."""
@@ -71,10 +73,10 @@ class Composer(Input):
         cursor at its end, focused. An unsent draft is never lost: it goes into the history,
         where Up brings it back, and a toast says so."""
         draft = self.value
-        if draft and draft != text:
+        if draft and draft not in (text, self._prefilled):  # what was put here untouched is no draft
             self.remember(draft)
             self.notify(f"Up brings it back: {shorten(shown(draft), 40)}", title="Draft kept", markup=False)
-        self.value = text
+        self.value = self._prefilled = text
         self.cursor_position = len(text)
         self.focus()
 

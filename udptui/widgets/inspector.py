@@ -117,7 +117,10 @@ class Inspector(ScrollView, can_focus=True):
         ]
         self._hex_row_bytes = 16 if width >= HEX_COLUMNS_16 else 8
         rows = hex_rows(len(entry.payload), self._hex_row_bytes)
-        hex_part = [self._heading(f"Hex: {len(entry.payload)} bytes, {rows} rows"), (rows, self._hex_line)]
+        hex_part = [
+            self._heading(f"Hex: {len(entry.payload)} bytes, {rows} row{'s' if rows != 1 else ''}"),
+            (rows, self._hex_line),
+        ]
         # What a datagram is decides what comes first: its bytes, or its text.
         binary = looks_binary(entry.payload, not entry.decoded.binary)
         sections += hex_part + text_part if binary else text_part + hex_part

@@ -25,7 +25,7 @@ from udptui.widgets.chat_log import ChatLog
 from udptui.widgets.inspector import Inspector
 from udptui.widgets.save_bytes import SaveBytes
 
-BESIDE_MIN_WIDTH = 150
+BESIDE_MIN_WIDTH = 140
 """From this width the inspector sits beside the log; below it on narrower terminals."""
 INSPECT_INTERVAL = 0.2
 """Seconds between two layouts of the inspector while the selection moves fast."""
