@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
 from rich.segment import Segment
+from rich.style import Style
 from safe_text import assert_safe_text
 from textual.content import Content
 from textual.strip import Strip
@@ -24,7 +25,9 @@ from udptui.app import UdpTuiApp, make_app
 from udptui.config import Config
 from udptui.datagram import Direction, Entry, Level, Truncation, decode_payload, make_visible
 from udptui.transport import Fault, UdpTransport
-from udptui.widgets import ChatHeader, ChatLog
+from udptui.view import TimeMode, entry_fields
+from udptui.widgets import ChatHeader, ChatLog, Inspector
+from udptui.widgets.entry_lines import EntryLines
 
 T0 = datetime(2024, 1, 2, 3, 4, 5)
 PEER = Address("127.0.0.1", 5000)
@@ -223,6 +226,45 @@ async def test_rendered_entries_are_safe(app: UdpTuiApp) -> None:
             assert_safe_segments(strip)
             # The fallback (hex of the bytes) is only for entries that cannot be drawn.
             assert " hex: " not in strip_text(strip)
+
+        check()
+
+
+@given(payload=payloads, note=hostile_text, width=st.integers(1, 120), mode=st.sampled_from(list(TimeMode)))
+@settings(max_examples=300, deadline=None)
+def test_wrapped_log_lines_are_safe(payload: bytes, note: str, width: int, mode: TimeMode) -> None:
+    lines = EntryLines(lambda name: Style(), Style())
+    lines.time_mode = mode
+    for entry in [
+        Entry(T0, Direction.RECEIVED, PEER, payload, len(payload)),
+        Entry(T0, Direction.NOTE, None, note=note),
+    ]:
+        for strip in lines.lines(entry, width):
+            assert_safe_segments(strip)
+            assert " hex: " not in strip_text(strip)
+
+
+async def test_inspector_text_hex_and_fields_are_safe(app: UdpTuiApp) -> None:
+    """Every line the inspector can show (details, the whole text, every hex row) for any bytes."""
+    async with app.run_test(size=(70, 40)) as pilot:
+        await pilot.pause()
+        inspector = app.query_one(Inspector)
+        inspector.display = True
+        await pilot.pause()
+
+        @given(payload=payloads, note=hostile_text, direction=st.sampled_from(list(Direction)))
+        @settings(max_examples=300, deadline=None)
+        def check(payload: bytes, note: str, direction: Direction) -> None:
+            entry = Entry(T0, direction, PEER, payload, len(payload) + 1, Truncation.CUT, note=note)
+            entry.seq = 7
+            fields = entry_fields(entry, local="0.0.0.0:9", previous_from_peer=None, scanned_back=True)
+            inspector.show(entry, fields)
+            drawn = [draw(n) for count, draw in inspector._sections for n in range(count)]
+            assert len(drawn) == inspector.virtual_size.height
+            for strip in drawn:
+                assert_safe_segments(strip)
+            if direction is not Direction.NOTE and payload:
+                assert any(strip_text(strip).startswith("00000000: ") for strip in drawn)
 
         check()
 
