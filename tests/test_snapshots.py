@@ -119,7 +119,7 @@ def test_listen_mode_idle(snap_compare: SnapCompare, sockets: ExitStack) -> None
 def test_conversation_in_progress(snap_compare: SnapCompare, sockets: ExitStack) -> None:
     """A chat with one peer, in listen mode (the tutorial's `hello` exchange).
 
-    The header shows `peer 127.0.0.1:21102  follow`. The log has, all at 12:00:01: a green
+    The header shows `peer 127.0.0.1:21102  follow`. The log has, all at 12:00:01.000: a green
     `← 127.0.0.1:21102  hello`, a blue `→ 127.0.0.1:21102  hi, who is this?`, `← … egon`,
     `→ … nice to meet you, egon`, and `← … world`; the placeholder names the peer; the status
     bar counts `rx 3  tx 2`.
@@ -167,15 +167,15 @@ def test_pinned_peer_with_a_stranger(snap_compare: SnapCompare, sockets: ExitSta
 def test_hostile_datagrams_are_drawn_safely(snap_compare: SnapCompare, sockets: ExitStack) -> None:
     """Nineteen datagrams built to attack a terminal, each shown as one inert line.
 
-    Every line starts `12:00:01 ← 127.0.0.1:21104` and the screen is otherwise intact: not
+    Every line starts `12:00:01.000 ← 127.0.0.1:21104` and the screen is otherwise intact: not
     cleared, nothing red, reversed, bold or blinking, no link, the title unchanged. ESC,
     BEL, DCS, C0/C1 controls, bidi and zero-width characters show as dim italic escapes
     with braces (`\\x{1b}[2J`, `\\x{1b}]0;pwned\\x{07}`, `\\u{202e}`, `\\x{9b}`,
     `\\u{200b}`, `\\u{200d}` after a letter, `\\u{feff}`, `\\x{00}`, `\\x{7f}`),
     newlines as `\\x{0a}`; the line after the NUL line shows `\\x{12}4` (the brace ends the
     escape) and a dim `→` padded to the next tab stop before `X`. The three markup lines show their
-    brackets literally (`[@click=app.quit]quit?[/]`). The invalid UTF-8 line shows `�` and ends
-    `[binary, 11 bytes: ff fe 00 41 20 62 61 64 20 c3 28]`; the empty one says `empty datagram`; the
+    brackets literally (`[@click=app.quit]quit?[/]`). The invalid UTF-8 line shows its
+    size and bytes first, `11 B  ff fe 00 41 20 62 61 64 20 c` up to the pane; the empty one says `empty datagram`; the
     CJK/emoji/combining line keeps its columns; the family emoji and `❤️` line has no
     escape (its joiners and selector are kept); the last line shows
     `hello, the rest of this datagram` and `[truncated: 40 bytes sent, 32 kept]`.
@@ -308,7 +308,7 @@ def test_hex_view(snap_compare: SnapCompare, sockets: ExitStack) -> None:
 
     The log uses the full width, so every dump line fits. `← 127.0.0.1:22102  hello` has
     `00000000: 6865 6c6c 6f` under it with `hello` in the ASCII column; the binary datagram,
-    `\\x{00}�\\x{10}ABC\\x{7f}\\x{0a}  [binary, 8 bytes: 00 ff 10 41 42 43 7f 0a]`, has
+    `8 B  00 ff 10 41 42 43 7f 0a  ...ABC..` (size first, in bold warning colour), has
     `00000000: 00ff 1041 4243 7f0a` and `...ABC..`; the sent
     `→ 127.0.0.1:22102  a reply of twenty-six bytes` has two dump lines, `00000000: 6120 …
     a reply of twent` and `00000010: 792d 7369 7820 6279 7465 73` with `y-six bytes`. The
