@@ -69,9 +69,9 @@ class Tmux:
             raise AssertionError(f"tmux {' '.join(args)} failed: {done.stderr.strip()}")
         return done.stdout
 
-    def start(self, name: str, command: str) -> None:
-        """Run `command` in a new detached session of 110 x 32 cells."""
-        self.tmux("new-session", "-d", "-s", name, "-x", str(WIDTH), "-y", str(HEIGHT), command)
+    def start(self, name: str, command: str, *, width: int = WIDTH) -> None:
+        """Run `command` in a new detached session of 110 (or `width`) x 32 cells."""
+        self.tmux("new-session", "-d", "-s", name, "-x", str(width), "-y", str(HEIGHT), command)
         if self.socket_path is None:
             self.socket_path = self.tmux("display-message", "-p", "#{socket_path}").strip()
 
@@ -132,9 +132,9 @@ def plain_socket() -> Iterator[socket.socket]:
         sock.close()
 
 
-def start_listener(tmux: Tmux, name: str, *args: str) -> int:
+def start_listener(tmux: Tmux, name: str, *args: str, width: int = WIDTH) -> int:
     """Start `udptui --listen 0 ...` and return the port it bound, read from its header."""
-    tmux.start(name, udptui_command("--listen", "0", *args))
+    tmux.start(name, udptui_command("--listen", "0", *args), width=width)
     listening = re.compile(r"listening on \S+:(\d+)")
     match = listening.search(tmux.wait_for(name, lambda screen: listening.search(screen) is not None))
     assert match is not None
@@ -372,3 +372,38 @@ def test_a_multi_line_paste_goes_as_one_datagram_holding_its_newlines(
     with pytest.raises(TimeoutError):
         plain_socket.recvfrom(1024)
     tmux.wait_for("app", f"→ {me}  line one\\x{{0a}}line two\\x{{0a}}line three")
+
+
+HEX_ROW = re.compile(r"([0-9a-f]{8}): ")
+HEX_ASCII_COLUMN = 10 + 39 + 2
+"""Where the ASCII column of a 16-byte `xxd` row starts, from its offset."""
+
+
+def test_a_real_dig_query_shows_its_size_first_and_f6_shows_its_name_in_hex(tmux: Tmux) -> None:
+    dig = shutil.which("dig")
+    if dig is None:
+        pytest.fail("dig is not on PATH: this test needs it (apt-get install dnsutils)")
+    port = start_listener(tmux, "app", "--bind", "127.0.0.1", width=80)
+    query = subprocess.Popen(
+        [dig, "@127.0.0.1", "-p", str(port), "example.com", "+tries=1", "+time=1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        size_first = re.compile(r"← 127\.0\.0\.1:\d+  (\d+) B  [0-9a-f]{2} [0-9a-f]{2} ")
+        screen = tmux.wait_for("app", lambda screen: size_first.search(screen) is not None)
+        match = size_first.search(screen)
+        assert match is not None
+        size = int(match.group(1))
+        assert 28 <= size <= 80, screen  # a DNS query for example.com, with or without EDNS
+
+        tmux.key("app", "F6")
+        screen = tmux.wait_for("app", f"Hex: {size} bytes")
+        ascii_column = ""
+        for line in screen.splitlines():
+            row = HEX_ROW.search(line)
+            if row is not None:
+                ascii_column += line[row.start() + HEX_ASCII_COLUMN :].rstrip().ljust(16)
+        assert "example" in ascii_column and "com" in ascii_column, screen
+    finally:
+        query.wait(timeout=DEADLINE)

@@ -91,7 +91,7 @@ class Inspector(ScrollView, can_focus=True):
 
     # -- layout -----------------------------------------------------------------------------
 
-    def _layout(self) -> None:
+    def _layout(self, *, drawing: bool = False) -> None:
         width = self.scrollable_content_region.width
         self._laid_out_width = width
         self._cache.clear()
@@ -101,7 +101,11 @@ class Inspector(ScrollView, can_focus=True):
         else:
             self._sections = self._sections_of(entry, max(8, width))
         # Text wraps and hex rows narrow to 8 bytes, so only a very thin inspector scrolls sideways.
-        self.virtual_size = Size(max(width, HEX_COLUMNS_8), sum(count for count, _ in self._sections))
+        size = Size(max(width, HEX_COLUMNS_8), sum(count for count, _ in self._sections))
+        if drawing:  # the size may not change in the middle of a frame
+            self.call_after_refresh(setattr, self, "virtual_size", size)
+        else:
+            self.virtual_size = size
         self.refresh()
 
     def _sections_of(self, entry: Entry, width: int) -> list[Section]:
@@ -137,6 +141,8 @@ class Inspector(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
         width = self.scrollable_content_region.width
+        if width != self._laid_out_width:  # a size change that came without a Resize event
+            self._layout(drawing=True)
         strip = self._cache.get(index)
         if strip is None:
             strip = Strip.blank(0)
