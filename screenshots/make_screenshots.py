@@ -98,7 +98,14 @@ class Stage:
             sock.close()
 
 
-async def shoot(name: str, config: Config, scene: Scene, *, bind_host: str | None = "127.0.0.1") -> Path:
+async def shoot(
+    name: str,
+    config: Config,
+    scene: Scene,
+    *,
+    bind_host: str | None = "127.0.0.1",
+    size: tuple[int, int] = SIZE,
+) -> Path:
     """Run the app on `config`, play `scene`, and save the screen as `name`.svg next to this script."""
     clock = ScriptedClock(datetime(2026, 1, 2, 9, 41, 0))
     transport = UdpTransport.open(
@@ -108,7 +115,7 @@ async def shoot(name: str, config: Config, scene: Scene, *, bind_host: str | Non
     stage = Stage(app, Address("127.0.0.1", config.port), clock)
     filename = f"{name}.svg"
     try:
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=size) as pilot:
             await scene(pilot, stage)
             composer = app.query_one(Composer)
             composer.cursor_blink = False  # a steady cursor: the picture must not depend on timing
@@ -209,7 +216,29 @@ async def many_peers(pilot: Pilot[None], stage: Stage) -> None:
     await stage.receive(pilot, sensors[1], b"t=19.2", after=2)
     await stage.receive(pilot, sensors[3], b"t=22.4", after=1)
     await stage.receive(pilot, sensors[1], b"t=19.3", after=2)
-    await pilot.press("tab", "down", "down")  # the pane has focus, the cursor on the third peer
+    await pilot.press("tab", "tab", "down", "down")  # past the log to the pane, the cursor on the third peer
+
+
+async def inspector(pilot: Pilot[None], stage: Stage) -> None:
+    """F6 on a DNS query from `dig`, between a game packet and syslog lines: the inspector
+    beside the log shows where, when and what, then every byte and the text."""
+    game = stage.peer(21607)
+    resolver = stage.peer(21707)
+    syslog = stage.peer(21807)
+    await stage.receive(pilot, game, bytes.fromhex("beef001a421c0000000000003f800000c2480000ff"), after=0)
+    await stage.receive(
+        pilot, syslog, b"<134>1 2026-01-02T09:41:01.250Z web01 nginx 4242 - - GET /health 200", after=1
+    )
+    dns_query = bytes.fromhex(
+        "74ea01200001000000000001076578616d706c6503636f6d000001000100002904d000000000000c000a0008"
+        "9b82e13cd554632b"
+    )
+    await stage.receive(pilot, resolver, dns_query, after=0.031)
+    await stage.receive(pilot, game, bytes.fromhex("beef001a421d0000000000003f800000c2480000fe"), after=0.016)
+    await stage.receive(
+        pilot, syslog, b"<131>1 2026-01-02T09:41:01.420Z web01 nginx 4242 - - upstream timed out", after=0.1
+    )
+    await pilot.press("f2", "f6", "up", "up")  # the inspector on the DNS query
 
 
 async def main() -> None:
@@ -224,6 +253,9 @@ async def main() -> None:
         await shoot("hostile", Config(port=21504, listening=True, bufsize=32, rcvbuf=RCVBUF), hostile),
         await shoot("hex-view", Config(port=21505, listening=True, rcvbuf=RCVBUF), hex_view),
         await shoot("peers", Config(port=21506, listening=True, rcvbuf=RCVBUF), many_peers),
+        await shoot(
+            "inspector", Config(port=21507, listening=True, rcvbuf=RCVBUF), inspector, size=(150, 34)
+        ),
     ]
     for path in made:
         print(f"wrote {path.parent.name}/{path.name}")
