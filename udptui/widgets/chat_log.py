@@ -56,12 +56,12 @@ class ChatLog(ScrollView, can_focus=True):
     counts the new entries below."""
 
     BINDINGS = [
-        Binding("up", "cursor(-1)", "Previous", show=False),
-        Binding("down", "cursor(1)", "Next", show=False),
-        Binding("pageup", "cursor_page(-1)", "Page up", show=False),
-        Binding("pagedown", "cursor_page(1)", "Page down", show=False),
-        Binding("home", "cursor_home", "Oldest", show=False),
-        Binding("end", "cursor_end", "Newest", show=False),
+        Binding("up", "cursor(-1)", "Previous", show=False, id="log-cursor-back"),
+        Binding("down", "cursor(1)", "Next", show=False, id="log-cursor-on"),
+        Binding("pageup", "cursor_page(-1)", "Page up", show=False, id="log-cursor-page-back"),
+        Binding("pagedown", "cursor_page(1)", "Page down", show=False, id="log-cursor-page-on"),
+        Binding("home", "cursor_home", "Oldest", show=False, id="log-cursor-home"),
+        Binding("end", "cursor_end", "Newest", show=False, id="log-cursor-end"),
     ]
 
     COMPONENT_CLASSES = {

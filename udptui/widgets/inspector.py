@@ -47,12 +47,12 @@ class Inspector(ScrollView, can_focus=True):
     """Shows one entry in full; `show()` swaps the entry, nothing else is rebuilt."""
 
     BINDINGS = [
-        Binding("up", "scroll_up", "Up", show=False),
-        Binding("down", "scroll_down", "Down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "scroll_home", "Top", show=False),
-        Binding("end", "scroll_end", "Bottom", show=False),
+        Binding("up", "scroll_up", "Up", show=False, id="inspector-scroll-up"),
+        Binding("down", "scroll_down", "Down", show=False, id="inspector-scroll-down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="inspector-page-up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="inspector-page-down"),
+        Binding("home", "scroll_home", "Top", show=False, id="inspector-scroll-home"),
+        Binding("end", "scroll_end", "Bottom", show=False, id="inspector-scroll-end"),
     ]
 
     COMPONENT_CLASSES = {
