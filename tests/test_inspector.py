@@ -159,8 +159,9 @@ async def test_a_65507_byte_datagram_opens_drawing_only_what_is_on_screen(
     app = build(open_transport)
     payload = bytes(range(256)) * 255 + bytes(227)
     assert len(payload) == 65507
-    async with app.run_test(size=(90, 40)) as pilot:  # no peers pane: 16-byte hex rows fit
+    async with app.run_test(size=(90, 40)) as pilot:
         await receive_from(pilot, app, peer, payload)
+        await pilot.press("f2")  # no peers pane: 16-byte hex rows fit
         _, inspector = await open_inspector(pilot)
         await pilot.pause()
         assert inspector.virtual_size.height > 65507 // 16

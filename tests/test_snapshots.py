@@ -220,7 +220,7 @@ def test_narrow_terminal_with_a_multi_line_paste(snap_compare: SnapCompare, sock
 
     The header reads ` :21006  peer 127.0.0.1:21106  follow` (the local address cut to its
     port, `udptui` and `listening on` gone). No peers pane: the log line
-    `12:00:01 ← 127.0.0.1:21106  ping` runs the full width. The input box holds a pasted
+    `12:00:01.000 ← 127.0.0.1:21106  ping` runs the full width. The input box holds a pasted
     three-line message drawn as `one⏎two⏎three`, not yet sent.
     """
     config = Config(port=21006, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
@@ -272,10 +272,10 @@ def test_peers_pane_with_a_pinned_target_and_unread(snap_compare: SnapCompare, s
     (the target: an accent `▶`, the address bold) over `12:00:11  in 1  out 1`; then
     `127.0.0.1:22201` over `12:00:09  in 2  out 0  2 new`, `2 new` bold in the warning
     colour; then `127.0.0.1:22301` over `12:00:02  in 1  out 0`. Each address has its own
-    colour, the same in the pane and the log. The log reads `12:00:02 ← …22301  ping`,
-    `12:00:05 ← …22101  hello`, the note `12:00:05 • replying to 127.0.0.1:22101 (pinned)`
-    left by `/to`, `12:00:07 ← 127.0.0.1:22201 (other peer)  anyone there?`,
-    `12:00:09 ← … (other peer)  hello??` and `12:00:11 → 127.0.0.1:22101  hi, you are pinned`.
+    colour, the same in the pane and the log. The log reads `12:00:02.000 ← …22301  ping`,
+    `12:00:05.000 ← …22101  hello`, the note `12:00:05.000 • replying to 127.0.0.1:22101 (pinned)`
+    left by `/to`, `12:00:07.000 ← 127.0.0.1:22201 (other peer)  anyone there?`,
+    `12:00:09.000 ← … (other peer)  hello??` and `12:00:11.000 → 127.0.0.1:22101  hi, you are pinned`.
     """
     clock = ScriptedClock()
     config = Config(port=22001, listening=True, rcvbuf=SNAPSHOT_RCVBUF)

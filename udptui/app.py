@@ -24,7 +24,8 @@ from udptui.saving import SaveError, save_session
 from udptui.session import ChatSession, Clock
 from udptui.transcript import Transcript
 from udptui.transport import SendError, TransportError, UdpTransport
-from udptui.widgets import ChatBody, ChatHeader, ChatLog, Composer, FilterBar, LogPane, PeerList, StatusBar
+from udptui.widgets import ChatBody, ChatHeader, ChatLog, Composer, FilterBar, PeerList, StatusBar
+from udptui.widgets.log_pane import LogPane
 from udptui.widgets.status_bar import Stats
 
 DRAIN_INTERVAL = 1 / 20
@@ -258,9 +259,7 @@ class UdpTuiApp(App[None]):
         self.set_target(event.address)
         self.query_one(Composer).focus()
 
-    def on_log_pane_reply(self, event: LogPane.Reply) -> None:
-        self.set_target(event.address)
-        self.query_one(Composer).focus()
+    on_log_pane_reply = on_peer_list_selected  # r on an entry: the same as choosing its peer
 
     def on_log_pane_resend(self, event: LogPane.Resend) -> None:
         self.send_payload(event.entry.payload, event.entry.peer)
@@ -314,15 +313,7 @@ class UdpTuiApp(App[None]):
         self.query_one(ChatLog).clear_view()
 
     def action_scroll_log(self, where: str) -> None:
-        log = self.query_one(ChatLog)
-        if where == "page_up":
-            log.scroll_page_up()
-        elif where == "page_down":
-            log.scroll_page_down()
-        elif where == "home":
-            log.scroll_home(animate=False)
-        else:
-            log.scroll_end(animate=False)
+        self.query_one(LogPane).scroll_log(where)
 
     def action_help(self) -> None:
         self.show_help()

@@ -95,6 +95,18 @@ class LogPane(Container):
     def on_resize(self) -> None:
         self.set_class(self.size.width >= BESIDE_MIN_WIDTH, "-beside")
 
+    def scroll_log(self, where: str) -> None:
+        """Scroll the log from elsewhere (keys in the input box): `page_up`, `page_down`, `home`, `end`."""
+        log = self.chat_log
+        if where == "page_up":
+            log.scroll_page_up()
+        elif where == "page_down":
+            log.scroll_page_down()
+        elif where == "home":
+            log.scroll_home(animate=False)
+        else:
+            log.scroll_end(animate=False)
+
     # -- the inspector ----------------------------------------------------------------------
 
     def toggle_inspector(self) -> None:
