@@ -52,6 +52,13 @@ def binary_summary(payload: bytes) -> tuple[str, str, str]:
     return f"{len(payload)} B", hex_preview(payload, SUMMARY_HEX_BYTES), ascii_text
 
 
+def entry_matches(entry: Entry, needle: str) -> bool:
+    """The log's filter: a case-insensitive match on the peer address or the visible text."""
+    if entry.peer is not None and needle in str(entry.peer).lower():
+        return True
+    return needle in entry.decoded.plain.lower()
+
+
 # -- time ----------------------------------------------------------------------------------
 
 

@@ -31,7 +31,7 @@ from textual.strip import Strip
 
 from udptui.datagram import Direction, Entry, hex_rows, hexdump_line
 from udptui.store import EntryStore
-from udptui.view import TimeMode
+from udptui.view import TimeMode, entry_matches
 from udptui.widgets.entry_lines import EntryLines
 
 HEX_INDENT = 2
@@ -41,13 +41,6 @@ HEX_PART = 1 << 20
 
 Row = tuple[Entry, int]
 """An entry and which of its lines: 0 is the entry itself, 1.. wrapped lines, HEX_PART.. hex rows."""
-
-
-def entry_matches(entry: Entry, needle: str) -> bool:
-    """Case-insensitive match on the peer address or the visible text."""
-    if entry.peer is not None and needle in str(entry.peer).lower():
-        return True
-    return needle in entry.decoded.plain.lower()
 
 
 class ChatLog(ScrollView, can_focus=True):
@@ -363,6 +356,9 @@ class ChatLog(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
         width = self.scrollable_content_region.width
+        if self.wrap and width != self._wrap_width:  # a width change that came without a Resize
+            self._wrap_width = width
+            self.call_after_refresh(self._rebuild)
         base = self._lines.base
         if self.unseen and y == self.scrollable_content_region.height - 1:
             return self._render_marker()
