@@ -298,3 +298,28 @@ async def test_wrap_and_time_keys(open_transport: OpenTransport, peer: socket.so
         await pilot.press("t", "w")
         assert log.time_mode is TimeMode.CLOCK and not log.wrap
         await wait_for(pilot, lambda: log.virtual_size.height == 2, "one line per entry again")
+
+
+async def test_the_cursor_walks_the_filtered_view_and_clear_empties_the_inspector(
+    open_transport: OpenTransport, peer: socket.socket
+) -> None:
+    app = build(open_transport)
+    async with app.run_test(size=NARROW) as pilot:
+        await receive_from(pilot, app, peer, b"keep one", b"drop", b"keep two")
+        log, inspector = await open_inspector(pilot)
+        log.filter_text = "keep"
+        await wait_for(pilot, lambda: log.row_count == 2, "the filter")
+        await pilot.press("end")
+        assert log.selected_entry is not None and log.selected_entry.payload == b"keep two"
+        await receive_from(pilot, app, peer, b"drop again", b"keep three")
+        assert log.selected_entry is not None and log.selected_entry.payload == b"keep three"
+        await pilot.press("up")
+        assert log.selected_entry is not None and log.selected_entry.payload == b"keep two"
+
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: inspector.entry is None, "the inspector to let go of the entry")
+        assert log.selected is None and log.row_count == 0
+        assert screen_of(inspector)[0] == "Nothing selected: ↑↓ in the log"
+        await receive_from(pilot, app, peer, b"keep four")
+        await pilot.press("up")
+        assert log.selected_entry is not None and log.selected_entry.payload == b"keep four"
