@@ -179,3 +179,14 @@ def test_decoder_seam_makes_values_visible_and_contains_failures(decoders: None)
     assert name == "greeting"
     assert fields == [("word", make_visible("hi\x1b[2J"))]
     assert any(piece.escaped for piece in fields[0][1])
+
+
+def test_wrap_keeps_joined_emoji_and_accents_whole() -> None:
+    family, coder = "👨\u200d👩\u200d👧", "👩🏽\u200d💻"
+    text = f"ab{family} e\u0301e\u0301 {coder} end"
+    for width in range(2, 12):
+        lines = line_texts(text, width)
+        assert "".join(lines) == "".join(piece.text for piece in make_visible(text))
+        assert any(family in line for line in lines), (width, lines)
+        assert any(coder in line for line in lines), (width, lines)
+        assert not any(line.startswith(("\u0301", "\u200d")) for line in lines), (width, lines)

@@ -121,16 +121,37 @@ Run = tuple[str, bool, T]
 """Text, whether it is a run of visible escapes, and a tag (a style) carried along."""
 
 
-def _fits(text: str, room: int) -> int:
-    """How many characters of `text` fit in `room` cells."""
+def _fits(text: str, room: int, *, must: bool) -> int:
+    """How many characters of `text` fit in `room` cells, ending where a glyph ends; with
+    `must` (an empty line), at least what fits even if that cuts a glyph."""
     if text.isascii():
         return min(len(text), room)
     used = 0
+    joined = False
     for index, char in enumerate(text):
-        used += get_character_cell_size(char)
+        used += 0 if joined else get_character_cell_size(char)  # a joined emoji is one glyph
+        joined = char == ZWJ
         if used > room:
-            return index
+            start = _glyph_start(text, index)
+            return index if must and start == 0 else start
     return len(text)
+
+
+ZWJ = "\u200d"
+
+
+def _glyph_start(text: str, index: int) -> int:
+    """Move a cut back to where a glyph starts: never before a combining mark, a joiner, a
+    selector or a skin tone, nor after a joiner, so an emoji or an accented letter stays
+    whole on one line (and a kept joiner never ends a line alone)."""
+    start = index
+    while start > 0 and (
+        get_character_cell_size(text[start]) == 0
+        or 0x1F3FB <= ord(text[start]) <= 0x1F3FF
+        or text[start - 1] == ZWJ
+    ):
+        start -= 1
+    return start
 
 
 def wrap_runs(runs: Iterable[Run[T]], width: int) -> list[list[tuple[str, T]]]:
@@ -160,7 +181,7 @@ def wrap_runs(runs: Iterable[Run[T]], width: int) -> list[list[tuple[str, T]]]:
                     lines[-1].append((chunk, tag))
                     room -= cells
                     break
-                take = _fits(chunk, room)
+                take = _fits(chunk, room, must=not lines[-1])
                 if escaped and take < len(chunk):
                     cut = chunk.rfind("\\", 1, take + 1)
                     if cut > 0:
