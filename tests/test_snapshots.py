@@ -175,9 +175,9 @@ def test_hostile_datagrams_are_drawn_safely(snap_compare: SnapCompare, sockets: 
     newlines as `\\x{0a}`; the line after the NUL line shows `\\x{12}4` (the brace ends the
     escape) and a dim `→` padded to the next tab stop before `X`. The three markup lines show their
     brackets literally (`[@click=app.quit]quit?[/]`). The invalid UTF-8 line shows its
-    size and bytes first, `11 B  ff fe 00 41 20 62 61 64 20 c` up to the pane; the empty one says `empty datagram`; the
-    CJK/emoji/combining line keeps its columns; the family emoji and `❤️` line has no
-    escape (its joiners and selector are kept); the last line shows
+    size and bytes first, `11 B  ff fe 00 41 20 62 61 64 20 c` up to the pane; the empty one
+    says `empty datagram`; the CJK/emoji/combining line keeps its columns; the family emoji
+    and `❤️` line has no escape (its joiners and selector are kept); the last line shows
     `hello, the rest of this datagram` and `[truncated: 40 bytes sent, 32 kept]`.
     """
     config = Config(port=21004, listening=True, bufsize=HOSTILE_BUFSIZE, rcvbuf=SNAPSHOT_RCVBUF)
