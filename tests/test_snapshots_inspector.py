@@ -53,7 +53,7 @@ def test_inspector_on_a_dns_query(snap_compare: SnapCompare, sockets: ExitStack)
     UTF-8)`, `time 2026-01-02 12:00:01.000000`, `since peer's last none earlier in the
     scrollback`, `entry #1 of the session`; then `Hex: 52 bytes, 4 rows` with the xxd rows,
     `.........exa` / `mple.com.......)` in the ASCII column; then `Text: 3 lines` with escapes such as
-    `\\x07example\\x03com\\x00` dim and italic. The footer lists Reply, Again, Edit, Copy…
+    `\\x{07}example\\x{03}com\\x{00}` dim and italic. The footer lists Reply, Again, Edit, Copy…
     """
     config = Config(port=23001, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
     app, to = open_app(sockets, config)
@@ -138,7 +138,7 @@ def test_binary_datagrams_show_their_size_first(snap_compare: SnapCompare, socke
     `← 127.0.0.1:23105  21 B  be ef 00 1a 42 1c 00 00 …` (the game packet) and `52 B  74 ea
     01 20 …` (the DNS query) start with their size in bold warning colour, then hex; the
     printable ASCII beside them is past the right edge. Text stays text: `hello` and
-    `\\x1b[31mred?\\x1b[0m` (ESC shown as a dim escape, still text). The last line, `8 B  00 00
+    `\\x{1b}[31mred?\\x{1b}[0m` (ESC shown as a dim escape, still text). The last line, `8 B  00 00
     00 00 00 00 00 00  ........`, is eight NULs: valid UTF-8, but all controls.
     """
     config = Config(port=23005, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
