@@ -165,6 +165,9 @@ async def test_a_65507_byte_datagram_opens_drawing_only_what_is_on_screen(
         _, inspector = await open_inspector(pilot)
         await pilot.pause()
         assert inspector.virtual_size.height > 65507 // 16
+        # The text (65,507 bytes, most of them escapes) is laid out on a thread, then shown.
+        hex_section = 8 + 1 + 65507 // 16 + 1
+        await wait_for(pilot, lambda: inspector.virtual_size.height > hex_section + 1000, "the whole text")
         drawn = len(inspector._cache)
         assert 0 < drawn <= inspector.size.height, "only the lines on screen are drawn"
         inspector.focus()

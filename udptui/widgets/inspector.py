@@ -11,6 +11,7 @@ the selection only swaps the entry this view reads from.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -30,6 +31,11 @@ HEX_COLUMNS_16 = 68
 """Width of a 16-byte `xxd` row; narrower inspectors show 8 bytes a row."""
 HEX_COLUMNS_8 = 39
 
+LAID_OUT_AT_ONCE = 4096
+"""Payloads up to this many bytes have their text laid out at once; larger ones on a thread,
+so the details and the hex dump show at once even for 65,507 bytes of escapes."""
+
+TextLines = list[list[tuple[str, bool]]]
 Section = tuple[int, Callable[[int], Strip]]
 """How many lines a part of the inspector has, and how to draw its line n."""
 
@@ -72,6 +78,8 @@ class Inspector(ScrollView, can_focus=True):
         self._cache: LRUCache[int, Strip] = LRUCache(256)
         self._laid_out_width = -1
         self._hex_row_bytes = 16
+        self._text: tuple[Entry, int, TextLines | None] | None = None
+        """The text laid out on the thread: for which entry, at which width (None: not yet)."""
 
     def show(self, entry: Entry | None, fields: list[tuple[str, str]]) -> None:
         """Show this entry (or the hint when None), from the top."""
@@ -110,13 +118,15 @@ class Inspector(ScrollView, can_focus=True):
 
     def _sections_of(self, entry: Entry, width: int) -> list[Section]:
         details = [self._title(entry)] + [self._field(label, value) for label, value in self.fields]
-        text = wrap_pieces(whole_text(entry), width)
+        laid_out = self._text_of(entry, width)
+        text = laid_out or []
         sections: list[Section] = [(len(details), details.__getitem__)]
         if entry.direction is Direction.NOTE:
             return [*sections, self._heading("Text"), (len(text), lambda n: self._text_line(text[n]))]
         lines = len(text)
+        heading = f"Text: {lines} line{'s' if lines != 1 else ''}" if laid_out is not None else "Text: …"
         text_part = [
-            self._heading(f"Text: {lines} line{'s' if lines != 1 else ''}"),
+            self._heading(heading),
             (lines, lambda n: self._text_line(text[n])),
         ]
         self._hex_row_bytes = 16 if width >= HEX_COLUMNS_16 else 8
@@ -134,6 +144,28 @@ class Inspector(ScrollView, can_focus=True):
             decoded_lines = [self._decoded_field(label, value) for label, value in found]
             sections += [self._heading(f"Decoded: {name}"), (len(decoded_lines), decoded_lines.__getitem__)]
         return sections
+
+    def _text_of(self, entry: Entry, width: int) -> TextLines | None:
+        """The entry's whole text in lines; a large one is laid out on a thread: None until
+        it is ready, then the inspector lays itself out again."""
+        if entry.direction is Direction.NOTE or len(entry.payload) <= LAID_OUT_AT_ONCE:
+            return wrap_pieces(whole_text(entry), width)
+        known = self._text
+        if known is not None and known[0] is entry and known[1] == width:
+            return known[2]
+        self._text = (entry, width, None)
+        work = partial(self._lay_out, entry, width)
+        self.run_worker(work, thread=True, group="text", exclusive=True, exit_on_error=False)
+        return None
+
+    def _lay_out(self, entry: Entry, width: int) -> None:
+        lines = wrap_pieces(whole_text(entry), width)
+        self.app.call_from_thread(self._laid_out, entry, width, lines)
+
+    def _laid_out(self, entry: Entry, width: int, lines: TextLines) -> None:
+        if self._text is not None and self._text[0] is entry and self._text[1] == width:  # still wanted
+            self._text = (entry, width, lines)
+            self._layout()
 
     # -- drawing ----------------------------------------------------------------------------
 
