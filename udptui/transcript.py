@@ -62,6 +62,7 @@ class Transcript:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.label = f"log file {path}"
         try:
             self._file: TextIOWrapper = open(path, "a", encoding="utf-8")  # noqa: SIM115
         except OSError as error:
