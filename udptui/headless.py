@@ -35,7 +35,7 @@ from udptui.config import Config
 from udptui.datagram import Direction, Entry, Level
 from udptui.pcap import PcapWriter
 from udptui.saving import SaveError, save_session
-from udptui.session import ChatSession, Clock
+from udptui.session import ChatSession, Clock, RecordWriter
 from udptui.transcript import Transcript, format_records
 from udptui.transport import Fault, Inbound, SendError, UdpTransport
 
@@ -281,15 +281,17 @@ def first_datagrams(batch: list[Inbound], wanted: int) -> list[Inbound]:
     return batch
 
 
-def run_headless(
+def build_runner(
     config: Config,
     transport: UdpTransport,
-    transcript: Transcript | None,
-    pcap: PcapWriter | None,
+    output: BinaryIO,
+    stdin_fd: int | None,
     *,
+    writers: Sequence[RecordWriter] = (),
+    transcript: Transcript | None = None,
     clock: Clock = datetime.now,
-) -> int:
-    """Run `--jsonl` until it is done; returns the exit status."""
+) -> HeadlessRunner:
+    """A runner whose records go to `output` (standard output, or /dev/null in the benchmark)."""
     session = ChatSession(
         transport,
         target=config.peer,
@@ -298,12 +300,25 @@ def run_headless(
         transcript=transcript,
         clock=clock,
     )
-    if pcap is not None:
-        session.add_writer(pcap)
-    output = JsonLinesOutput(sys.stdout.buffer)
-    session.add_writer(output)
+    for writer in writers:
+        session.add_writer(writer)
+    records = JsonLinesOutput(output)
+    session.add_writer(records)
+    return HeadlessRunner(config, session, records, stdin_fd)
+
+
+def run_headless(
+    config: Config,
+    transport: UdpTransport,
+    transcript: Transcript | None,
+    pcap: PcapWriter | None,
+) -> int:
+    """Run `--jsonl` until it is done; returns the exit status."""
     stdin_fd = sys.stdin.fileno() if sys.stdin is not None else None
-    runner = HeadlessRunner(config, session, output, stdin_fd)
+    writers = [pcap] if pcap is not None else []
+    runner = build_runner(
+        config, transport, sys.stdout.buffer, stdin_fd, writers=writers, transcript=transcript
+    )
 
     def on_signal(number: int, frame: FrameType | None) -> None:
         runner.stop()
@@ -319,4 +334,4 @@ def run_headless(
         for number, handler in previous.items():
             signal.signal(number, handler)
         transport.close()
-        session.close_writers()
+        runner.session.close_writers()
