@@ -82,9 +82,11 @@ def test_lines_of_standard_input_are_sent_and_commands_run(headless: list[Headle
             ("out", "/slash"),
             ("note", "unknown command /nope: try /help (start with // to send a literal /)"),
         ]
-        udptui.type(f"/to 127.0.0.1:{other.getsockname()[1]}", "moved")
+        udptui.type(f"/to localhost:{other.getsockname()[1]}", "moved")  # a name: looked up first
         assert other.recvfrom(100)[0] == b"moved"
-        assert udptui.record()["peer"] == f"127.0.0.1:{other.getsockname()[1]}"
+        other_address = f"127.0.0.1:{other.getsockname()[1]}"
+        assert udptui.record()["text"] == f"replying to {other_address} (pinned)"
+        assert udptui.record()["peer"] == other_address
         udptui.end_input()  # end of input: still listening
         peer.sendto(b"still there?", ("127.0.0.1", udptui.port))
         assert udptui.record()["text"] == "still there?"

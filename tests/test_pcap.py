@@ -140,7 +140,7 @@ def test_tcpdump_reads_a_session_with_ipv4_and_ipv6_peers(headless: list[Headles
         udptui.type(f"/to 127.0.0.1:{port4}", "reply four", f"/to [::1]:{port6}", "/hex 00 ff 00")
         assert peer4.recvfrom(100)[0] == b"reply four"
         assert peer6.recvfrom(100)[0] == b"\x00\xff\x00"
-        assert [udptui.record()["dir"] for _ in range(2)] == ["out", "out"]
+        assert [udptui.record()["dir"] for _ in range(4)] == ["note", "out", "note", "out"]
         udptui.process.send_signal(signal.SIGTERM)
         status, _, errors = udptui.finish()
     assert status == 0, errors

@@ -20,17 +20,8 @@ from datetime import datetime
 from types import FrameType
 from typing import BinaryIO
 
-from udptui.commands import (
-    HELP,
-    ClearLog,
-    CommandError,
-    SaveTranscript,
-    SendBytes,
-    SendText,
-    SetTarget,
-    ShowHelp,
-    parse_line,
-)
+from udptui.address import Address, AddressError, resolve_host
+from udptui.commands import CommandError, help_lines, run_line
 from udptui.config import Config
 from udptui.datagram import Direction, Entry, Level
 from udptui.pcap import PcapWriter
@@ -209,33 +200,15 @@ class HeadlessRunner:
             if self.output.closed:
                 return
 
-    # -- what a line does: the input box's commands ------------------------------------------
+    # -- what a line does: the input box's commands, on this runner as their CommandContext --
 
     def run_line(self, line: str) -> bool:
         """Run one line as the input box would; True when it was done."""
         try:
-            command = parse_line(line)
+            return run_line(self, line)
         except CommandError as error:
             self.notice(str(error), Level.ERROR)
             return False
-        if isinstance(command, SendText):
-            return self.send_payload(command.text.encode("utf-8"))
-        if isinstance(command, SendBytes):
-            return self.send_payload(command.payload)
-        if isinstance(command, SetTarget):
-            self.session.set_target(command.address)
-        elif isinstance(command, ClearLog):
-            self.session.store.clear()
-        elif isinstance(command, SaveTranscript):
-            try:
-                self.notice(save_session(self.session, command.path), Level.INFO)
-            except SaveError as error:
-                self.notice(str(error), Level.ERROR)
-                return False
-        elif isinstance(command, ShowHelp):
-            for usage, meaning in HELP.items():
-                self.notice(f"{usage}  {meaning}", Level.INFO)
-        return True
 
     def send_payload(self, payload: bytes) -> bool:
         try:
@@ -247,9 +220,39 @@ class HeadlessRunner:
             self.notice(warning, Level.WARNING)
         return True
 
-    def notice(self, message: str, level: Level) -> None:
-        """A notice is a record like any other (and goes to `--log` too)."""
+    def set_target(self, address: Address) -> None:
+        self.session.set_target(address)
+        self.notice(f"replying to {address} (pinned)", Level.INFO)
+
+    def look_up_target(self, host: str, port: int) -> bool:
+        """`/to NAME:PORT`: resolved here and now, so the next line of input goes to it."""
+        try:
+            address = resolve_host(host, port)
+        except AddressError as error:
+            self.notice(f"/to: {error}", Level.ERROR)
+            return False
+        self.set_target(address)
+        return True
+
+    def notice(self, message: str, level: Level, *, title: str = "") -> None:
+        """A notice is a record like any other (and goes to `--log` too); no title without a toast."""
         self.session.note(message, level)
+
+    def clear_log(self) -> None:
+        self.session.store.clear()
+
+    def save_transcript(self, path: str, *, overwrite: bool = False) -> bool:
+        try:
+            said = save_session(self.session, path, scrollback=self.config.scrollback, overwrite=overwrite)
+            self.notice(said, Level.INFO)
+        except SaveError as error:
+            self.notice(str(error), Level.ERROR)
+            return False
+        return True
+
+    def show_help(self) -> None:
+        for usage, meaning in help_lines():
+            self.notice(f"{usage}  {meaning}", Level.INFO)
 
     # -- what the screen shows in its status bar, said as notes -------------------------------
 
