@@ -204,7 +204,8 @@ def test_pcap_flag_never_overwrites(tmp_path: Path) -> None:
 
 
 async def test_the_screens_save_writes_pcap_and_refuses_an_existing_file(tmp_path: Path) -> None:
-    """The App's `/save` is the same code: `.pcap` writes pcap, an existing file is refused."""
+    """The App's `/save` is the same code: `.pcap` writes pcap, an existing file is refused,
+    and `/save!` replaces it on purpose."""
     transport = UdpTransport.open(bind_host="127.0.0.1", port=0)
     app = make_app(Config(listening=True), transport=transport, clock=fixed_clock)
     precious, fresh = tmp_path / "x.pcap", tmp_path / "new.pcap"
@@ -217,10 +218,11 @@ async def test_the_screens_save_writes_pcap_and_refuses_an_existing_file(tmp_pat
             await type_line(pilot, app, f"/save {precious}")
             await type_line(pilot, app, f"/save {fresh}")
             notes = [entry.note for entry in app.session.store if entry.direction is Direction.NOTE]
+            await type_line(pilot, app, f"/save! {precious}")  # on purpose
     finally:
         transport.close()
     assert "already exists" in notes[0]
     assert notes[1] == f"saved 1 datagram as pcap to {fresh}"
-    assert precious.read_bytes() == b"PRECIOUS"
+    assert read_pcap(precious.read_bytes()) == read_pcap(fresh.read_bytes())
     ((_, raw),) = read_pcap(fresh.read_bytes())
     assert dpkt.utils.inet_to_str(dpkt.ip.IP(raw).dst) == "127.0.0.1" and raw.endswith(b"hello")
