@@ -246,3 +246,45 @@ def test_bad_starts_are_one_line_with_status_2(args: tuple[str, ...], words: str
     """Without a terminal (standard input is /dev/null here) and without --jsonl, udptui says so
     in one line instead of failing inside Textual; headless flags alone are usage errors."""
     assert_one_line_error(run_udptui(*args), words)
+
+
+def test_a_full_disk_on_standard_output_is_one_line_and_status_1() -> None:
+    """`> /dev/full`: every write fails (ENOSPC); udptui says so once on stderr and ends with 1."""
+    with open("/dev/full", "wb") as full:
+        udptui = subprocess.Popen(
+            [*UDPTUI, "--listen", "0", "--jsonl"],
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            bufsize=0,
+        )
+    try:
+        assert udptui.stderr is not None
+        port = LISTENING.match(read_line(udptui.stderr).decode())
+        assert port is not None
+        with udp_socket() as peer:
+            peer.sendto(b"lost", ("127.0.0.1", int(port.group(1))))
+        _, errors = udptui.communicate(timeout=WAIT_SECONDS)
+    finally:
+        if udptui.poll() is None:
+            udptui.kill()
+    assert udptui.returncode == 1
+    assert errors.decode().splitlines() == [
+        "udptui: standard output: No space left on device; it records nothing more"
+    ]
+
+
+def test_an_over_long_line_is_one_notice_and_the_next_line_goes(headless: list[Headless]) -> None:
+    """A line of 3 MiB (more than any datagram) is not kept whole in memory: one notice, then on."""
+    with udp_socket() as peer:
+        udptui = start(headless, "--peer", f"127.0.0.1:{peer.getsockname()[1]}", "--jsonl")
+        assert udptui.process.stdin is not None
+        writer = threading.Thread(
+            target=udptui.process.stdin.write, args=(b"x" * (3 * 1024 * 1024) + b"\nnext\n",)
+        )
+        writer.start()
+        assert "over 1048576 bytes: not sent" in udptui.record()["text"]
+        assert udptui.record()["text"] == "next"
+        writer.join(WAIT_SECONDS)
+        assert peer.recvfrom(100)[0] == b"next"

@@ -32,7 +32,8 @@ from udptui.transport import Fault, Inbound, SendError, UdpTransport
 
 EXIT_DONE = 0
 EXIT_SHORT = 1
-"""`--count` was not reached (or, without `--count`, nothing arrived) before udptui ended."""
+"""`--count` was not reached (or, without `--count`, nothing arrived) before udptui ended, or
+standard output could not be written."""
 DRAIN_INTERVAL = 1 / 20
 """How often the inbox is taken, as the screen does: one batch, one flush, per tick."""
 DROP_NOTE_INTERVAL = 1.0
@@ -53,6 +54,8 @@ class JsonLinesOutput:
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
         self.closed = False
+        self.failed = False
+        """It could not be written (a full disk): the runner ends with status 1."""
 
     def write(self, entries: Sequence[Entry]) -> None:
         if self.closed or not entries:
@@ -60,19 +63,22 @@ class JsonLinesOutput:
         try:
             self._stream.write(format_records(entries).encode("utf-8"))
             self._stream.flush()
-        except BrokenPipeError:
+        except OSError as error:
             self.closed = True
             # What is still buffered would fail again when Python exits, with a message.
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, self._stream.fileno())
             os.close(devnull)
+            if not isinstance(error, BrokenPipeError):
+                self.failed = True
+                raise  # the session says it once, as for --log
 
     def close(self) -> None:
         pass
 
 
 class LineReader:
-    """Standard input split into lines (without their `\\n`), read without blocking."""
+    """Standard input split into lines (without their `\\n`), read when the selector says so."""
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
@@ -92,9 +98,12 @@ class LineReader:
             return ([last] if last and not self._skipping else []), False
         *lines, self._pending = (self._pending + chunk).split(b"\n")
         dropped = False
-        if self._skipping and lines:  # the rest of an over-long line
-            lines.pop(0)
-            self._skipping = False
+        if self._skipping:  # inside an over-long line: drop up to its end
+            if lines:
+                lines.pop(0)
+                self._skipping = False
+            else:
+                self._pending = b""
         if len(self._pending) > MAX_LINE:
             self._pending, self._skipping, dropped = b"", True, True
         return lines, dropped
@@ -162,7 +171,7 @@ class HeadlessRunner:
             selector.close()
         self.note_drops(final=True)
         if self.output.closed:
-            return EXIT_DONE
+            return EXIT_SHORT if self.output.failed else EXIT_DONE
         wanted = count if count is not None else 1 if idle is not None else 0
         return EXIT_SHORT if self.received < wanted else EXIT_DONE
 
