@@ -9,15 +9,18 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import dpkt
 import pytest
+import test_e2e_tmux
 from conftest import WAIT_SECONDS, Headless, fixed_clock, start, type_line, udp_socket, wait_for
 from hypothesis import given
 from hypothesis import strategies as st
+from test_e2e_tmux import Tmux, run_boundaries_client, start_listener
 
 from udptui.address import Address
 from udptui.app import make_app
@@ -26,6 +29,7 @@ from udptui.datagram import Direction, Entry, Truncation
 from udptui.pcap import LINKTYPE_RAW, packet, pcap_bytes
 from udptui.transport import UdpTransport
 
+tmux = test_e2e_tmux.tmux  # the fixture: a private tmux server
 T0 = datetime(2026, 1, 2, 12, 0, 1, 250000)
 LOCAL = Address("::", 9000)
 
@@ -226,3 +230,20 @@ async def test_the_screens_save_writes_pcap_and_refuses_an_existing_file(tmp_pat
     assert read_pcap(precious.read_bytes()) == read_pcap(fresh.read_bytes())
     ((_, raw),) = read_pcap(fresh.read_bytes())
     assert dpkt.utils.inet_to_str(dpkt.ip.IP(raw).dst) == "127.0.0.1" and raw.endswith(b"hello")
+
+
+def test_the_screen_writes_pcap_flushed_per_batch(tmux: Tmux, tmp_path: Path) -> None:
+    """`udptui --listen 0 --pcap FILE` in a terminal: tcpdump reads the file while udptui
+    still runs (each batch is flushed), with the tutorial's three datagrams and the reply."""
+    capture = tmp_path / "screen.pcap"
+    port = start_listener(tmux, "app", "--pcap", str(capture))
+    run_boundaries_client(port)
+    tmux.wait_for("app", lambda screen: "egon" in screen)
+    tmux.type("app", "and back")
+    tmux.wait_for("app", lambda screen: "→ 127.0.0.1:" in screen and "and back" in screen)
+    deadline = time.monotonic() + WAIT_SECONDS
+    while len(lines := tcpdump(capture)) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lengths = [line.rsplit("length ", 1)[1] for line in lines]
+    assert lengths == ["5", "5", "4", "8"]
+    assert all(f"0.0.0.0.{port}" in line for line in lines)
