@@ -92,8 +92,9 @@ def test_lines_of_standard_input_are_sent_and_commands_run(headless: list[Headle
         assert udptui.record()["text"] == "still there?"
         assert udptui.process.poll() is None
         udptui.process.send_signal(signal.SIGTERM)
-        status, _, errors = udptui.finish()
-    assert status == 0
+        status, records, errors = udptui.finish()
+    assert status == 128 + signal.SIGTERM
+    assert [record["text"] for record in records] == ["stopped by SIGTERM"]
     assert errors == ""
 
 
@@ -180,13 +181,18 @@ def test_the_readmes_jq_example(headless: list[Headless]) -> None:
     assert out.decode().splitlines() == ["first line", "second"]
 
 
-def test_interrupt_ends_quietly(headless: list[Headless]) -> None:
-    """Ctrl+C (SIGINT): status 0, no traceback; status 1 when `--count` was not reached."""
-    for args, expected in (((), 0), (("--count", "5"), 1)):
-        udptui = start(headless, "--listen", "0", "--jsonl", *args, stdin=subprocess.DEVNULL)
-        udptui.process.send_signal(signal.SIGINT)
-        status, records, errors = udptui.finish()
-        assert (status, records, errors) == (expected, [], "")
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_ends_it_as_it_ends_the_screen(headless: list[Headless], number: signal.Signals) -> None:
+    """Ctrl+C, SIGTERM, SIGHUP: status 128 + N, a last note saying why, no traceback."""
+    udptui = start(headless, "--listen", "0", "--jsonl", "--count", "5", stdin=subprocess.DEVNULL)
+    with udp_socket() as peer:
+        peer.sendto(b"one", ("127.0.0.1", udptui.port))
+        assert udptui.record()["text"] == "one"
+    udptui.process.send_signal(number)
+    status, records, errors = udptui.finish()
+    assert status == 128 + number
+    assert [(record["dir"], record["text"]) for record in records] == [("note", f"stopped by {number.name}")]
+    assert errors == ""
 
 
 def test_headless_never_imports_textual() -> None:

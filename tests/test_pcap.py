@@ -147,7 +147,7 @@ def test_tcpdump_reads_a_session_with_ipv4_and_ipv6_peers(headless: list[Headles
         assert [udptui.record()["dir"] for _ in range(4)] == ["note", "out", "note", "out"]
         udptui.process.send_signal(signal.SIGTERM)
         status, _, errors = udptui.finish()
-    assert status == 0, errors
+    assert status == 128 + signal.SIGTERM, errors
     port = udptui.port
     lines = [re.sub(r"^\S+ ", "", line) for line in tcpdump(capture)]  # without the time of day
     assert lines == [
@@ -185,7 +185,7 @@ def test_save_pcap_refuses_an_existing_file_and_writes_a_new_one(
         assert ("--pcap file" in saved["text"]) == bool(pcap_flag)
         assert [raw[-7:] for _, raw in read_pcap(fresh.read_bytes())] == [b"keep me"]
         udptui.process.send_signal(signal.SIGTERM)
-        assert udptui.finish()[0] == 0
+        assert udptui.finish()[0] == 128 + signal.SIGTERM
     assert precious.read_bytes() == b"PRECIOUS"
 
 

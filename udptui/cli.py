@@ -28,6 +28,8 @@ examples:
   udptui --peer 127.0.0.1:8080            talk to a peer from a free port
   udptui --listen 8080 --peer [::1]:9000  a fixed local port and a first peer
   udptui --listen 0 --log chat.jsonl      any free port, every datagram kept
+  udptui --listen 0 --pcap chat.pcap      every datagram as pcap, for tcpdump
+  udptui --listen 5514 --jsonl | jq -r .text  no screen: each datagram's text
 """
 
 

@@ -34,6 +34,8 @@ EXIT_DONE = 0
 EXIT_SHORT = 1
 """`--count` was not reached (or, without `--count`, nothing arrived) before udptui ended, or
 standard output could not be written."""
+EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+"""Signals that end headless mode as they end the screen: cleanly, with status 128 + N."""
 DRAIN_INTERVAL = 1 / 20
 """How often the inbox is taken, as the screen does: one batch, one flush, per tick."""
 DROP_NOTE_INTERVAL = 1.0
@@ -126,17 +128,23 @@ class HeadlessRunner:
         self.reader = LineReader(stdin_fd) if stdin_fd is not None else None
         self.received = 0
         self._stop = threading.Event()
+        self._ending = (0, "")
         self._drops_noted = 0
         self._drops_noted_at = float("-inf")
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def stop(self) -> None:
-        """End the loop at its next turn (from a signal handler or another thread)."""
+    def stop(self, status: int = 0, reason: str = "") -> None:
+        """End the loop at its next turn (from a signal handler or another thread); a status
+        and reason (`stopped by SIGTERM`) say why, as the screen says it. The first one counts."""
+        if not self._stop.is_set():
+            self._ending = (status, reason)
         self._stop.set()
 
     def run(self) -> int:
-        """Run until `--count`, `--idle-timeout`, a closed standard output or `stop()`; the exit status."""
+        """Run until `--count`, `--idle-timeout`, a closed standard output or `stop()`; the exit status.
+
+        The socket is closed on the way out; the session's writers are the caller's to close."""
         receiver = threading.Thread(target=self.transport.run_receiver, name="receiver", daemon=True)
         receiver.start()
         selector = selectors.DefaultSelector()
@@ -169,7 +177,17 @@ class HeadlessRunner:
                 # else: a regular file on standard input, read on without waiting
         finally:
             selector.close()
+        # As the screen does: close the socket (the receive thread ends), then record what it
+        # still held, within --count, and why udptui stopped.
+        self.transport.close()
+        if count is None or self.received < count:
+            self.take_batch()
         self.note_drops(final=True)
+        status, reason = self._ending
+        if reason:
+            self.notice(reason, Level.WARNING)
+        if status:
+            return status
         if self.output.closed:
             return EXIT_SHORT if self.output.failed else EXIT_DONE
         wanted = count if count is not None else 1 if idle is not None else 0
@@ -333,9 +351,9 @@ def run_headless(
     )
 
     def on_signal(number: int, frame: FrameType | None) -> None:
-        runner.stop()
+        runner.stop(128 + number, f"stopped by {signal.Signals(number).name}")
 
-    previous = {number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
+    previous = {number: signal.signal(number, on_signal) for number in EXIT_SIGNALS}
     where = f"udptui: listening on {transport.local_description}"
     if config.peer is not None:
         where += f", sending to {config.peer}"
