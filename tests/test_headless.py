@@ -294,3 +294,19 @@ def test_an_over_long_line_is_one_notice_and_the_next_line_goes(headless: list[H
         assert udptui.record()["text"] == "next"
         writer.join(WAIT_SECONDS)
         assert peer.recvfrom(100)[0] == b"next"
+
+
+def test_standard_output_and_the_log_hold_the_same_records(headless: list[Headless], tmp_path: Path) -> None:
+    """One schema: what `--jsonl` prints is, line for line, what `--log` appends."""
+    log = tmp_path / "chat.jsonl"
+    udptui = start(headless, "--listen", "0", "--jsonl", "--log", str(log), "--count", "2")
+    with udp_socket() as peer:
+        peer.sendto("héllo \u202e".encode(), ("127.0.0.1", udptui.port))
+        assert udptui.record()["text"] == "héllo \u202e"
+        udptui.type("/hex ff 00", "/nope")
+        peer.sendto(b"\xff\xfe", ("127.0.0.1", udptui.port))
+        out, _ = udptui.process.communicate(timeout=WAIT_SECONDS)
+    assert udptui.process.returncode == 0
+    printed = out.decode().splitlines()
+    assert len(printed) == 3  # the out datagram, the notice, the second in (the first was read above)
+    assert log.read_text(encoding="utf-8").splitlines()[1:] == printed
