@@ -56,8 +56,27 @@ def entry_record(entry: Entry, ts: str | None = None) -> dict[str, Any]:
     return record
 
 
-_encode = json.JSONEncoder(ensure_ascii=False).encode
-"""`json.dumps(..., ensure_ascii=False)`, without looking its options up for every record."""
+_string = json.encoder.encode_basestring
+"""JSON's own string encoder, the one `json.dumps(..., ensure_ascii=False)` uses."""
+
+
+def _encode(record: dict[str, Any]) -> str:
+    """`json.dumps(record, ensure_ascii=False)` for a flat record of strings, ints and bools, at
+    about half its cost: `dumps` builds a new encoder for every call, and a flood calls it for
+    every datagram. Anything else goes to `json.dumps` itself (a test holds the two equal)."""
+    parts = []
+    for key, value in record.items():
+        kind = type(value)
+        if kind is str:
+            text = _string(value)
+        elif kind is int:
+            text = int.__repr__(value)
+        elif kind is bool:
+            text = "true" if value else "false"
+        else:
+            return json.dumps(record, ensure_ascii=False)
+        parts.append(f"{_string(key)}: {text}")
+    return "{" + ", ".join(parts) + "}"
 
 
 def format_record(entry: Entry, ts: str | None = None) -> str:
