@@ -66,15 +66,15 @@ def _local_host(local: Address | str | None, ipv6: bool) -> str:
 
 def packet(entry: Entry, local: Address) -> bytes | None:
     """The IP packet of a datagram entry (None for a note): headers with the length it had on
-    the wire, then the bytes kept. `local` is the socket's bound address, used unless the
-    entry knows the address it arrived at (`entry.local_address`)."""
+    the wire, then the bytes kept. `local` is the socket's bound address; its host is used
+    unless the entry knows the address it arrived at (`entry.local_address`, IP_PKTINFO)."""
     peer = entry.peer
     if entry.direction is Direction.NOTE or peer is None:
         return None
     ipv6 = peer.is_ipv6
     arrived_at = getattr(entry, "local_address", None)
     here = _local_host(arrived_at if arrived_at is not None else local, ipv6)
-    local_port = arrived_at.port if isinstance(arrived_at, Address) else local.port
+    local_port = local.port  # the socket's port, whichever of its addresses was used
     if entry.direction is Direction.RECEIVED:
         source, destination, source_port, destination_port = peer.host, here, peer.port, local_port
     else:
