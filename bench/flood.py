@@ -1,7 +1,9 @@
 """Flood benchmark: how fast udptui takes in datagrams, against a plain Python `recvfrom` loop.
 
-Runs the real app (headless) and, in the same run on the same machine, a bare `recvfrom`
-loop with the same receive buffer and the same kernel drop counter (SO_RXQ_OVFL). A small C
+Runs the real app (the screen, in Textual's headless test mode), the real `--jsonl` runner
+with its records going to /dev/null, and, in the same run on the same machine, a bare
+`recvfrom` loop with the same receive buffer and the same kernel drop counter (SO_RXQ_OVFL).
+A small C
 sender (`bench/sender.c`, compiled into a temporary directory) blasts numbered 64-byte
 datagrams at full speed, then at fixed rates. It also measures the UI's timer lag under a
 20k/s flood, memory after a million datagrams, and start-up time.
@@ -411,6 +413,70 @@ async def app_child(spec: dict[str, Any]) -> dict[str, Any]:
         return {"run": asdict(result), "rcvbuf_granted": probe.transport.rcvbuf_granted}
 
 
+def headless_child(spec: dict[str, Any]) -> dict[str, Any]:
+    """`udptui --listen 0 --jsonl >/dev/null`: the real headless runner, its records written
+    to /dev/null, measured from a thread while the runner has the main thread."""
+    from udptui.headless import build_runner
+
+    rate = spec["rate"]
+    transport = UdpTransport.open(port=0, rcvbuf=spec["rcvbuf"])
+    port = transport.local_address.port
+    with open(os.devnull, "wb") as devnull:
+        runner = build_runner(Config(port=port, listening=True, jsonl=True), transport, devnull, None)
+        session, result, last = runner.session, RunResult("jsonl", rate), [0.0]
+        ingest = session.ingest
+
+        def timed_ingest(batch: list[Any]) -> IngestResult:
+            ingested = ingest(batch)
+            if ingested.entries:
+                last[0] = time.monotonic()
+            return ingested
+
+        session.ingest = timed_ingest  # type: ignore[method-assign]
+
+        def measure() -> None:
+            try:
+                counters = session.counters
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as warm:  # as the app is warmed up
+                    for number in range(WARM_UP):
+                        warm.sendto(number.to_bytes(8, "big") + b"w" * 56, (HOST, port))
+                deadline = time.monotonic() + 5
+                while counters.received < WARM_UP and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                time.sleep(0.3)
+                before = (counters.received, transport.kernel_drops, transport.inbox_drops)
+                wall_before, cpu_before = time.monotonic(), cpu_seconds()
+                sent = subprocess.run(
+                    sender_command(Path(spec["sender"]), port, spec["count"], rate, spec["size"]),
+                    capture_output=True,
+                    check=True,
+                )
+                seen, since, deadline = counters.received, time.monotonic(), time.monotonic() + RUN_LIMIT
+                while time.monotonic() - since < QUIET and not result.timed_out:
+                    time.sleep(0.02)
+                    if counters.received != seen:
+                        seen, since = counters.received, time.monotonic()
+                    result.timed_out = time.monotonic() > deadline
+                result.cpu_percent = 100 * (cpu_seconds() - cpu_before) / (time.monotonic() - wall_before)
+                result.received, last_ingest = counters.received - before[0], last[0]
+                send_marker(port)  # brings the kernel's drop count up to date
+                end = time.monotonic() + 5
+                while counters.received <= before[0] + result.received and time.monotonic() < end:
+                    time.sleep(0.01)
+                result.kernel_dropped = transport.kernel_drops - before[1]
+                result.app_dropped = transport.inbox_drops - before[2]
+                result.finish(parse_sender(sent.stdout), last_ingest)
+            finally:
+                runner.stop()
+
+        thread = threading.Thread(target=measure)
+        thread.start()
+        runner.run()
+        thread.join()
+    transport.close()
+    return {"run": asdict(result), "rcvbuf_granted": transport.rcvbuf_granted}
+
+
 async def in_child(spec: dict[str, Any]) -> dict[str, Any]:
     """Run an app measurement in a fresh Python process, as the app runs for real.
 
@@ -524,6 +590,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lag-rate", type=int, default=20_000, help="rate at which lag is the target figure")
     parser.add_argument("--quick", action="store_true", help="a smoke run: small counts")
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up timings")
+    parser.add_argument("--no-headless", action="store_true", help="skip the headless (--jsonl) runs")
     parser.add_argument(
         "--what-if-gc-freeze",
         action="store_true",
@@ -566,6 +633,7 @@ async def bench(args: argparse.Namespace, sender: Path) -> dict[str, Any]:
             }
         )
     runs: list[tuple[RunResult, RunResult]] = []
+    headless_runs: list[tuple[RunResult, RunResult]] = []
     rcvbuf_granted = 0
     for rate in [0, *args.rate_list]:
         label = "full speed" if rate == 0 else f"{rate:,}/s"
@@ -584,6 +652,11 @@ async def bench(args: argparse.Namespace, sender: Path) -> dict[str, Any]:
         )
         rcvbuf_granted = measured["rcvbuf_granted"]
         runs.append((raw, RunResult(**measured["run"])))
+        if not args.no_headless:
+            print(f"flood: {args.count:,} datagrams at {label}: headless, --jsonl >/dev/null ...", flush=True)
+            spec = {"mode": "headless", "sender": str(sender), "count": args.count, "rate": rate}
+            measured = await in_child({**spec, "size": args.size, "rcvbuf": args.rcvbuf})
+            headless_runs.append((raw, RunResult(**measured["run"])))
     startup: dict[str, Any] = {}
     if not args.no_startup:
         print("start-up: udptui --version x5, first frame in tmux x5 ...", flush=True)
@@ -611,15 +684,21 @@ async def bench(args: argparse.Namespace, sender: Path) -> dict[str, Any]:
         },
         "rcvbuf_granted": rcvbuf_granted,
         "runs": [{"raw": asdict(raw), "app": asdict(app)} for raw, app in runs],
+        "headless_runs": [{"raw": asdict(raw), "jsonl": asdict(jsonl)} for raw, jsonl in headless_runs],
         "memory": memory,
         "startup": startup,
         "_runs": runs,
+        "_headless_runs": headless_runs,
     }
 
 
 def report(results: dict[str, Any], lag_rate: int) -> None:
     runs: list[tuple[RunResult, RunResult]] = results.pop("_runs")
     print_table(runs)
+    headless_runs: list[tuple[RunResult, RunResult]] = results.pop("_headless_runs")
+    if headless_runs:
+        print("\nheadless, `udptui --listen 0 --jsonl >/dev/null`, against the same raw runs:")
+        print_table(headless_runs)
     what_if = {name: value for name, value in results["settings"]["what_if"].items() if value}
     if what_if:
         print(f"\nWHAT-IF: the app was changed for this run: {what_if}")
@@ -680,7 +759,9 @@ def report(results: dict[str, Any], lag_rate: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.child:
-        print(json.dumps(asyncio.run(app_child(json.loads(args.child)))))
+        spec = json.loads(args.child)
+        measured = headless_child(spec) if spec["mode"] == "headless" else asyncio.run(app_child(spec))
+        print(json.dumps(measured))
         return
     with tempfile.TemporaryDirectory(prefix="udptui-flood-") as directory:
         sender = compile_sender(Path(directory))

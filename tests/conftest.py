@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import re
+import select
 import socket
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from types import FrameType
+from typing import IO, Any
 
 import pytest
 from textual.message import Message
@@ -195,3 +201,74 @@ def open_transport() -> Iterator[Callable[..., UdpTransport]]:
     yield open_
     for transport in opened:
         transport.close()
+
+
+# -- headless udptui processes (`--jsonl`) -----------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+UDPTUI = [sys.executable, "-m", "udptui"]
+LISTENING = re.compile(r"^udptui: listening on \S+:(\d+)")
+
+
+def read_line(stream: IO[bytes], timeout: float = WAIT_SECONDS) -> bytes:
+    """One line from a child's pipe, waiting up to `timeout` (b'' at its end)."""
+    ready, _, _ = select.select([stream], [], [], timeout)
+    assert ready, f"no line within {timeout} s"
+    return stream.readline()
+
+
+class Headless:
+    """A `udptui ... --jsonl` process; its port is read from its first line on standard error."""
+
+    def __init__(self, *args: str, stdin: int | IO[Any] = subprocess.PIPE, cwd: Path = REPO) -> None:
+        # Unbuffered pipes: a line read ahead into a buffer would hide from `select`.
+        self.process = subprocess.Popen(
+            [*UDPTUI, *args], cwd=cwd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+        )
+        assert self.process.stderr is not None and self.process.stdout is not None
+        self.stdout = self.process.stdout
+        first = read_line(self.process.stderr).decode()
+        match = LISTENING.match(first.strip())
+        assert match, f"expected the listening line on stderr, got {first!r}"
+        self.port = int(match.group(1))
+
+    def record(self) -> dict[str, Any]:
+        line = read_line(self.stdout)
+        assert line, "standard output ended"
+        record: dict[str, Any] = json.loads(line)
+        return record
+
+    def type(self, *lines: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write("".join(line + "\n" for line in lines).encode())
+        self.process.stdin.flush()
+
+    def end_input(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.stdin = None  # communicate() must not flush it
+
+    def finish(self, timeout: float = WAIT_SECONDS) -> tuple[int, list[dict[str, Any]], str]:
+        """Wait for the exit: (status, the records not read yet, standard error after its first line)."""
+        out, err = self.process.communicate(timeout=timeout)
+        return self.process.returncode, [json.loads(line) for line in out.splitlines()], err.decode()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def headless() -> Iterator[list[Headless]]:
+    """Started processes, killed after the test if still running."""
+    started: list[Headless] = []
+    yield started
+    for process in started:
+        process.kill()
+
+
+def start(started: list[Headless], *args: str, **options: Any) -> Headless:
+    process = Headless(*args, **options)
+    started.append(process)
+    return process

@@ -111,14 +111,20 @@ def single_value_flags() -> list[tuple[str, str]]:
     return flags
 
 
+HEADLESS_ONLY = ("--count", "--idle-timeout")
+"""Flags that need --jsonl beside them."""
+
+
 @pytest.mark.parametrize(("flag", "value"), single_value_flags())
 def test_every_single_value_flag_refuses_to_be_given_twice(
     flag: str, value: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Generic, so a flag added later is covered too: the second value is never silently taken."""
-    config_from_args(["--listen", "0"] if flag == "--listen" else ["--listen", "0", flag, value])
+    listen = [] if flag == "--listen" else ["--listen", "0"]
+    listen += ["--jsonl"] if flag in HEADLESS_ONLY else []
+    config_from_args([*listen, flag, value])
     with pytest.raises(SystemExit) as caught:
-        config_from_args([flag, value, flag, value] + ([] if flag == "--listen" else ["--listen", "0"]))
+        config_from_args([flag, value, flag, value, *listen])
     assert caught.value.code == 2
     error = capsys.readouterr().err
     assert error == f"udptui: error: {flag} is given more than once: give it once\n"

@@ -16,7 +16,7 @@ from test_render_property import hostile_text
 
 from udptui.address import Address
 from udptui.datagram import Direction, Entry, Level, Truncation
-from udptui.transcript import Transcript, TranscriptError, entry_record, format_records
+from udptui.transcript import Transcript, TranscriptError, _encode, entry_record, format_records
 
 T0 = datetime(2026, 1, 2, 12, 0, 1, 234567)
 PEER = Address("127.0.0.1", 5000)
@@ -142,3 +142,33 @@ def test_a_pipe_can_be_the_log(tmp_path: Path) -> None:
     transcript.close()
     reader.join(timeout=5)
     assert json.loads(received[0])["text"] == "through the pipe"
+
+
+@given(
+    record=st.dictionaries(
+        st.text(),
+        st.one_of(st.text(), st.integers(), st.booleans(), st.floats(allow_nan=False), st.none()),
+    )
+)
+def test_the_fast_encoder_writes_what_json_dumps_writes(record: dict[str, object]) -> None:
+    """`_encode` stands in for `json.dumps(..., ensure_ascii=False)` per record: byte for byte."""
+    assert _encode(record) == json.dumps(record, ensure_ascii=False)
+
+
+@given(
+    payload=st.binary(max_size=64) | st.text(max_size=64).map(str.encode),
+    direction=st.sampled_from(Direction),
+    truncation=st.sampled_from(Truncation),
+    note=st.text(max_size=32),
+    ipv6=st.booleans(),
+)
+def test_every_record_is_json_dumps_of_entry_record(
+    payload: bytes, direction: Direction, truncation: Truncation, note: str, ipv6: bool
+) -> None:
+    """The batch path (one timestamp per batch, the fast encoder) writes what the plain one would."""
+    from udptui.visible import json_escape_unsafe
+
+    peer = Address("::1" if ipv6 else "127.0.0.1", 5000)
+    entry = Entry(T0, direction, peer, payload, len(payload) + 1, truncation, note=note)
+    plain = json_escape_unsafe(json.dumps(entry_record(entry), ensure_ascii=False)) + "\n"
+    assert format_records([entry, entry]) == plain * 2

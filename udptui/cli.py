@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 from udptui import __version__
 from udptui.address import Address, AddressError, parse_endpoint, parse_port, resolve_host
 from udptui.config import DEFAULT_SCROLLBACK, Config
-from udptui.transcript import TranscriptError
+from udptui.startup import NEEDS_TERMINAL, StartError, has_terminal, open_files, open_transport
 from udptui.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF, TransportError
 
 EXIT_USAGE = 2
@@ -28,6 +28,8 @@ examples:
   udptui --peer 127.0.0.1:8080            talk to a peer from a free port
   udptui --listen 8080 --peer [::1]:9000  a fixed local port and a first peer
   udptui --listen 0 --log chat.jsonl      any free port, every datagram kept
+  udptui --listen 0 --pcap chat.pcap      every datagram as pcap, for tcpdump
+  udptui --listen 5514 --jsonl | jq -r .text  no screen: each datagram's text
 """
 
 
@@ -96,6 +98,16 @@ def _int_range(low: int, high: int) -> argparse._ActionType:
     return parse
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds like 5 or 0.5, not {text!r}") from None
+    if not 0 < value < 10**9:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
+    return value
+
+
 def _port(text: str) -> int:
     try:
         return parse_port(text)
@@ -146,6 +158,28 @@ def build_parser() -> OneLineParser:
         metavar="FILE",
         help="append every datagram in and out, and every notice, to FILE as JSON lines",
     )
+    parser.add_argument(
+        "--pcap",
+        metavar="FILE",
+        help="write every datagram in and out to FILE, a new pcap file (tcpdump -r, Wireshark)",
+    )
+    parser.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="no screen: JSON lines on standard output; each line of standard input is sent",
+    )
+    parser.add_argument(
+        "--count",
+        metavar="N",
+        type=_int_range(1, 2**63 - 1),
+        help="with --jsonl: end after N datagrams received (status 1 if --idle-timeout comes first)",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        metavar="SECONDS",
+        type=_seconds,
+        help="with --jsonl: end when nothing has arrived for this long",
+    )
     parser.add_argument("--version", action="version", version=f"udptui {__version__}")
     return parser  # fmt: skip
 
@@ -156,6 +190,9 @@ def config_from_args(argv: list[str] | None = None) -> Config:
     args = parser.parse_args(argv)
     if args.listen is None and args.peer is None:
         parser.error("say where to talk: --listen PORT, --peer HOST:PORT, or both")
+    for flag, value in (("--count", args.count), ("--idle-timeout", args.idle_timeout)):
+        if value is not None and not args.jsonl:
+            parser.error(f"{flag} works with --jsonl (headless mode) only")
     try:
         peer = parse_endpoint(args.peer) if args.peer is not None else None
         bind_host = resolve_host(args.bind).host if args.bind is not None else None
@@ -172,17 +209,32 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         rcvbuf=args.rcvbuf,
         scrollback=args.scrollback,
         log_path=args.log,
+        pcap_path=args.pcap,
+        jsonl=args.jsonl,
+        count=args.count,
+        idle_timeout=args.idle_timeout,
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     config = config_from_args(argv)
+    try:
+        transport = open_transport(config)
+        if not config.jsonl and not has_terminal():
+            transport.close()
+            raise StartError(NEEDS_TERMINAL)
+        transcript, pcap = open_files(config, transport)
+    except (TransportError, StartError) as error:
+        print(f"udptui: error: {error}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    if config.jsonl:
+        from udptui.headless import run_headless  # no Textual at all
+
+        sys.exit(run_headless(config, transport, transcript, pcap))
     from udptui.app import make_app  # Textual loads only once the flags are known to be good
     from udptui.terminal import run_in_terminal
 
-    try:
-        app = make_app(config)
-    except (TransportError, TranscriptError) as error:
-        print(f"udptui: error: {error}", file=sys.stderr)
-        sys.exit(EXIT_USAGE)
+    app = make_app(config, transport=transport, transcript=transcript)
+    if pcap is not None:
+        app.session.add_writer(pcap)
     sys.exit(run_in_terminal(app))

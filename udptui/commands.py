@@ -166,7 +166,7 @@ COMMANDS: tuple[Command[Any], ...] = (
     Command(
         "save",
         "/save FILE",
-        "write this session's transcript (JSON lines) to a new FILE; /save! replaces one",
+        "write this session to a new FILE: JSON lines, or pcap for FILE.pcap; /save! replaces one",
         "Save transcript…",
         parse_file,
         lambda context, path, overwrite: context.save_transcript(path, overwrite=overwrite),

@@ -30,6 +30,14 @@ class Config:
     """Entries the log keeps; older ones are let go and counted."""
     log_path: str | None = None
     """`--log FILE`: append every datagram and notice to this file as JSON lines."""
+    pcap_path: str | None = None
+    """`--pcap FILE`: write every datagram in and out to this new file as pcap."""
+    jsonl: bool = False
+    """`--jsonl`: no screen; records on standard output, lines from standard input sent."""
+    count: int | None = None
+    """`--count N` (headless): end after N datagrams received."""
+    idle_timeout: float | None = None
+    """`--idle-timeout SECONDS` (headless): end when nothing arrives for this long."""
 
     @property
     def follows_sender(self) -> bool:

@@ -1,7 +1,9 @@
-"""`/save FILE`: this session's transcript as JSON lines, with one line saying what was written."""
+"""`/save FILE`: this session's transcript as JSON lines (pcap when FILE ends in `.pcap`),
+with one line saying what was written. Shared by the screen and headless mode."""
 
 from __future__ import annotations
 
+from udptui.datagram import Direction
 from udptui.files import FileExists, write_new_file
 from udptui.session import ChatSession
 from udptui.store import MAX_PAYLOAD_BYTES
@@ -31,25 +33,52 @@ def save_session(session: ChatSession, path: str, *, scrollback: int, overwrite:
     (cleared from the screen or not), saying how many older entries it had let go. An
     existing file is refused unless `overwrite` (`/save!`); the `--log` file always is.
     """
+    from udptui.pcap import is_pcap_path
+
     log = session.transcript
     if log is not None and log.is_same_file(path):
         raise SaveError(f"{path} is the --log file: it already holds everything")
     missing = ""
+    data: bytes | str | None
     try:
-        text = log.session_text() if log is not None else None
-        if text is not None:
-            detail = "the whole session, from the --log file"
+        pcap = is_pcap_path(path)
+        data = _whole_pcap(session, path) if pcap else log.session_text() if log is not None else None
+        if data is not None:
+            detail = f"the whole session, from the {'--pcap' if pcap else '--log'} file"
         else:
-            text = format_records(session.store)
             store = session.store
-            detail = plural(len(store), "entry", "entries")
+            if pcap:
+                data = _scrollback_pcap(session)
+                datagrams = sum(1 for entry in store if entry.direction is not Direction.NOTE)
+                detail = plural(datagrams, "datagram", "datagrams") + " as pcap"
+            else:
+                data = format_records(store)
+                detail = plural(len(store), "entry", "entries")
             if store.let_go:
                 older = plural(store.let_go, "older one", "older ones")
                 missing = f"; {older} had left the scrollback ({let_go_reason(len(store), scrollback)})"
-        write_new_file(path, text, overwrite=overwrite)
+        write_new_file(path, data, overwrite=overwrite)
     except FileExists as error:
         raise SaveError(str(error)) from None
     except (OSError, RuntimeError) as error:  # RuntimeError: `~nosuchuser` cannot expand
         why = error.strerror if isinstance(error, OSError) and error.strerror else error
         raise SaveError(f"cannot save to {path}: {why}") from None
     return f"saved {detail} to {path}{missing}"
+
+
+def _whole_pcap(session: ChatSession, path: str) -> bytes | None:
+    """With `--pcap`, its file holds the whole session: a copy of it; else None."""
+    from udptui.pcap import PcapWriter
+
+    capture = session.find_writer(PcapWriter)
+    if capture is None:
+        return None
+    if capture.is_same_file(path):
+        raise SaveError(f"{path} is the --pcap file: it already holds everything")
+    return capture.session_bytes()
+
+
+def _scrollback_pcap(session: ChatSession) -> bytes:
+    from udptui.pcap import pcap_bytes
+
+    return pcap_bytes(session.store, session.transport.local_address)

@@ -3,10 +3,10 @@ keeps the reply target and the counters, and sends with the size checks and warn
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from udptui.address import Address
 from udptui.datagram import Direction, Entry, Level, Truncation
@@ -23,8 +23,21 @@ from udptui.transport import (
 )
 
 Clock = Callable[[], datetime]
+W = TypeVar("W")
 
 _TRUNCATION = (Truncation.NONE, Truncation.CUT, Truncation.POSSIBLE)
+
+
+class RecordWriter(Protocol):
+    """Somewhere every entry goes as it is stored: `--log`, `--pcap`, `--jsonl` standard output."""
+
+    label: str
+    """What it is, for the one notice that says it failed (`log file chat.jsonl`)."""
+
+    def write(self, entries: Sequence[Entry]) -> None:
+        """Record one batch and flush it; OSError ends this writer (the chat goes on)."""
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -77,7 +90,9 @@ class ChatSession:
         self.roster = PeerRoster()
         self.transcript = transcript
         """`--log`: every entry is appended here as it is stored."""
-        self._transcript_error: str | None = None
+        self.writers: list[RecordWriter] = [transcript] if transcript is not None else []
+        """Every batch of entries is written to each of these (the transcript among them)."""
+        self._writer_errors: list[str] = []
         self.counters = Counters()
         self.clock = clock
         self._addresses: dict[Any, Address] = {}
@@ -168,23 +183,36 @@ class ChatSession:
             self.roster.received(address, now, count=count, unread=unread)
 
     def _record(self, entries: list[Entry]) -> int:
-        """Store entries (returns how many old ones the scrollback let go) and log them."""
-        if self.transcript is not None and self._transcript_error is None:
+        """Store entries (returns how many old ones the scrollback let go) and write them out."""
+        for writer in self.writers[:] if self.writers else ():
             try:
-                self.transcript.write(entries)
+                writer.write(entries)
             except OSError as error:
-                self._transcript_error = (
-                    f"log file {self.transcript.path}: {error.strerror or error}; it records nothing more"
+                self.writers.remove(writer)
+                writer.close()  # after a failed write it tries once more, then lets go
+                if writer is self.transcript:
+                    self.transcript = None
+                self._writer_errors.append(
+                    f"{writer.label}: {error.strerror or error}; it records nothing more"
                 )
         return self.store.extend(entries)
 
+    def add_writer(self, writer: RecordWriter) -> None:
+        """Write every entry from now on to `writer` too (`--pcap`, headless standard output)."""
+        self.writers.append(writer)
+
+    def find_writer(self, kind: type[W]) -> W | None:
+        """The writer of this type, if one is on (`/save x.pcap` copies a `--pcap` file)."""
+        return next((writer for writer in self.writers if isinstance(writer, kind)), None)
+
     def take_transcript_error(self) -> str | None:
-        """The transcript's write failure, once; None when there is none (or it was taken)."""
-        error, self._transcript_error = self._transcript_error, None
-        if error is not None and self.transcript is not None:
-            self.transcript.close()
-            self.transcript = None
-        return error
+        """A writer's failure (`--log`, `--pcap`), once; None when there is none (or it was taken)."""
+        return self._writer_errors.pop(0) if self._writer_errors else None
+
+    def close_writers(self) -> None:
+        for writer in self.writers:
+            writer.close()
+        self.writers.clear()
 
     def set_target(self, address: Address) -> None:
         """Reply to `address` from now on, whoever writes (pinned)."""

@@ -135,7 +135,7 @@ class TerminalDriver(LinuxDriver):
 
 def run_in_terminal(app: UdpTuiApp) -> int:
     """Run the app on this terminal until it quits, is signalled, or its terminal goes away;
-    then log what the receive thread still held, and close the socket and the transcript.
+    then log what the receive thread still held, and close the socket, the transcript and pcap.
 
     Returns the exit status: 0 for Ctrl+Q, else 128 + the signal (143 SIGTERM, 130 SIGINT,
     129 SIGHUP or a terminal that hung up)."""
@@ -150,6 +150,5 @@ def run_in_terminal(app: UdpTuiApp) -> int:
         session.ingest(app.transport.take_all())
         if ending.reason:
             session.note(ending.reason, Level.WARNING)
-        if session.transcript is not None:
-            session.transcript.close()
+        session.close_writers()  # --log and --pcap
     return ending.status or app.return_code or 0

@@ -1,0 +1,61 @@
+"""Opening what a session needs, the same for the screen and headless mode: the socket, the
+`--log` transcript and the `--pcap` file. Each failure is one line for the user (exit 2).
+
+Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from udptui.config import Config
+from udptui.files import FileExists
+from udptui.pcap import PcapWriter
+from udptui.transcript import Transcript, TranscriptError
+from udptui.transport import UdpTransport
+
+
+class StartError(Exception):
+    """udptui cannot start as asked; one line for the user."""
+
+
+NEEDS_TERMINAL = (
+    "the screen needs a terminal: run udptui in one, or add --jsonl for JSON lines on standard output"
+)
+
+
+def has_terminal() -> bool:
+    """Whether the screen can run: Textual reads keys from standard input and draws on standard error."""
+    return all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stderr))
+
+
+def open_transport(config: Config) -> UdpTransport:
+    """Bind the socket the config asks for (`TransportError`, one line, when it cannot)."""
+    return UdpTransport.open(
+        bind_host=config.bind_host, port=config.port, bufsize=config.bufsize, rcvbuf=config.rcvbuf
+    )
+
+
+def open_files(config: Config, transport: UdpTransport) -> tuple[Transcript | None, PcapWriter | None]:
+    """Open `--log` (appending) and `--pcap` (a new file only); on failure close both and the socket."""
+    transcript: Transcript | None = None
+    try:
+        if config.log_path is not None:
+            transcript = Transcript(config.log_path)
+        if config.pcap_path is None:
+            return transcript, None
+        return transcript, PcapWriter(config.pcap_path, transport.local_address)
+    except (TranscriptError, FileExists, OSError, RuntimeError) as error:
+        if transcript is not None:
+            transcript.close()
+        transport.close()
+        raise StartError(_reason(config, error)) from None
+
+
+def _reason(config: Config, error: Exception) -> str:
+    if isinstance(error, TranscriptError):
+        return str(error)
+    if isinstance(error, FileExists):
+        return f"--pcap {config.pcap_path}: the file already exists; remove it or name a new one"
+    detail = error.strerror if isinstance(error, OSError) and error.strerror else error
+    return f"cannot create pcap file {config.pcap_path!r}: {detail}"
