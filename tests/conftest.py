@@ -23,7 +23,8 @@ from textual.pilot import Pilot
 
 from udptui.address import Address
 from udptui.app import UdpTuiApp
-from udptui.transport import Inbound, UdpTransport
+from udptui.batch import RecvBatch
+from udptui.transport import Fault, Inbound, RawDatagram, UdpTransport
 from udptui.widgets import Composer
 
 WAIT_SECONDS = 5.0
@@ -59,7 +60,9 @@ class RunningTransport:
         self.transport = transport
         self.thread = threading.Thread(target=transport.run_receiver, daemon=True)
         self.thread.start()
-        self.received: list[Inbound] = []
+        self.received: list[Fault | RawDatagram] = []
+        self.batches: list[Inbound] = []
+        """Every inbox item taken so far, as the UI would take it (whole batches)."""
 
     @property
     def port(self) -> int:
@@ -70,15 +73,29 @@ class RunningTransport:
         """Where a plain IPv4 socket sends to reach it."""
         return ("127.0.0.1", self.port)
 
-    def wait_for(self, count: int) -> list[Inbound]:
-        """The next `count` inbox items (as the UI timer would take them), waiting up to WAIT_SECONDS."""
+    def wait_for(self, count: int) -> list[Fault | RawDatagram]:
+        """The next `count` datagrams (as tuples) or faults, waiting up to WAIT_SECONDS."""
         deadline = time.monotonic() + WAIT_SECONDS
         while len(self.received) < count and time.monotonic() < deadline:
-            self.received += self.transport.take_all()
+            for item in self.transport.take_all():
+                self.batches.append(item)
+                self.received += item.datagrams() if isinstance(item, RecvBatch) else [item]
             time.sleep(0.005)
         got, self.received = self.received[:count], self.received[count:]
         assert len(got) == count, f"waited {WAIT_SECONDS} s for {count} items, got {got!r}"
         return got
+
+    def wait_batches(self, count: int) -> list[Inbound]:
+        """Inbox items, whole batches as the UI takes them, holding `count` datagrams and faults."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        taken: list[Inbound] = []
+        while sum(len(item) if isinstance(item, RecvBatch) else 1 for item in taken) < count:
+            assert time.monotonic() < deadline, (
+                f"waited {WAIT_SECONDS} s for {count} datagrams, got {taken!r}"
+            )
+            taken += self.transport.take_all()
+            time.sleep(0.005)
+        return taken
 
     def finish(self) -> None:
         self.transport.stop()

@@ -352,7 +352,7 @@ def test_to_picks_one_of_two_peers_hex_sends_raw_bytes_and_log_keeps_it_all(
     ], records
     for record in records:
         assert datetime.fromisoformat(record["ts"]).utcoffset() is not None, record
-        assert re.search(r"T\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$", record["ts"]), record
+        assert re.search(r"T\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d$", record["ts"]), record
 
 
 def test_a_multi_line_paste_goes_as_one_datagram_holding_its_newlines(

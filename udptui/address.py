@@ -32,18 +32,42 @@ class Address:
 
     @classmethod
     def from_sockaddr(cls, sockaddr: tuple[Any, ...]) -> Address:
-        """Build from what `recvfrom`/`getsockname` return, unmapping `::ffff:a.b.c.d`."""
+        """Build from what `recvfrom`/`getsockname` return, unmapping `::ffff:a.b.c.d`.
+
+        A link-local IPv6 sender keeps its interface (`fe80::1%eth0`): Python gives the
+        scope only as the tuple's fourth item, and without it no reply can go back."""
         host, port = sockaddr[0], sockaddr[1]
         if host.startswith("::ffff:") and "." in host:
             host = host[7:]
+        elif len(sockaddr) >= 4 and sockaddr[3] and "%" not in host:
+            host = f"{host}%{interface_name(sockaddr[3])}"
         return cls(host, port)
 
     def sockaddr_for(self, family: socket.AddressFamily) -> tuple[Any, ...]:
         """The tuple `sendto` needs on a socket of `family` (IPv4 goes mapped on a dual-stack socket)."""
         if family == socket.AF_INET6:
-            host = self.host if self.is_ipv6 else f"::ffff:{self.host}"
-            return (host, self.port, 0, 0)
+            if not self.is_ipv6:
+                return (f"::ffff:{self.host}", self.port, 0, 0)
+            host, _, scope = self.host.partition("%")
+            # Python takes the scope from the tuple, not from `%eth0` in the host.
+            return (host, self.port, 0, interface_index(scope) if scope else 0)
         return (self.host, self.port)
+
+
+def interface_name(index: int) -> str:
+    try:
+        return socket.if_indextoname(index)
+    except OSError:
+        return str(index)
+
+
+def interface_index(scope: str) -> int:
+    if scope.isdigit():
+        return int(scope)
+    try:
+        return socket.if_nametoindex(scope)
+    except OSError:
+        return 0
 
 
 def split_host_port(text: str) -> tuple[str, str]:

@@ -112,6 +112,7 @@ class Entry:
     """One line of the log: a datagram in or out, or a note from the app."""
 
     time: datetime
+    """When it arrived (the kernel's time, to the microsecond), was sent, or was noted."""
     direction: Direction
     peer: Address | None
     payload: bytes = b""
@@ -123,6 +124,8 @@ class Entry:
     note: str = ""
     """The message of a note entry (app text, may quote peer bytes: it is made visible too)."""
     level: Level = Level.INFO
+    local_address: Address | None = None
+    """The local address a received datagram arrived on (IP_PKTINFO); None when unknown."""
     seq: int = field(default=-1)
     """Position in the session, set by the store."""
 

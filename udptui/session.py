@@ -3,29 +3,31 @@ keeps the reply target and the counters, and sends with the size checks and warn
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from udptui.address import Address
-from udptui.datagram import Direction, Entry, Level, Truncation
+from udptui.batch import RecvBatch, address_of
+from udptui.datagram import Direction, Entry, Level
 from udptui.peers import PeerRoster
-from udptui.store import EntryStore
+from udptui.store import BatchChunk, Chunk, EntryChunk, EntryRange, EntryStore
 from udptui.transcript import Transcript
 from udptui.transport import (
     ETHERNET_PAYLOAD,
     SAFE_PAYLOAD,
     Fault,
     Inbound,
+    RawDatagram,
     SendError,
     UdpTransport,
 )
 
 Clock = Callable[[], datetime]
 W = TypeVar("W")
-
-_TRUNCATION = (Truncation.NONE, Truncation.CUT, Truncation.POSSIBLE)
 
 
 class RecordWriter(Protocol):
@@ -52,13 +54,18 @@ class Counters:
 
 @dataclass
 class IngestResult:
-    """What one batch from the transport brought."""
+    """What one take from the transport brought."""
 
-    entries: list[Entry] = field(default_factory=list)
+    entries: EntryRange = field(default_factory=EntryRange)
+    """The entries added, in order, made only as they are read."""
     faults: list[Fault] = field(default_factory=list)
     target_changed: bool = False
     let_go: int = 0
-    """Old entries dropped from the scrollback to make room for this batch."""
+    """Old entries dropped from the scrollback to make room for these."""
+
+    @property
+    def added(self) -> int:
+        return len(self.entries)
 
 
 @dataclass
@@ -95,96 +102,88 @@ class ChatSession:
         self._writer_errors: list[str] = []
         self.counters = Counters()
         self.clock = clock
+        self.arrival_times = clock is datetime.now
+        """Received entries show when each datagram arrived (the kernel's time where it gives
+        one); with an injected clock (tests, snapshots) they show the clock's time instead."""
         self._addresses: dict[Any, Address] = {}
 
-    def _address(self, sockaddr: Any) -> Address:
-        """Cached `Address.from_sockaddr`: a flood comes from few senders."""
-        address = self._addresses.get(sockaddr)
+    def _address(self, sender: Any) -> Address:
+        """Cached `address_of`: a flood comes from few senders."""
+        address = self._addresses.get(sender)
         if address is None:
             if len(self._addresses) > 4096:
                 self._addresses.clear()
-            address = self._addresses[sockaddr] = Address.from_sockaddr(sockaddr)
+            address = self._addresses[sender] = address_of(sender)
         return address
 
-    def ingest(self, batch: list[Inbound]) -> IngestResult:
-        """Turn a batch from the transport into entries, in arrival order, and store them.
+    def ingest(self, items: Sequence[Inbound | RawDatagram]) -> IngestResult:
+        """Take what the transport received (whole batches, faults, or single datagrams as
+        tuples), in arrival order: update the target, roster and counters, and store it.
 
-        Under a flood this runs on the UI thread for every datagram, so the loop keeps to
-        locals, builds each `Entry` with positional arguments (keywords cost half again),
-        compares addresses by identity first (they come from a cache), and adds up the
-        counters once per batch.
+        Under a flood this runs on the UI thread for every batch, so it does no Python work
+        per datagram: senders are counted by C (`list.count`, `Counter`), byte totals by
+        `sum`, and no `Entry` is made until something reads it.
         """
         result = IngestResult()
-        if not batch:
+        if not items:
             return result
         now = self.clock()
-        entries = result.entries
-        append = entries.append
-        addresses = self._addresses
+        fixed_time = None if self.arrival_times else now
         follow = self.follow
         target = self.target
-        received = Direction.RECEIVED
-        received_count = 0
-        bytes_in = 0
+        chunks: list[Chunk] = []
         counts: dict[Address, int] = {}  # datagrams per sender, the latest sender last
-        run_sender: Address | None = None
-        run_length = 0
-        for item in batch:
-            if isinstance(item, Fault):
-                result.faults.append(item)
-                append(Entry(now, Direction.NOTE, item.address, note=item.text, level=Level.WARNING))
+        received = bytes_in = 0
+        singles: list[RawDatagram] = []
+        for index, item in enumerate(items):
+            if type(item) is tuple:
+                singles.append(item)
+                if index + 1 < len(items) and type(items[index + 1]) is tuple:
+                    continue
+                batch: RecvBatch | Fault = RecvBatch.of(singles, read_ns=time.time_ns())
+                singles = []
+            else:
+                batch = item  # type: ignore[assignment]
+            if isinstance(batch, Fault):
+                result.faults.append(batch)
+                note = Entry(now, Direction.NOTE, batch.address, note=batch.text, level=Level.WARNING)
+                chunks.append(EntryChunk([note]))
                 continue
-            payload, sockaddr, wire_length, cut = item
-            try:
-                sender = addresses.get(sockaddr)
-                if sender is None:
-                    sender = self._address(sockaddr)
+            for sender, count in _senders(batch.senders):
+                try:
+                    address = self._address(sender)
+                except Exception:  # an odd sender still makes an entry, but no peer
+                    continue
+                counts[address] = counts.pop(address, 0) + count  # pop and put back: recency order
                 if follow:
-                    target = sender
-                entry = Entry(
-                    now,
-                    received,
-                    sender,
-                    payload,
-                    wire_length,
-                    _TRUNCATION[cut],
-                    sender is not target and sender != target,
-                )
-                # Count per sender as runs: a flood repeats one address, so most datagrams
-                # cost an identity test here and the dict is touched once per run.
-                if sender is run_sender:
-                    run_length += 1
-                else:
-                    if run_sender is not None:  # pop and put back: the dict keeps recency order
-                        counts[run_sender] = counts.pop(run_sender, 0) + run_length
-                    run_sender, run_length = sender, 1
-            except Exception:  # one odd datagram must not stop the rest: show its bytes
-                entry = Entry(now, received, None, bytes(payload), len(payload))
-            append(entry)
-            received_count += 1
-            bytes_in += entry.wire_length
-        if run_sender is not None:
-            counts[run_sender] = counts.pop(run_sender, 0) + run_length
+                    target = address
+            chunks.append(BatchChunk(batch, self._address, follow=follow, target=target, time=fixed_time))
+            received += len(batch)
+            bytes_in += batch.wire_bytes
         counters = self.counters
-        counters.received += received_count
+        counters.received += received
         counters.bytes_in += bytes_in
         if target != self.target:
             self.target = target
             result.target_changed = True
         if counts:
             self._count_senders(counts, now)
-        result.let_go = self._record(entries)
+        result.entries = EntryRange(chunks)
+        result.let_go = self._record(chunks)
         return result
 
     def _count_senders(self, counts: dict[Address, int], now: datetime) -> None:
-        """Update the roster once per sender per batch: a flood comes from few addresses."""
+        """Update the roster once per sender per take: a flood comes from few addresses."""
         for address, count in counts.items():
             unread = 0 if self.follow or address == self.target else count
             self.roster.received(address, now, count=count, unread=unread)
 
-    def _record(self, entries: list[Entry]) -> int:
-        """Store entries (returns how many old ones the scrollback let go) and write them out."""
-        for writer in self.writers[:] if self.writers else ():
+    def _record(self, chunks: list[Chunk]) -> int:
+        """Store chunks (returns how many old entries the scrollback let go) and write them out."""
+        let_go = self.store.add(chunks)
+        # Made once for every writer and not kept: the store makes its own when read.
+        entries = list(EntryRange(chunks).fresh()) if self.writers else []
+        for writer in self.writers[:]:
             try:
                 writer.write(entries)
             except OSError as error:
@@ -195,7 +194,7 @@ class ChatSession:
                 self._writer_errors.append(
                     f"{writer.label}: {error.strerror or error}; it records nothing more"
                 )
-        return self.store.extend(entries)
+        return let_go
 
     def add_writer(self, writer: RecordWriter) -> None:
         """Write every entry from now on to `writer` too (`--pcap`, headless standard output)."""
@@ -223,7 +222,7 @@ class ChatSession:
     def note(self, message: str, level: Level = Level.INFO, peer: Address | None = None) -> Entry:
         """Log the app's own message (a notice) as an entry."""
         entry = Entry(self.clock(), Direction.NOTE, peer, note=message, level=level)
-        self._record([entry])
+        self._record([EntryChunk([entry])])
         return entry
 
     def send(self, payload: bytes, to: Address | None = None) -> SendResult:
@@ -236,8 +235,24 @@ class ChatSession:
         self.counters.bytes_out += len(payload)
         entry = Entry(self.clock(), Direction.SENT, destination, payload, len(payload))
         self.roster.sent(destination, entry.time)
-        self._record([entry])
+        self._record([EntryChunk([entry])])
         return SendResult(entry, size_warnings(len(payload), destination.is_ipv6))
+
+
+def _senders(senders: list[Any]) -> list[tuple[Any, int]]:
+    """Each sender of a batch with its datagram count, ordered by when it last sent.
+
+    C does the counting: a flood from one sender is one `list.count`."""
+    if not senders:
+        return []
+    first = senders[0]
+    try:
+        if senders.count(first) == len(senders):
+            return [(first, len(senders))]
+        counted = Counter(senders)
+        return [(sender, counted[sender]) for sender in reversed(dict.fromkeys(reversed(senders)))]
+    except TypeError:  # an unhashable sender (never from a socket): count one by one
+        return [(sender, 1) for sender in senders]
 
 
 def size_warnings(size: int, ipv6: bool) -> list[str]:

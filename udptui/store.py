@@ -1,14 +1,166 @@
-"""The bounded store of log entries: the last `--scrollback` entries, and a count of the rest."""
+"""The bounded store of log entries: the last `--scrollback` entries, and a count of the rest.
+
+Received datagrams are kept as whole batches (`RecvBatch`), one chunk each; the `Entry` for
+a line is made only when something reads it (the log drawing it, a filter, `/save`), and
+cached in its chunk, so it goes when the chunk is let go. Notes and sent datagrams, made one
+at a time, are kept as entries.
+"""
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable, Iterator
+import contextlib
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, overload
 
-from udptui.datagram import Entry
+from udptui.address import Address
+from udptui.batch import RecvBatch, local_datetime
+from udptui.datagram import Direction, Entry, Truncation
 
 MAX_PAYLOAD_BYTES = 128 * 1024 * 1024
 """Payload bytes the scrollback holds at most: 10,000 datagrams of 64 KiB would be 640 MiB."""
+CHUNK_ENTRIES = 256
+"""Single entries (notes, sends) share a chunk up to this many, so let-go ones are freed."""
+
+_TRUNCATION = (Truncation.NONE, Truncation.CUT, Truncation.POSSIBLE)
+
+
+class EntryChunk:
+    """Entries made one at a time (notes, sends, faults)."""
+
+    __slots__ = ("entries", "first_seq")
+
+    def __init__(self, entries: list[Entry]) -> None:
+        self.entries = entries
+        self.first_seq = -1
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def entry(self, index: int) -> Entry:
+        return self.entries[index]
+
+    make = entry
+
+    def payload_bytes(self, start: int, end: int) -> int:
+        return sum(len(entry.payload) for entry in self.entries[start:end])
+
+    def numbered(self, first_seq: int) -> None:
+        self.first_seq = first_seq
+        for offset, entry in enumerate(self.entries):
+            entry.seq = first_seq + offset
+
+
+class BatchChunk:
+    """A batch of received datagrams and what is needed to make their entries later: how
+    to turn a sender into an Address, and the reply target and mode when it arrived."""
+
+    __slots__ = ("batch", "built", "first_seq", "follow", "resolve", "target", "time")
+
+    def __init__(
+        self,
+        batch: RecvBatch,
+        resolve: Callable[[Any], Address],
+        *,
+        follow: bool,
+        target: Address | None,
+        time: datetime | None = None,
+    ) -> None:
+        self.batch = batch
+        self.resolve = resolve
+        self.follow = follow
+        self.target = target
+        self.time = time
+        """The time every entry shows, when a clock was injected (tests); else each one's arrival."""
+        self.first_seq = -1
+        self.built: dict[int, Entry] | None = None
+
+    def __len__(self) -> int:
+        return len(self.batch.payloads)
+
+    def numbered(self, first_seq: int) -> None:
+        self.first_seq = first_seq
+
+    def payload_bytes(self, start: int, end: int) -> int:
+        return sum(map(len, self.batch.payloads[start:end]))
+
+    def entry(self, index: int) -> Entry:
+        """The entry for datagram `index`, made on first use and kept."""
+        built = self.built
+        if built is None:
+            built = self.built = {}
+        entry = built.get(index)
+        if entry is None:
+            entry = built[index] = self.make(index)
+        return entry
+
+    def make(self, index: int) -> Entry:
+        """A new entry for datagram `index` (the transcript's, which nothing keeps)."""
+        batch = self.batch
+        payload = batch.payloads[index]
+        when = self.time if self.time is not None else local_datetime(batch.arrival_ns(index))
+        try:
+            sender = self.resolve(batch.senders[index])
+            entry = Entry(
+                when,
+                Direction.RECEIVED,
+                sender,
+                payload,
+                batch.wire_length(index),
+                _TRUNCATION[batch.truncation(index)],
+                not self.follow and sender != self.target,
+            )
+        except Exception:  # one odd datagram must not stop the rest: show its bytes
+            entry = Entry(when, Direction.RECEIVED, None, bytes(payload), len(payload))
+        with contextlib.suppress(OSError, ValueError):  # else unknown, as on other platforms
+            entry.local_address = batch.local_address(index)
+        entry.seq = self.first_seq + index
+        return entry
+
+
+Chunk = EntryChunk | BatchChunk
+
+
+class EntryRange(Sequence[Entry]):
+    """The entries of some chunks, in order, made as they are read (what one ingest added)."""
+
+    def __init__(self, chunks: Sequence[Chunk] = ()) -> None:
+        self._chunks = list(chunks)
+        self._starts: list[int] = []
+        total = 0
+        for chunk in self._chunks:
+            self._starts.append(total)
+            total += len(chunk)
+        self._length = total
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> Entry: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Entry]: ...
+    def __getitem__(self, index: int | slice) -> Entry | list[Entry]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._length))]
+        if index < 0:
+            index += self._length
+        if not 0 <= index < self._length:
+            raise IndexError(index)
+        where = bisect_right(self._starts, index) - 1
+        return self._chunks[where].entry(index - self._starts[where])
+
+    def __iter__(self) -> Iterator[Entry]:
+        for chunk in self._chunks:
+            for index in range(len(chunk)):
+                yield chunk.entry(index)
+
+    def fresh(self) -> Iterator[Entry]:
+        """The entries, made anew and not kept: for writers that see each one once."""
+        for chunk in self._chunks:
+            for index in range(len(chunk)):
+                yield chunk.make(index)
 
 
 class EntryStore:
@@ -18,44 +170,96 @@ class EntryStore:
     def __init__(self, limit: int, byte_limit: int = MAX_PAYLOAD_BYTES) -> None:
         self.limit = limit
         self.byte_limit = byte_limit
-        self._entries: deque[Entry] = deque()
+        self._chunks: list[Chunk | None] = []
+        self._starts: list[int] = []
+        """The seq of each chunk's first entry (sorted: bisect finds an entry's chunk)."""
+        self._head = 0
+        """Index of the oldest chunk still held; the ones before it are let go (None)."""
+        self._first = 0
+        """The seq of the oldest entry kept."""
         self._bytes = 0
         self.total = 0
         """Entries ever added, including those let go."""
 
+    def add(self, chunks: Iterable[Chunk]) -> int:
+        """Add chunks in order; returns how many old entries were let go to make room."""
+        for chunk in chunks:
+            if not len(chunk):
+                continue
+            last = self._chunks[-1] if len(self._chunks) > self._head else None
+            if type(chunk) is EntryChunk and type(last) is EntryChunk and len(last) < CHUNK_ENTRIES:
+                chunk.numbered(self.total)
+                last.entries.extend(chunk.entries)
+            else:
+                chunk.numbered(self.total)
+                self._chunks.append(chunk)
+                self._starts.append(self.total)
+            self.total += len(chunk)
+            self._bytes += chunk.payload_bytes(0, len(chunk))
+        return self._trim()
+
     def extend(self, entries: Iterable[Entry]) -> int:
         """Add entries in order; returns how many old entries were let go to make room."""
-        stored = self._entries
-        total = self.total
-        size = self._bytes
-        for entry in entries:
-            entry.seq = total
-            total += 1
-            size += len(entry.payload)
-            stored.append(entry)
+        return self.add([EntryChunk(list(entries))])
+
+    def _trim(self) -> int:
         let_go = 0
-        while len(stored) > self.limit or (size > self.byte_limit and len(stored) > 1):
-            size -= len(stored.popleft().payload)
-            let_go += 1
-        self.total = total
-        self._bytes = size
+        while self.total - self._first > self.limit or (
+            self._bytes > self.byte_limit and self.total - self._first > 1
+        ):
+            chunk = self._chunks[self._head]
+            assert chunk is not None
+            start = self._first - chunk.first_seq
+            end = len(chunk)
+            if self.total - self._first > self.limit:
+                end = min(end, start + self.total - self._first - self.limit)
+            else:  # over the byte budget: one entry at a time (the loop keeps at least one)
+                end = start + 1
+            self._bytes -= chunk.payload_bytes(start, end)
+            let_go += end - start
+            self._first = chunk.first_seq + end
+            if end == len(chunk):
+                self._drop_oldest_chunk()
         return let_go
+
+    def _drop_oldest_chunk(self) -> None:
+        self._chunks[self._head] = None  # its memory goes now
+        self._head += 1
+        if self._head > 1024 and self._head * 2 > len(self._chunks):
+            del self._chunks[: self._head], self._starts[: self._head]
+            self._head = 0
 
     def clear(self) -> None:
         """Forget the visible entries (they still count in `total`)."""
-        self._entries.clear()
+        while self._head < len(self._chunks):
+            self._drop_oldest_chunk()
+        self._first = self.total
         self._bytes = 0
 
     @property
     def let_go(self) -> int:
         """How many entries were dropped from the scrollback (cleared ones included)."""
-        return self.total - len(self._entries)
+        return self._first
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return self.total - self._first
 
     def __getitem__(self, index: int) -> Entry:
-        return self._entries[index]
+        size = self.total - self._first
+        if index < 0:
+            index += size
+        if not 0 <= index < size:
+            raise IndexError(index)
+        seq = self._first + index
+        where = bisect_right(self._starts, seq, self._head) - 1
+        chunk = self._chunks[where]
+        assert chunk is not None
+        return chunk.entry(seq - chunk.first_seq)
 
     def __iter__(self) -> Iterator[Entry]:
-        return iter(self._entries)
+        for where in range(self._head, len(self._chunks)):
+            chunk = self._chunks[where]
+            if chunk is None:  # let go while we were iterating
+                continue
+            for index in range(max(0, self._first - chunk.first_seq), len(chunk)):
+                yield chunk.entry(index)

@@ -27,8 +27,8 @@ class TranscriptError(Exception):
 
 
 def timestamp(time: datetime) -> str:
-    """`ts`: local time with its UTC offset, to the millisecond."""
-    return time.astimezone().isoformat(timespec="milliseconds")
+    """`ts`: local time with its UTC offset, to the microsecond (arrival times are that exact)."""
+    return time.astimezone().isoformat(timespec="microseconds")
 
 
 def entry_record(entry: Entry, ts: str | None = None) -> dict[str, Any]:

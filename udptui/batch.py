@@ -1,0 +1,222 @@
+"""A batch of received datagrams, kept as one compact record until something reads an entry.
+
+The receive thread makes one `RecvBatch` per system call (a few hundred datagrams under a
+flood) and the UI takes whole batches: no per-datagram object is made until the log draws a
+line, the inspector opens it, `/save` writes it or a filter scans it. The ancillary data
+(arrival time, the local address it arrived on) stays as the raw bytes the kernel wrote and
+is decoded only then.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import sys
+from datetime import datetime
+from typing import Any
+
+from udptui.address import Address, interface_name
+
+SO_TIMESTAMPNS = 35
+"""Linux: the kernel's arrival time of each datagram (struct timespec) in the ancillary data."""
+SO_RXQ_OVFL = 40
+"""Linux: the socket's cumulative drop counter in each datagram's ancillary data."""
+IP_PKTINFO = 8
+"""Linux: the local address an IPv4 datagram arrived on (struct in_pktinfo)."""
+IPV6_PKTINFO = 50
+"""Linux: the same for IPv6 (struct in6_pktinfo); IPv4 on a dual-stack socket comes v4-mapped."""
+
+_HEADER = struct.Struct("@NiI" if struct.calcsize("N") == 8 else "@Iii")
+"""struct cmsghdr: cmsg_len (size_t), cmsg_level, cmsg_type."""
+_ALIGN = struct.calcsize("N")
+_TIMESPEC = struct.Struct("@qq" if struct.calcsize("N") == 8 else "@ll")
+
+Ancillary = list[tuple[int, int, bytes]]
+"""What `socket.recvmsg` returns as ancillary data: (level, type, data)."""
+
+
+def parse_cmsgs(raw: bytes) -> Ancillary:
+    """The control messages in a raw `msg_control` buffer, as `socket.recvmsg` lists them."""
+    items: Ancillary = []
+    offset = 0
+    header = _HEADER.size
+    while offset + header <= len(raw):
+        length, level, kind = _HEADER.unpack_from(raw, offset)
+        if length < header or offset + length > len(raw):
+            break
+        items.append((level, kind, raw[offset + header : offset + length]))
+        offset += (length + _ALIGN - 1) & ~(_ALIGN - 1)
+    return items
+
+
+def arrival_ns(ancillary: Ancillary) -> int | None:
+    """The kernel's arrival time (SO_TIMESTAMPNS) in nanoseconds since the epoch, if there."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
+            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+            return int(seconds) * 1_000_000_000 + int(nanoseconds)
+    return None
+
+
+def drop_count(ancillary: Ancillary) -> int | None:
+    """The socket's cumulative drop counter (SO_RXQ_OVFL), if the kernel added it."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(data) >= 4:
+            return int(struct.unpack_from("=I", data)[0])
+    return None
+
+
+def local_host(ancillary: Ancillary) -> str | None:
+    """The local address a datagram arrived on (IP_PKTINFO / IPV6_PKTINFO), if there."""
+    for level, kind, data in ancillary:
+        if level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO and len(data) >= 20:
+            host = socket.inet_ntop(socket.AF_INET6, data[:16])
+            if host.startswith("::ffff:") and "." in host:
+                return host[7:]
+            index = int.from_bytes(data[16:20], sys.byteorder)
+            return f"{host}%{interface_name(index)}" if host.startswith("fe80:") and index else host
+        if level == socket.IPPROTO_IP and kind == IP_PKTINFO and len(data) >= 12:
+            return socket.inet_ntop(socket.AF_INET, data[8:12])  # ipi_addr: the header's destination
+    return None
+
+
+def address_from_raw(raw: bytes) -> Address:
+    """A `struct sockaddr_in` or `sockaddr_in6` as the kernel wrote it, as an Address."""
+    family = int.from_bytes(raw[:2], sys.byteorder)
+    port = int.from_bytes(raw[2:4], "big")
+    if family == socket.AF_INET6 and len(raw) >= 28:
+        host = socket.inet_ntop(socket.AF_INET6, raw[8:24])
+        scope = int.from_bytes(raw[24:28], sys.byteorder)
+        return Address.from_sockaddr((host, port, 0, scope))
+    if family == socket.AF_INET and len(raw) >= 8:
+        return Address(socket.inet_ntop(socket.AF_INET, raw[4:8]), port)
+    raise ValueError(f"unknown address family {family}")
+
+
+def address_of(sender: Any) -> Address:
+    """The Address of a sender key: raw sockaddr bytes (recvmmsg) or a tuple (recvfrom)."""
+    if type(sender) is bytes:
+        return address_from_raw(sender)
+    return Address.from_sockaddr(sender)
+
+
+def local_datetime(nanoseconds: int) -> datetime:
+    """Nanoseconds since the epoch as a local naive datetime, to the microsecond."""
+    seconds, rest = divmod(nanoseconds, 1_000_000_000)
+    return datetime.fromtimestamp(seconds).replace(microsecond=rest // 1000)
+
+
+class RecvBatch:
+    """Datagrams received in one go, oldest first, in parallel lists.
+
+    `senders` holds what the socket call gave as the sender (raw sockaddr bytes from
+    recvmmsg, a tuple from recvmsg): a flood repeats one sender, so the recvmmsg path
+    repeats one bytes object. `wire` and `cut` are None when no datagram was cut (the
+    wire size is then the payload's). `controls` is the raw control buffer of every
+    message (`control_size` bytes each, `control_lens` used) or, from recvmsg, the parsed
+    ancillary lists; None when no ancillary data was asked for.
+    """
+
+    __slots__ = (
+        "control_lens",
+        "control_size",
+        "controls",
+        "cut",
+        "local_port",
+        "payloads",
+        "read_ns",
+        "senders",
+        "wire",
+    )
+
+    def __init__(
+        self,
+        payloads: list[bytes],
+        senders: list[Any],
+        *,
+        wire: list[int] | None = None,
+        cut: list[int] | None = None,
+        controls: bytes | list[Ancillary] | None = None,
+        control_size: int = 0,
+        control_lens: list[int] | None = None,
+        read_ns: int = 0,
+        local_port: int = 0,
+    ) -> None:
+        self.payloads = payloads
+        self.senders = senders
+        self.wire = wire
+        self.cut = cut
+        self.controls = controls
+        self.control_size = control_size
+        self.control_lens = control_lens
+        self.read_ns = read_ns
+        """time.time_ns() when the receive thread read the batch: the arrival time where
+        the kernel gives none."""
+        self.local_port = local_port
+
+    def __len__(self) -> int:
+        return len(self.payloads)
+
+    def __repr__(self) -> str:
+        return f"RecvBatch({len(self.payloads)} datagrams)"
+
+    @property
+    def payload_bytes(self) -> int:
+        return sum(map(len, self.payloads))
+
+    @property
+    def wire_bytes(self) -> int:
+        """Bytes on the wire, cut datagrams counted whole."""
+        return self.payload_bytes if self.wire is None else sum(self.wire)
+
+    def wire_length(self, index: int) -> int:
+        return len(self.payloads[index]) if self.wire is None else self.wire[index]
+
+    def truncation(self, index: int) -> int:
+        """0 not cut, 1 cut (the kernel said so), 2 possibly cut."""
+        return 0 if self.cut is None else self.cut[index]
+
+    def ancillary(self, index: int) -> Ancillary:
+        controls = self.controls
+        if controls is None:
+            return []
+        if isinstance(controls, bytes):
+            start = index * self.control_size
+            used = self.control_lens[index] if self.control_lens is not None else self.control_size
+            return parse_cmsgs(controls[start : start + used])
+        return controls[index]
+
+    def arrival_ns(self, index: int) -> int:
+        """When the datagram arrived: the kernel's time, else when the batch was read."""
+        found = arrival_ns(self.ancillary(index))
+        return self.read_ns if found is None else found
+
+    def local_address(self, index: int) -> Address | None:
+        host = local_host(self.ancillary(index))
+        return None if host is None else Address(host, self.local_port)
+
+    def latest_drop_count(self) -> int | None:
+        """The drop counter the newest datagram carries: it is cumulative, and the kernel adds
+        it to every datagram queued after the first drop, so the last one says it all."""
+        return drop_count(self.ancillary(len(self.payloads) - 1)) if self.payloads else None
+
+    def datagrams(self) -> list[tuple[bytes, Any, int, int]]:
+        """Each datagram as (kept bytes, sender, bytes on the wire, truncation)."""
+        return [
+            (self.payloads[i], self.senders[i], self.wire_length(i), self.truncation(i))
+            for i in range(len(self))
+        ]
+
+    @classmethod
+    def of(cls, items: list[tuple[bytes, Any, int, int]], read_ns: int = 0) -> RecvBatch:
+        """A batch from (kept bytes, sender, bytes on the wire, truncation) tuples."""
+        payloads = [item[0] for item in items]
+        wire = [item[2] for item in items]
+        cut = [item[3] for item in items]
+        return cls(
+            payloads,
+            [item[1] for item in items],
+            wire=None if wire == list(map(len, payloads)) else wire,
+            cut=cut if any(cut) else None,
+            read_ns=read_ns,
+        )

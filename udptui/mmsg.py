@@ -1,0 +1,164 @@
+"""Linux `recvmmsg` through ctypes: hundreds of datagrams per system call, into buffers made once.
+
+A ctypes call releases the interpreter lock, so the kernel copies a whole batch while the
+UI thread runs. The headers, sender addresses and control buffers live in byte arrays made
+once; after each call the lengths are read for the whole batch at once through a memoryview
+(C speed), and the payloads are cut out of their slots with `map`, not a Python loop.
+Only 64-bit Linux (the `struct mmsghdr` layout below); elsewhere `MmsgReader.create` says
+no and the transport keeps its `recvmsg` loop.
+"""
+
+from __future__ import annotations
+
+import errno
+import mmap
+import os
+import socket
+import struct
+import sys
+import time
+from itertools import repeat
+from operator import add
+from typing import Any
+
+from udptui.batch import RecvBatch
+
+MSG_TRUNC = 0x20
+"""Passed to recvmmsg, each message's length is its size on the wire, even when cut."""
+HEADER_SIZE = 64
+"""sizeof(struct mmsghdr) on 64-bit Linux: a 56-byte msghdr, msg_len, padding."""
+_U32 = HEADER_SIZE // 4
+"""The header's size in 32-bit words: msg_namelen is word 2, msg_controllen 10, msg_len 14."""
+MAX_BATCH = 256
+"""Datagrams per call at most."""
+SLOTS_BYTES = 8 * 1024 * 1024
+"""Payload slots take at most this much address space (pages are touched only when used)."""
+CONTROL_SIZE = 128
+"""Ancillary bytes per message: a timestamp (32), the drop counter (24), pktinfo (40)."""
+
+
+class MmsgReader:
+    """Reads batches from one socket with recvmmsg; one per receive thread."""
+
+    def __init__(self, sock: socket.socket, slot: int, libc: Any, control: bool) -> None:
+        import ctypes  # here, on the receive thread, so start-up never pays for it
+
+        self.fd = sock.fileno()
+        self.slot = slot
+        self.count = count = max(1, min(MAX_BATCH, SLOTS_BYTES // max(slot, 1)))
+        self.name_size = 28 if sock.family == socket.AF_INET6 else 16
+        self.control_size = CONTROL_SIZE if control else 0
+        self.local_port = int(sock.getsockname()[1])
+        self._recvmmsg = libc.recvmmsg
+        self._recvmmsg.restype = ctypes.c_int
+        self._recvmmsg.argtypes = [
+            ctypes.c_int,
+            ctypes.c_void_p,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_void_p,
+        ]
+        self._get_errno = ctypes.get_errno
+        # An anonymous map is zero pages until written: 128 slots of 64 KiB cost nothing unused.
+        self._payloads = mmap.mmap(-1, count * slot)
+        self._names = bytearray(count * self.name_size)
+        self._controls = bytearray(max(1, count * self.control_size))
+        self._iovecs = bytearray(count * 16)
+        self._headers = bytearray(count * HEADER_SIZE)
+
+        def address(buffer: Any) -> int:
+            return ctypes.addressof(ctypes.c_char.from_buffer(buffer))
+
+        payloads, names = address(self._payloads), address(self._names)
+        controls, iovecs = address(self._controls), address(self._iovecs)
+        for index in range(count):
+            struct.pack_into("@PN", self._iovecs, index * 16, payloads + index * slot, slot)
+            struct.pack_into(
+                "@PI4xPNPNi4xI4x",
+                self._headers,
+                index * HEADER_SIZE,
+                names + index * self.name_size,
+                self.name_size,
+                iovecs + index * 16,
+                1,
+                controls + index * self.control_size if control else 0,
+                self.control_size,
+                0,
+                0,
+            )
+        self._template = bytes(self._headers)
+        """msg_namelen and msg_controllen are written back by the kernel: reset before each call."""
+        self._headers_address = address(self._headers)
+        self._words = memoryview(self._headers).cast("I")
+        self._starts = [index * slot for index in range(count)]
+        self._name_starts = [index * self.name_size for index in range(count)]
+        self._name_ends = [start + self.name_size for start in self._name_starts]
+        self._keep = (ctypes, self._payloads)  # the buffers must outlive every call
+
+    @classmethod
+    def create(cls, sock: socket.socket, slot: int, *, control: bool) -> MmsgReader | None:
+        """A reader for `sock`, or None where recvmmsg cannot be used (not 64-bit Linux)."""
+        if not sys.platform.startswith("linux") or struct.calcsize("P") != 8:
+            return None
+        if os.environ.get("UDPTUI_RECVMMSG", "1") == "0":
+            return None  # forced off: the recvmsg loop, to test it (or to compare)
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.recvmmsg  # noqa: B018 - raises AttributeError where libc lacks it
+        except (OSError, AttributeError):
+            return None
+        return cls(sock, slot, libc, control)
+
+    def read(self) -> RecvBatch | None:
+        """One batch from the socket; None when it is empty. Raises OSError as recvmsg does."""
+        headers = self._headers
+        headers[:] = self._template
+        received = self._recvmmsg(self.fd, self._headers_address, self.count, MSG_TRUNC, None)
+        if received <= 0:
+            if received == 0:
+                return None
+            code = self._get_errno()
+            if code == errno.EAGAIN:  # nothing more to read now
+                return None
+            raise OSError(code, os.strerror(code))  # OSError picks the subclass for the errno
+        read_ns = time.time_ns()
+        words = self._words
+        lengths = words[14 : 14 + _U32 * received : _U32].tolist()
+        slot = self.slot
+        payloads_map = self._payloads
+        wire: list[int] | None = None
+        cut: list[int] | None = None
+        if max(lengths) <= slot:
+            ends = list(map(add, self._starts, lengths))
+            payloads = list(map(payloads_map.__getitem__, map(slice, self._starts, ends)))
+        else:  # some were cut: keep what fitted, remember the size sent
+            wire = lengths
+            kept = [min(length, slot) for length in lengths]
+            ends = list(map(add, self._starts, kept))
+            payloads = list(map(payloads_map.__getitem__, map(slice, self._starts, ends)))
+            cut = [1 if length > slot else 0 for length in lengths]
+        size = self.name_size
+        names = bytes(memoryview(self._names)[: received * size])
+        first = names[:size]
+        if names == first * received:  # a flood from one sender: one key, repeated
+            senders: list[Any] = list(repeat(first, received))
+        else:
+            senders = list(map(names.__getitem__, map(slice, self._name_starts, self._name_ends[:received])))
+        controls: bytes | None = None
+        control_lens: list[int] | None = None
+        if self.control_size:
+            controls = bytes(memoryview(self._controls)[: received * self.control_size])
+            control_lens = words[10 : 10 + _U32 * received : _U32].tolist()
+        return RecvBatch(
+            payloads,
+            senders,
+            wire=wire,
+            cut=cut,
+            controls=controls,
+            control_size=self.control_size,
+            control_lens=control_lens,
+            read_ns=read_ns,
+            local_port=self.local_port,
+        )
