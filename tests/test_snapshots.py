@@ -108,8 +108,8 @@ def test_listen_mode_idle(snap_compare: SnapCompare, sockets: ExitStack) -> None
 
     The header reads `udptui  listening on 0.0.0.0:21001 and [::]:21001   no peer yet`; the
     log is empty; the input's placeholder says `No peer yet: wait for someone to write`;
-    the status bar reads `rx 0  tx 0  in 0 B  out 0 B  dropped 0  rcvbuf 256.0 KiB (what was asked for)`; the
-    footer lists the Quit, Clear and Newest keys.
+    the status bar reads `rx 0  tx 0  in 0 B  out 0 B  dropped 0  rcvbuf 256.0 KiB` (what was
+    asked for; Linux reports twice that); the footer lists the Quit, Clear and Newest keys.
     """
     config = Config(port=21001, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
     app, _ = open_app(sockets, config, bind_host=None)
