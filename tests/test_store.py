@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from datetime import datetime
 
 from udptui.address import Address
+from udptui.batch import RecvBatch
 from udptui.datagram import Direction, Entry
-from udptui.store import EntryStore
+from udptui.store import BatchChunk, EntryStore
 
 PEER = Address("127.0.0.1", 5000)
 
@@ -43,3 +46,58 @@ def test_clear_forgets_the_entries_and_their_bytes() -> None:
     store.extend([datagram(b"y" * 100)])
     assert [entry.payload[:1] for entry in store] == [b"y"]
     assert store.let_go == 1
+
+
+def batch_of(count: int, start: int = 0) -> RecvBatch:
+    return RecvBatch([b"%d" % n for n in range(start, start + count)], [("127.0.0.1", 5000)] * count)
+
+
+def chunk(batch: RecvBatch) -> BatchChunk:
+    return BatchChunk(batch, Address.from_sockaddr, follow=True, target=None, time=datetime(2026, 1, 2))
+
+
+def test_a_batch_becomes_entries_only_when_read_and_each_once() -> None:
+    store = EntryStore(limit=1000)
+    record = chunk(batch_of(300))
+    store.add([record])
+    assert len(store) == 300 and record.built is None  # nothing made yet
+    entry = store[299]
+    assert (entry.payload, entry.seq, entry.peer) == (b"299", 299, PEER)
+    assert store[299] is entry  # made once, then kept
+    assert record.built is not None and len(record.built) == 1
+
+
+def test_let_go_batches_free_their_memory() -> None:
+    """A batch whose every entry left the scrollback is dropped whole, entries and all."""
+    store = EntryStore(limit=250)
+    first = batch_of(200)
+    watch = weakref.ref(first)
+    store.add([chunk(first)])
+    del first
+    store[0]  # an entry made and cached in the chunk
+    store.add([chunk(batch_of(200, 200))])
+    assert watch() is not None  # 150 of its entries are still kept
+    assert store[0].payload == b"150" and store.let_go == 150
+    store.add([chunk(batch_of(100, 400))])
+    gc.collect()
+    assert watch() is None
+    assert [entry.payload for entry in store][:2] == [b"250", b"251"]
+    assert (store.total, store.let_go, len(store)) == (500, 250, 250)
+
+
+def test_notes_and_batches_interleave_in_order() -> None:
+    store = EntryStore(limit=10)
+    store.add([chunk(batch_of(3))])
+    store.extend([Entry(datetime(2026, 1, 2), Direction.NOTE, None, note="between")])
+    store.add([chunk(batch_of(3, 3))])
+    assert [entry.note or entry.payload.decode() for entry in store] == [
+        "0",
+        "1",
+        "2",
+        "between",
+        "3",
+        "4",
+        "5",
+    ]
+    assert [store[i].seq for i in range(len(store))] == list(range(7))
+    assert store[-1].payload == b"5"

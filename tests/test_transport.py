@@ -31,6 +31,17 @@ DEADLINE = 5.0
 """Seconds to wait for something that should happen at once on loopback."""
 
 
+@pytest.fixture(autouse=True, params=["recvmmsg", "recvmsg"])
+def receive_call(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs on both receive paths: recvmmsg batches, and the recvmsg loop
+    (which other platforms use; `UDPTUI_RECVMMSG=0` forces it on Linux)."""
+    call: str = request.param
+    if call == "recvmmsg" and not sys.platform.startswith("linux"):
+        pytest.skip("recvmmsg is Linux's")
+    monkeypatch.setenv("UDPTUI_RECVMMSG", "1" if call == "recvmmsg" else "0")
+    return call
+
+
 @pytest.fixture
 def start() -> Iterator[Callable[..., RunningTransport]]:
     """Open a transport (same arguments as `UdpTransport.open`) with its receiver running."""
@@ -128,7 +139,7 @@ def test_dual_stack_default_shows_ipv4_peers_plainly(
 
 
 def test_message_boundaries_are_kept(
-    start: Callable[..., RunningTransport], peer_socket: Callable[[str], socket.socket]
+    start: Callable[..., RunningTransport], peer_socket: Callable[[str], socket.socket], receive_call: str
 ) -> None:
     """The tutorial's lesson: three sendto calls are three datagrams, never glued together."""
     running = start(bind_host="127.0.0.1")
@@ -137,6 +148,7 @@ def test_message_boundaries_are_kept(
         peer.sendto(word, ("127.0.0.1", running.port))
     items = running.wait_for(3)
     assert [item[0] for item in items if not isinstance(item, Fault)] == [b"hello", b"world", b"egon"]
+    assert running.transport.receive_call == receive_call
 
 
 def test_small_buffer_cuts_and_says_so(

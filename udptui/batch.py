@@ -118,6 +118,7 @@ class RecvBatch:
     """
 
     __slots__ = (
+        "__weakref__",
         "control_lens",
         "control_size",
         "controls",

@@ -115,6 +115,8 @@ class ReceiveLoop:
     _wake_reader: socket.socket
     _wake_writer: socket.socket
     _closed: bool
+    _flood_pause: float
+    """Seconds to let a flood gather between recvmmsg calls; 0 when the receive buffer is small."""
 
     # -- receiving ------------------------------------------------------------------------
 
@@ -203,6 +205,11 @@ class ReceiveLoop:
                 return
             self._queue(batch)
             if len(batch) < reader.count:
+                if len(batch) > 1 and self._flood_pause:
+                    # A flood is on: let datagrams gather for a moment, so the next call reads
+                    # a full batch instead of waking for every few (the kernel buffer has room).
+                    self._stopping.wait(self._flood_pause)
+                    continue
                 return  # the socket ran dry during the call: wait in the selector
 
     def _drain_one_by_one(self) -> None:

@@ -102,7 +102,7 @@ class ChatSession:
         self._writer_errors: list[str] = []
         self.counters = Counters()
         self.clock = clock
-        self.arrival_times = clock is datetime.now
+        self.arrival_times = clock == datetime.now  # a bound method: a new object each time
         """Received entries show when each datagram arrived (the kernel's time where it gives
         one); with an injected clock (tests, snapshots) they show the clock's time instead."""
         self._addresses: dict[Any, Address] = {}

@@ -49,6 +49,9 @@ SO_RCVBUFFORCE = 33
 """Linux: like SO_RCVBUF but may exceed `rmem_max` (needs CAP_NET_ADMIN)."""
 IPV6_RECVPKTINFO = 49
 """Linux: the local address each datagram arrived on, for IPv6 (and IPv4 on a dual-stack socket)."""
+FLOOD_PAUSE = 0.0005
+"""Under a flood, how long the receive thread lets datagrams gather between calls (0.5 ms:
+at a million a second, 500 datagrams, far less than a 4 MiB buffer holds)."""
 LOCAL_ADDRESSES = True
 """Ask the kernel for the local address each datagram arrived on (IP_PKTINFO)."""
 CONTROL_SIZE = socket.CMSG_SPACE(16) + socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20)
@@ -122,6 +125,7 @@ class UdpTransport(ReceiveLoop):
         """The receive buffer granted, comparable with what was asked for."""
         self.rcvbuf_requested = rcvbuf_requested
         self._batch_receive = batch_receive
+        self._flood_pause = FLOOD_PAUSE if self.rcvbuf_granted >= 4 * 1024 * 1024 else 0.0
         self._reader: MmsgReader | None = None
         self.receive_call = "recvmsg" if self.detects_truncation else "recvfrom"
         """How the receive thread reads: `recvmmsg` once it has started, where it can."""
