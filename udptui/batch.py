@@ -119,6 +119,7 @@ class RecvBatch:
 
     __slots__ = (
         "__weakref__",
+        "_size",
         "control_lens",
         "control_size",
         "controls",
@@ -154,6 +155,7 @@ class RecvBatch:
         """time.time_ns() when the receive thread read the batch: the arrival time where
         the kernel gives none."""
         self.local_port = local_port
+        self._size = -1
 
     def __len__(self) -> int:
         return len(self.payloads)
@@ -163,7 +165,10 @@ class RecvBatch:
 
     @property
     def payload_bytes(self) -> int:
-        return sum(map(len, self.payloads))
+        """Bytes kept, worked out once (the receive thread, the inbox and the store all ask)."""
+        if self._size < 0:
+            self._size = sum(map(len, self.payloads))
+        return self._size
 
     @property
     def wire_bytes(self) -> int:

@@ -83,6 +83,8 @@ class BatchChunk:
         self.first_seq = first_seq
 
     def payload_bytes(self, start: int, end: int) -> int:
+        if start == 0 and end >= len(self.batch.payloads):
+            return self.batch.payload_bytes
         return sum(map(len, self.batch.payloads[start:end]))
 
     def entry(self, index: int) -> Entry:
