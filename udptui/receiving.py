@@ -18,11 +18,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from udptui.address import Address
 from udptui.batch import Ancillary, RecvBatch
-from udptui.mmsg import MmsgReader
+
+if TYPE_CHECKING:
+    from udptui.mmsg import MmsgReader
 
 DEFAULT_BUFSIZE = 65535
 SO_MEMINFO = 55
@@ -142,6 +144,8 @@ class ReceiveLoop:
             if self._closed:
                 return
             if self._reader is None and self._batch_receive:
+                from udptui.mmsg import MmsgReader  # here: `udptui --version` never loads it
+
                 # Made here, on the receive thread, after the first frame: ctypes costs 10 ms.
                 self._reader = MmsgReader.create(self.sock, self.bufsize, control=self._control_size > 0)
                 self.receive_call = "recvmmsg" if self._reader is not None else self.receive_call

@@ -16,7 +16,6 @@ from collections import deque
 
 from udptui.address import Address
 from udptui.batch import IP_PKTINFO, SO_RXQ_OVFL, SO_TIMESTAMPNS
-from udptui.mmsg import MmsgReader
 from udptui.receiving import (
     DEFAULT_BUFSIZE,
     IP_RECVERR,
@@ -126,7 +125,7 @@ class UdpTransport(ReceiveLoop):
         self.rcvbuf_requested = rcvbuf_requested
         self._batch_receive = batch_receive
         self._flood_pause = FLOOD_PAUSE if self.rcvbuf_granted >= 4 * 1024 * 1024 else 0.0
-        self._reader: MmsgReader | None = None
+        self._reader = None
         self.receive_call = "recvmsg" if self.detects_truncation else "recvfrom"
         """How the receive thread reads: `recvmmsg` once it has started, where it can."""
         self._local_port = int(sock.getsockname()[1]) if sock.getsockname() else 0
