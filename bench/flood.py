@@ -317,18 +317,21 @@ async def running_app(rcvbuf: int, what_if: dict[str, Any] | None = None) -> Asy
         return result
 
     app.session.ingest = timed_ingest  # type: ignore[method-assign,assignment]
-    run_receiver, queue = transport.run_receiver, transport._queue
+    # getattr: the bench also measures older code (the `before` figures), which lacks these.
+    run_receiver, queue = transport.run_receiver, getattr(transport, "_queue", None)
 
     def named_receiver() -> None:
         probe.receive_tid = threading.get_native_id()
         run_receiver()
 
     def timed_queue(batch: Any) -> None:
+        assert queue is not None
         queue(batch)
         probe.last_receive = time.monotonic()
 
     transport.run_receiver = named_receiver  # type: ignore[method-assign]
-    transport._queue = timed_queue  # type: ignore[method-assign]
+    if queue is not None:
+        transport._queue = timed_queue  # type: ignore[method-assign]
     try:
         async with app.run_test(headless=True, size=(110, 32)) as pilot:
             app.set_interval(LAG_INTERVAL, probe.lag.tick)
@@ -403,7 +406,7 @@ async def app_run(probe: AppProbe, sender: Path, count: int, rate: int, size: in
         "ui": per_datagram_us(ui_before, thread_ns(ui_tid), result.received),
         "process": per_datagram_us(0, int(cpu_spent * 1e9), result.received),
     }
-    result.receive_call = transport.receive_call
+    result.receive_call = getattr(transport, "receive_call", "recvmsg loop")
     last, last_receive = probe.last_ingest, probe.last_receive
     taken = next((sample for sample in samples if sample[0] >= last), None)
     if taken is not None:
@@ -421,7 +424,8 @@ async def app_run(probe: AppProbe, sender: Path, count: int, rate: int, size: in
         result.proc_dropped = proc_after - proc_before
     result.lag_ms = probe.lag.between(started, ended)
     result.finish(parse_sender(output), last)
-    result.receive_rate = result.received / max(last_receive - parse_sender(output).start, 1e-9)
+    if last_receive:
+        result.receive_rate = result.received / max(last_receive - parse_sender(output).start, 1e-9)
     return result
 
 
