@@ -26,7 +26,7 @@ IP_PKTINFO = 8
 IPV6_PKTINFO = 50
 """Linux: the same for IPv6 (struct in6_pktinfo); IPv4 on a dual-stack socket comes v4-mapped."""
 
-_HEADER = struct.Struct("@NiI" if struct.calcsize("N") == 8 else "@Iii")
+_HEADER = struct.Struct("@Nii")
 """struct cmsghdr: cmsg_len (size_t), cmsg_level, cmsg_type."""
 _ALIGN = struct.calcsize("N")
 _TIMESPEC = struct.Struct("@qq" if struct.calcsize("N") == 8 else "@ll")

@@ -212,7 +212,8 @@ class ReceiveLoop:
                 if len(batch) > 1 and self._flood_pause:
                     # A flood is on: let datagrams gather for a moment, so the next call reads
                     # a full batch instead of waking for every few (the kernel buffer has room).
-                    self._stopping.wait(self._flood_pause)
+                    if self._stopping.wait(self._flood_pause):
+                        return
                     continue
                 return  # the socket ran dry during the call: wait in the selector
 

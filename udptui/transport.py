@@ -53,7 +53,11 @@ FLOOD_PAUSE = 0.0005
 at a million a second, 500 datagrams, far less than a 4 MiB buffer holds)."""
 LOCAL_ADDRESSES = True
 """Ask the kernel for the local address each datagram arrived on (IP_PKTINFO)."""
-CONTROL_SIZE = socket.CMSG_SPACE(16) + socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20)
+CONTROL_SIZE = (
+    socket.CMSG_SPACE(16) + socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20)
+    if hasattr(socket, "CMSG_SPACE")
+    else 0
+)
 """Ancillary bytes per datagram: arrival time, drop counter, and the address it arrived on."""
 MAX_PAYLOAD_IPV4 = 65507
 """65535 - 20 (IPv4 header) - 8 (UDP header)."""
