@@ -206,6 +206,25 @@ class RecvBatch:
         it to every datagram queued after the first drop, so the last one says it all."""
         return drop_count(self.ancillary(len(self.payloads) - 1)) if self.payloads else None
 
+    def head(self, count: int) -> RecvBatch:
+        """The first `count` datagrams as a batch of their own (`--count` takes no more)."""
+        controls = self.controls
+        if isinstance(controls, bytes):
+            controls = controls[: count * self.control_size]
+        elif controls is not None:
+            controls = controls[:count]
+        return RecvBatch(
+            self.payloads[:count],
+            self.senders[:count],
+            wire=None if self.wire is None else self.wire[:count],
+            cut=None if self.cut is None else self.cut[:count],
+            controls=controls,
+            control_size=self.control_size,
+            control_lens=None if self.control_lens is None else self.control_lens[:count],
+            read_ns=self.read_ns,
+            local_port=self.local_port,
+        )
+
     def datagrams(self) -> list[tuple[bytes, Any, int, int]]:
         """Each datagram as (kept bytes, sender, bytes on the wire, truncation)."""
         return [

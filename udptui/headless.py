@@ -301,13 +301,16 @@ class HeadlessRunner:
 
 
 def first_datagrams(batch: list[Inbound], wanted: int) -> list[Inbound]:
-    """The batch up to and with its `wanted`-th datagram: `--count` takes no more than it asked for."""
+    """The batch up to and with its `wanted`-th datagram: `--count` takes no more than it asked for
+    (a batch from the receive thread is cut where the count is reached)."""
     seen = 0
+    wanted = max(wanted, 1)
     for index, item in enumerate(batch):
-        if not isinstance(item, Fault):
-            seen += 1
-            if seen >= wanted:
-                return batch[: index + 1]
+        if isinstance(item, Fault):
+            continue
+        if seen + len(item) >= wanted:
+            return [*batch[:index], item.head(wanted - seen)]
+        seen += len(item)
     return batch
 
 
