@@ -848,7 +848,7 @@ def report(results: dict[str, Any], lag_rate: int) -> None:
     if full:  # none with --repeat 0
         checks.append(
             (
-                f"full speed headless: app/raw received >= 0.9 ({spread(counts)})",
+                f"full speed, the app without a terminal: app/raw received >= 0.9 ({spread(counts)})",
                 statistics.median(counts) >= 0.9,
             )
         )
