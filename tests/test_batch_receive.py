@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -154,7 +153,7 @@ print([item.message for item in transport.take_all() if isinstance(item, Fault)]
 """
 
 
-@pytest.mark.skipif(not LINUX or shutil.which("unshare") is None, reason="needs Linux user namespaces")
+@pytest.mark.skipif(not LINUX, reason="user namespaces are Linux's (unshare is essential there)")
 def test_without_cap_net_admin_the_ceiling_is_said_once() -> None:
     """In a user namespace the process has no CAP_NET_ADMIN for the real network: SO_RCVBUFFORCE
     fails, `net.core.rmem_max` caps the buffer, and one notice says how to raise it."""
@@ -201,7 +200,7 @@ running.finish()
 """
 
 
-@pytest.mark.skipif(not LINUX or shutil.which("unshare") is None, reason="needs Linux network namespaces")
+@pytest.mark.skipif(not LINUX, reason="network namespaces are Linux's (unshare is essential there)")
 def test_a_link_local_sender_keeps_its_interface_and_gets_the_reply(receive_call: str) -> None:
     """`fe80::11%v0`: without the scope, neither the log nor a reply would know the interface.
     Runs in its own network namespace (as root) with a veth pair."""
