@@ -21,6 +21,7 @@ from udptui.datagram import Entry, Level
 from udptui.lookup import LookupResult, Lookups
 from udptui.palette import system_commands
 from udptui.saving import SaveError, save_session
+from udptui.sending import Sending
 from udptui.session import ChatSession, Clock
 from udptui.transcript import Transcript
 from udptui.transport import SendError, TransportError, UdpTransport
@@ -77,6 +78,8 @@ class UdpTuiApp(App[None]):
             transcript=transcript,
             clock=clock,
         )
+        self.sending = Sending(self.session, eol=config.eol)
+        """Line ending, repeats (and their log marks): the sending state commands act on."""
         self._lookups = Lookups(partial(self.call_from_thread, self._looked_up))
         self._recent_counts: deque[tuple[float, int]] = deque(maxlen=21)
         self._last_fault_toast = float("-inf")
@@ -94,6 +97,7 @@ class UdpTuiApp(App[None]):
     def on_mount(self) -> None:
         header = self.query_one(ChatHeader)
         header.local = self.query_one(LogPane).local = self.transport.local_description
+        self.query_one(ChatLog).marks = self.sending.marks
         header.listening = self.config.listening or self.config.peer is None
         self._show_target()
         self._update_status()
@@ -114,6 +118,7 @@ class UdpTuiApp(App[None]):
     def on_unmount(self) -> None:
         # Thread workers cannot be cancelled: wake the receive loop so the process can end.
         self.transport.stop()
+        self.sending.stop_repeat()
 
     # -- receiving ------------------------------------------------------------------------
 
@@ -132,6 +137,11 @@ class UdpTuiApp(App[None]):
             if len(result.faults) > 1:
                 message += f" (and {len(result.faults) - 1} more)"
             self.notify(message, title="Network", severity="warning", markup=False)
+        polled = self.sending.poll()
+        if polled.entries:
+            self._entries_added(polled.entries)
+        if polled.marks_changed:
+            self.query_one(ChatLog).marks_changed(polled.marks_changed)
         self._check_transcript()
         self._update_status()
 
@@ -164,6 +174,7 @@ class UdpTuiApp(App[None]):
             rate=rate,
             let_go=self.session.store.let_go,
             rcvbuf=self.transport.rcvbuf_granted,
+            sending=tuple(self.sending.status()),
         )
 
     def _show_target(self) -> None:
@@ -297,6 +308,8 @@ class UdpTuiApp(App[None]):
         bar.focus()
 
     def action_clear_filter(self) -> None:
+        if self.focused is self.query_one(Composer) and self.sending.stop_repeat():
+            return  # Escape in the box stops a running repeat first
         bar = self.query_one(FilterBar)
         if not bar.display and not bar.value:
             return

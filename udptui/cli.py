@@ -180,6 +180,12 @@ def build_parser() -> OneLineParser:
         type=_seconds,
         help="with --jsonl: end when nothing has arrived for this long",
     )
+    parser.add_argument(
+        "--eol",
+        choices=("none", "lf", "crlf"),
+        default="none",
+        help="end every typed message with nothing (default), \\n or \\r\\n; never a /hex one",
+    )
     parser.add_argument("--version", action="version", version=f"udptui {__version__}")
     return parser  # fmt: skip
 
@@ -213,6 +219,7 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         jsonl=args.jsonl,
         count=args.count,
         idle_timeout=args.idle_timeout,
+        eol=args.eol,
     )
 
 

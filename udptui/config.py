@@ -38,6 +38,8 @@ class Config:
     """`--count N` (headless): end after N datagrams received."""
     idle_timeout: float | None = None
     """`--idle-timeout SECONDS` (headless): end when nothing arrives for this long."""
+    eol: str = "none"
+    """`--eol`: what every typed message ends with: none, lf (`\\n`) or crlf (`\\r\\n`)."""
 
     @property
     def follows_sender(self) -> bool:

@@ -26,6 +26,7 @@ from udptui.config import Config
 from udptui.datagram import Direction, Entry, Level
 from udptui.pcap import PcapWriter
 from udptui.saving import SaveError, save_session
+from udptui.sending import Sending
 from udptui.session import ChatSession, Clock, RecordWriter
 from udptui.transcript import Transcript, format_records
 from udptui.transport import Fault, Inbound, SendError, UdpTransport
@@ -125,6 +126,8 @@ class HeadlessRunner:
         self.session = session
         self.transport = session.transport
         self.output = output
+        self.sending = Sending(session, eol=config.eol)
+        """Line ending, repeats: the sending state commands act on, as on the screen."""
         self.reader = LineReader(stdin_fd) if stdin_fd is not None else None
         self.received = 0
         self._stop = threading.Event()
@@ -179,6 +182,8 @@ class HeadlessRunner:
             selector.close()
         # As the screen does: close the socket (the receive thread ends), then record what it
         # still held, within --count, and why udptui stopped.
+        self.sending.stop_repeat()
+        self.sending.poll()
         self.transport.close()
         if count is None or self.received < count:
             self.take_batch()
@@ -199,6 +204,7 @@ class HeadlessRunner:
         if self.config.count is not None:
             batch = first_datagrams(batch, self.config.count - self.received)
         result = self.session.ingest(batch)
+        self.sending.poll()  # a repeat's sends go to the records; its end is a note
         arrived = sum(1 for entry in result.entries if entry.direction is Direction.RECEIVED)
         self.received += arrived
         self.note_drops()

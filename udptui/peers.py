@@ -87,10 +87,10 @@ class PeerRoster:
         peer.unread += unread
         self.version += 1
 
-    def sent(self, address: Address, when: datetime) -> None:
+    def sent(self, address: Address, when: datetime, *, count: int = 1) -> None:
         peer = self._peer(address, when)
         peer.last_seen = when
-        peer.sent += 1
+        peer.sent += count
         self.version += 1
 
     def mark_read(self, address: Address | None) -> None:

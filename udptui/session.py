@@ -96,6 +96,8 @@ class ChatSession:
         self.counters = Counters()
         self.clock = clock
         self._addresses: dict[Any, Address] = {}
+        self.last_sent: Entry | None = None
+        """The latest datagram sent by hand (`/keep` saves it, `/repeat` counts on it)."""
 
     def _address(self, sockaddr: Any) -> Address:
         """Cached `Address.from_sockaddr`: a flood comes from few senders."""
@@ -184,6 +186,12 @@ class ChatSession:
 
     def _record(self, entries: list[Entry]) -> int:
         """Store entries (returns how many old ones the scrollback let go) and write them out."""
+        self.transcribe(entries)
+        return self.store.extend(entries)
+
+    def transcribe(self, entries: list[Entry]) -> None:
+        """Write entries out (`--log`, `--pcap`, headless output) without storing them: a
+        repeat's sends, which the log counts in one entry."""
         for writer in self.writers[:] if self.writers else ():
             try:
                 writer.write(entries)
@@ -195,7 +203,6 @@ class ChatSession:
                 self._writer_errors.append(
                     f"{writer.label}: {error.strerror or error}; it records nothing more"
                 )
-        return self.store.extend(entries)
 
     def add_writer(self, writer: RecordWriter) -> None:
         """Write every entry from now on to `writer` too (`--pcap`, headless standard output)."""
@@ -237,6 +244,7 @@ class ChatSession:
         entry = Entry(self.clock(), Direction.SENT, destination, payload, len(payload))
         self.roster.sent(destination, entry.time)
         self._record([entry])
+        self.last_sent = entry
         return SendResult(entry, size_warnings(len(payload), destination.is_ipv6))
 
 

@@ -1,0 +1,192 @@
+"""Sending like a test bench, without a screen: the line ending typed messages get, `/file`,
+and the running `/repeat` with its one counting log entry.
+
+The App (or a screen-less runner) holds one `Sending` beside its `ChatSession`, calls
+`poll()` on its UI timer, and shows what that returns.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from udptui.datagram import Direction, Entry, Level
+from udptui.marks import LogMarks
+from udptui.repeat import Repeat, RepeatPlan, rate_text
+from udptui.session import ChatSession
+
+LINE_ENDINGS = {"none": b"", "lf": b"\n", "crlf": b"\r\n"}
+"""`--eol` and `/eol`: what every typed message ends with (never a `/hex` one)."""
+
+
+class SendingError(ValueError):
+    """Something to send that cannot be; one line for the user (the typed text stays)."""
+
+
+def read_datagram_file(path: str, limit: int) -> bytes:
+    """A file's bytes for one datagram; `SendingError` if it is missing, unreadable or over `limit`."""
+    target = Path(path).expanduser()
+    try:
+        with open(target, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            if size > limit:
+                raise SendingError(f"{path} is {size:,} bytes: one datagram holds {limit:,} at most")
+            data = file.read(limit + 1)  # a file that grows (or a FIFO) is still checked
+    except OSError as error:
+        raise SendingError(f"cannot read {path}: {error.strerror or error}") from None
+    except RuntimeError as error:  # `~user` that does not expand
+        raise SendingError(f"cannot read {path}: {error}") from None
+    if len(data) > limit:
+        raise SendingError(f"{path} is over {limit:,} bytes: one datagram holds {limit:,} at most")
+    return data
+
+
+TIMES = "\u00d7"
+"""The multiplication sign a repeat counts with, as in `x2,000`."""
+
+
+def count_text(sent: int, count: int | None) -> str:
+    return f"{TIMES}{sent:,}" if count is None or sent >= count else f"{TIMES}{sent:,}/{count:,}"
+
+
+@dataclass
+class PollResult:
+    """What changed since the last poll, for the screen to show."""
+
+    entries: list[Entry] = field(default_factory=list)
+    """New log entries (a repeat's closing note)."""
+    marks_changed: set[int] = field(default_factory=set)
+    """Seqs of entries whose mark changed."""
+
+
+class Sending:
+    """The sending state of one session."""
+
+    def __init__(self, session: ChatSession, *, eol: str = "none") -> None:
+        self.session = session
+        self.eol = eol
+        self.marks = LogMarks()
+        self.repeat: Repeat | None = None
+        self._repeat_entry: Entry | None = None
+        self._repeat_counted = 0
+        """The repeat's sends already added to the counters and the roster."""
+
+    # -- line endings -------------------------------------------------------------------------
+
+    def set_eol(self, name: str) -> None:
+        if name not in LINE_ENDINGS:
+            raise SendingError(f"bad line ending {name!r}: none, lf or crlf")
+        self.eol = name
+
+    def message(self, text_payload: bytes) -> bytes:
+        """A typed message as it goes out: with the line ending."""
+        return text_payload + LINE_ENDINGS[self.eol]
+
+    # -- /file ----------------------------------------------------------------------------------
+
+    def file_payload(self, path: str) -> bytes:
+        """The bytes `/file PATH` sends to the current target (its size limit checked here)."""
+        target = self.session.target
+        limit = self.session.transport.max_payload(target) if target is not None else 65527
+        return read_datagram_file(path, limit)
+
+    # -- /repeat --------------------------------------------------------------------------------
+
+    def check_repeat(self) -> None:
+        if self.repeat is not None and self.repeat.running:
+            raise SendingError("a repeat is running: /stop (or Escape in the box) ends it first")
+
+    def start_repeat(self, plan: RepeatPlan) -> None:
+        """Go on from the datagram just sent (`session.last_sent`, the first of the repeat)."""
+        self.check_repeat()
+        self._finish_repeat()
+        entry = self.session.last_sent
+        if entry is None or entry.peer is None:
+            raise SendingError("send the first datagram before starting a repeat")
+        destination, transport = entry.peer, self.session.transport
+        repeat = Repeat(
+            plan,
+            lambda payload: transport.send(payload, destination),
+            record_times=bool(self.session.writers),
+        )
+        self.repeat, self._repeat_entry, self._repeat_counted = repeat, entry, 1
+        self.marks.put(entry.seq, self._repeat_mark(repeat))
+        repeat.start()
+
+    def stop_repeat(self) -> bool:
+        """Stop the running repeat; False when none was running."""
+        return self.repeat is not None and self.repeat.stop()
+
+    def _repeat_mark(self, repeat: Repeat) -> str:
+        plan = repeat.plan
+        if repeat.running:
+            return f"{count_text(repeat.sent, plan.count)} at {plan.asked_rate}"
+        parts = [f"{TIMES}{repeat.sent:,} at {rate_text(repeat.achieved_rate)}"]
+        if repeat.failed:
+            parts.append(f"{repeat.failed:,} failed")
+        if repeat.stopped:
+            parts.append("stopped")
+        return ", ".join(parts)
+
+    def _count_repeat(self, repeat: Repeat, entry: Entry) -> None:
+        """Add the sends since the last poll to the counters, roster and transcript."""
+        sent = repeat.sent
+        new = sent - self._repeat_counted
+        self._repeat_counted = sent
+        if new > 0 and entry.peer is not None:
+            counters = self.session.counters
+            counters.sent += new
+            counters.bytes_out += new * len(repeat.plan.payload)
+            self.session.roster.sent(entry.peer, self.session.clock(), count=new)
+        times = repeat.take_times()
+        if times:  # the transcript has every send, each with its own time
+            peer, payload = entry.peer, entry.payload
+            self.session.transcribe(
+                [
+                    Entry(datetime.fromtimestamp(ns / 1e9), Direction.SENT, peer, payload, len(payload))
+                    for ns in times
+                ]
+            )
+
+    def _finish_repeat(self) -> Entry | None:
+        """Forget a repeat that has ended, with a note saying how it went."""
+        repeat, entry = self.repeat, self._repeat_entry
+        if repeat is None or entry is None or repeat.running:
+            return None
+        self.repeat = self._repeat_entry = None
+        text = f"repeat to {entry.peer}: {self._repeat_mark(repeat)}"
+        if repeat.last_error:
+            text += f"; last error: {repeat.last_error}"
+        level = Level.WARNING if repeat.failed else Level.INFO
+        return self.session.note(text, level)
+
+    def status(self) -> list[tuple[str, str]]:
+        """(label, value) pairs for the status bar: the line ending unless none, a running
+        repeat's progress."""
+        parts = []
+        if self.eol != "none":
+            parts.append(("eol ", self.eol))
+        repeat = self.repeat
+        if repeat is not None and repeat.running:
+            progress = f"{count_text(repeat.sent, repeat.plan.count)} at {repeat.plan.asked_rate}"
+            parts.append(("repeat ", f"{progress} (Esc stops)"))
+        return parts
+
+    # -- the UI timer ------------------------------------------------------------------------------
+
+    def poll(self) -> PollResult:
+        """Bring the counters, the transcript and the marks up to date with the pacing thread."""
+        result = PollResult()
+        repeat, entry = self.repeat, self._repeat_entry
+        if repeat is not None and entry is not None:
+            ended = not repeat.running
+            self._count_repeat(repeat, entry)
+            self.marks.put(entry.seq, self._repeat_mark(repeat))
+            if ended:
+                note = self._finish_repeat()
+                if note is not None:
+                    result.entries.append(note)
+        result.marks_changed = self.marks.take_changed()
+        return result
