@@ -21,11 +21,17 @@ MAX_COUNT = 1_000_000_000
 MAX_INTERVAL = 24 * 3600.0
 MAX_FAILURES_IN_A_ROW = 100
 """A repeat stops when this many sends fail one after the other (the peer's host is gone)."""
+MAX_BURST = 256
+"""Sends between looks at the clock and the stop flag: a few milliseconds at most."""
 FULL_BUFFER_PAUSE = 0.0005
 """Seconds to wait when the socket's send buffer is full before sending the same datagram again."""
 
 _INTERVAL = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(us|µs|ms|s|m)?")
 _UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+
+
+class BufferFull(Exception):
+    """The socket's send buffer is full: the same datagram goes again once there is room."""
 
 
 class RepeatError(ValueError):
@@ -78,7 +84,8 @@ class RepeatPlan:
 class Repeat:
     """A running repeat: `start()` sends on a thread until the count is reached or `stop()`.
 
-    `send` raises `SendError` when a datagram did not go; `first_sent` says how many the
+    `send` raises `SendError` when a datagram did not go (`BufferFull` to have it sent
+    again in a moment); `first_sent` says how many the
     caller sent already (the first one goes from the UI, with the usual checks and warnings).
     """
 
@@ -103,6 +110,8 @@ class Repeat:
         self.started = monotonic()
         self.ended: float | None = None
         self._stop = threading.Event()
+        self._failures = 0
+        """Sends that failed one after the other."""
         self._times: deque[int] | None = deque() if record_times else None
         """Each send's time, for the transcript (the first ones are in it already)."""
         self._thread = threading.Thread(target=self._run, name="repeat", daemon=True)
@@ -145,31 +154,49 @@ class Repeat:
 
     def _pace(self) -> None:
         plan, count, interval = self.plan, self.plan.count, self.plan.interval
-        monotonic, stop, send, times = self._monotonic, self._stop, self._send, self._times
-        payload = plan.payload
+        monotonic, stop, started = self._monotonic, self._stop, self.started
         index = self.sent  # send number `index` is due at started + index * interval
-        failures = 0
         while not stop.is_set() and (count is None or index < count):
             if interval:
-                wait = self.started + index * interval - monotonic()
-                if wait > 0:
-                    stop.wait(wait)
+                now = monotonic()
+                due = int((now - started) / interval) + 1  # how many should have gone by now
+                if due <= index:
+                    stop.wait(started + index * interval - now)
                     continue
+                burst = min(due - index, MAX_BURST)
+            else:
+                burst = MAX_BURST
+            if count is not None:
+                burst = min(burst, count - index)
+            sent = self._burst(plan.payload, burst)
+            if sent < 0:
+                return
+            index += sent
+
+    def _burst(self, payload: bytes, burst: int) -> int:
+        """Send up to `burst` datagrams without looking at the clock; how many were tried, or
+        -1 when too many failed in a row."""
+        send, times = self._send, self._times
+        tried = 0
+        while tried < burst:
             try:
                 send(payload)
+            except BufferFull:
+                self._stop.wait(FULL_BUFFER_PAUSE)
+                if self._stop.is_set():
+                    return tried
+                continue
             except SendError as error:
-                if "send buffer is full" in str(error):
-                    stop.wait(FULL_BUFFER_PAUSE)  # the same datagram again, once there is room
-                    continue
                 self.failed += 1
                 self.last_error = str(error)
-                failures += 1
-                if failures >= MAX_FAILURES_IN_A_ROW:
+                self._failures += 1
+                if self._failures >= MAX_FAILURES_IN_A_ROW:
                     self.stopped = True
-                    return
+                    return -1
             else:
-                failures = 0
+                self._failures = 0
                 self.sent += 1
                 if times is not None:
                     times.append(time.time_ns())
-            index += 1
+            tried += 1
+        return tried

@@ -8,14 +8,17 @@ The App (or a screen-less runner) holds one `Sending` beside its `ChatSession`, 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from udptui.address import Address
 from udptui.datagram import Direction, Entry, Level
 from udptui.marks import LogMarks
-from udptui.repeat import Repeat, RepeatPlan, rate_text
+from udptui.repeat import BufferFull, Repeat, RepeatPlan, rate_text
 from udptui.session import ChatSession
+from udptui.transport import SendError, UdpTransport
 
 LINE_ENDINGS = {"none": b"", "lf": b"\n", "crlf": b"\r\n"}
 """`--eol` and `/eol`: what every typed message ends with (never a `/hex` one)."""
@@ -45,6 +48,22 @@ def read_datagram_file(path: str, limit: int) -> bytes:
 
 TIMES = "\u00d7"
 """The multiplication sign a repeat counts with, as in `x2,000`."""
+
+
+def repeat_sender(transport: UdpTransport, destination: Address) -> Callable[[bytes], object]:
+    """A bare `sendto` for the pacing thread: the first send of the repeat went through
+    `transport.send` and its checks already, so each further one costs only the system call."""
+    sock, sockaddr = transport.sock, destination.sockaddr_for(transport.family)
+
+    def send(payload: bytes) -> None:
+        try:
+            sock.sendto(payload, sockaddr)
+        except BlockingIOError:
+            raise BufferFull from None
+        except OSError as error:
+            raise SendError(f"not sent to {destination}: {error.strerror or error}") from None
+
+    return send
 
 
 def count_text(sent: int, count: int | None) -> str:
@@ -105,10 +124,9 @@ class Sending:
         entry = self.session.last_sent
         if entry is None or entry.peer is None:
             raise SendingError("send the first datagram before starting a repeat")
-        destination, transport = entry.peer, self.session.transport
         repeat = Repeat(
             plan,
-            lambda payload: transport.send(payload, destination),
+            repeat_sender(self.session.transport, entry.peer),
             record_times=bool(self.session.writers),
         )
         self.repeat, self._repeat_entry, self._repeat_counted = repeat, entry, 1
