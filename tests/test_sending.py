@@ -12,10 +12,12 @@ import pytest
 from conftest import Notices, address_of, fixed_clock, type_line, wait_for
 from textual.pilot import Pilot
 
+from udptui.address import Address
 from udptui.app import UdpTuiApp, make_app
 from udptui.config import Config
 from udptui.datagram import Direction, Entry
 from udptui.repeat import RepeatError, parse_count, parse_interval
+from udptui.responder import LIMIT, Responder, Rule, RuleError
 from udptui.transport import UdpTransport
 from udptui.widgets import ChatLog, Composer, StatusBar
 
@@ -171,3 +173,129 @@ async def test_a_forever_repeat_stops(open_transport: OpenTransport, peer: socke
         [entry] = sent(app)
         assert app.sending.marks.get(entry.seq).endswith("stopped")
         assert "repeat" not in str(app.query_one(StatusBar).render())
+
+
+# -- auto-replies ------------------------------------------------------------------------------
+
+
+def test_rules_answer_with_captures_hex_and_the_first_match() -> None:
+    ping = Rule(r"PING (\d+)", r"PONG \1")
+    assert ping.answer(b"PING 42\n") == b"PONG 42"
+    assert ping.answer(b"pong") is None
+    assert Rule("^hello", "/hex 01 02").answer(b"hello") == b"\x01\x02"
+    hex_rule = Rule(r"^DE AD (..)", r"/hex BE EF \1", hex_match=True)
+    assert hex_rule.answer(b"\xde\xad\x07") == b"\xbe\xef\x07"
+    with pytest.raises(ValueError):
+        Rule("(.)", r"/hex \1").answer(b"z")
+    responder = Responder([Rule("a", "first"), Rule("a", "second")], clock=lambda: 0.0)
+    peer = Address("127.0.0.1", 9)
+    assert [reply for _, reply, _ in responder.respond([(peer, b"a")])] == [b"first"]
+    for pattern, reply, words in [
+        ("x(", "y", "bad pattern"),
+        ("x", r"\2", "bad reply"),
+        ("x", "/hex zz", "hex"),
+    ]:
+        with pytest.raises(RuleError, match=words):
+            Rule(pattern, reply)
+
+
+def test_the_limit_is_per_peer_per_rule_per_second() -> None:
+    now = [0.0]
+    responder = Responder([Rule("a", "A"), Rule("b", "B")], clock=lambda: now[0])
+    one, two = Address("127.0.0.1", 1), Address("127.0.0.1", 2)
+    replies = responder.respond([(one, b"a")] * 50 + [(two, b"a")] * 50 + [(one, b"b")] * 50)
+    assert len(replies) == 3 * LIMIT
+    assert [rule.limited for rule in responder.rules] == [60, 30]
+    now[0] = 0.99
+    assert responder.respond([(one, b"a")]) == []
+    now[0] = 1.0
+    assert len(responder.respond([(one, b"a")] * 30)) == LIMIT
+
+
+async def test_respond_answers_ping_42_with_pong_42_marked_auto(
+    open_transport: OpenTransport, peer: socket.socket
+) -> None:
+    config = Config(listening=True, rules=(Rule(r"PING (\d+)", r"PONG \1"),))
+    app = make_app(config, transport=open_transport(), clock=fixed_clock)
+    async with app.run_test() as pilot:
+        peer.sendto(b"PING 42", app.transport.local_address.sockaddr_for(socket.AF_INET))
+        assert await collect(pilot, peer, 1) == [b"PONG 42"]
+        await wait_for(pilot, lambda: len(sent(app)) == 1, "the reply in the log")
+        [entry] = sent(app)
+        assert app.sending.marks.get(entry.seq) == "auto"
+        assert "[auto]" in app.query_one(ChatLog).render_entry(entry).text
+        assert app.session.last_sent is None  # /repeat and /keep act on what the user sent
+        await wait_for(pilot, lambda: "auto 1" in str(app.query_one(StatusBar).render()), "auto on the bar")
+
+
+async def test_the_limit_holds_against_a_flood_of_matching_datagrams(
+    open_transport: OpenTransport, peer: socket.socket
+) -> None:
+    config = Config(listening=True, rules=(Rule("PING", "PONG"),))
+    app = make_app(config, transport=open_transport(), clock=fixed_clock)
+    app.sending.responder.clock = lambda: 0.0  # one second that never ends: the limit is exact
+    async with app.run_test() as pilot:
+        target = app.transport.local_address.sockaddr_for(socket.AF_INET)
+        for _ in range(1000):
+            peer.sendto(b"PING", target)
+        await wait_for(pilot, lambda: app.session.counters.received == 1000, "the flood in the log")
+        got = await collect(pilot, peer, LIMIT)
+        got += drain(peer)
+        assert got == [b"PONG"] * LIMIT
+        [rule] = app.sending.responder.rules
+        assert (rule.answered, rule.limited) == (LIMIT, 1000 - LIMIT)
+        await wait_for(
+            pilot,
+            lambda: "auto 20, 980 over the limit" in str(app.query_one(StatusBar).render()),
+            "the surplus",
+        )
+
+
+async def test_two_apps_whose_rules_match_each_other_stay_under_the_limit(
+    open_transport: OpenTransport,
+) -> None:
+    """Each answers `ping` with `ping`: without the limit they would flood each other for ever."""
+    one = make_app(Config(listening=True, rules=(Rule("ping", "ping"),)), transport=open_transport())
+    two_transport = open_transport()
+    two = make_app(
+        Config(peer=one.transport.local_address, rules=(Rule("ping", "ping"),)), transport=two_transport
+    )
+    for app in (one, two):
+        app.sending.responder.clock = lambda: 0.0
+    async with one.run_test() as pilot, two.run_test() as pilot_two:
+        await type_line(pilot_two, two, "ping")
+
+        def settled() -> bool:
+            rules = [app.sending.responder.rules[0] for app in (one, two)]
+            return all(rule.answered == LIMIT for rule in rules) and any(rule.limited for rule in rules)
+
+        await wait_for(pilot, settled, "both to reach the limit")
+        await pilot.pause(0.3)
+        await pilot_two.pause(0.1)
+        assert [app.sending.responder.rules[0].answered for app in (one, two)] == [LIMIT, LIMIT]
+        assert one.session.counters.sent == LIMIT
+        assert two.session.counters.sent == LIMIT + 1  # its own first ping, then its answers
+
+
+async def test_respond_command_adds_lists_and_removes_rules(
+    open_transport: OpenTransport, peer: socket.socket
+) -> None:
+    app = build(open_transport, peer)
+    notices = Notices()
+    async with app.run_test(message_hook=notices) as pilot:
+        await type_line(pilot, app, r"/respond add 'PING (\d+)' 'PONG \1'")
+        await type_line(pilot, app, "/respond add-hex '^ff' '/hex 00'")
+        assert [rule.pattern for rule in app.sending.responder.rules] == [r"PING (\d+)", "^ff"]
+        assert app.session.answer is not None
+        await type_line(pilot, app, "/respond")
+        notes = [entry.note for entry in app.session.store if entry.direction is Direction.NOTE]
+        assert any(note.startswith("1. --respond 'PING (\\\\d+)'") for note in notes), notes
+        assert any(note.startswith("2. --respond-hex '^ff' '/hex 00'") for note in notes)
+        await type_line(pilot, app, "/respond add 'x(' 'y'")
+        await wait_for(pilot, lambda: bool(notices.matching("bad pattern")), "a bad-pattern notice")
+        assert app.query_one(Composer).value == "/respond add 'x(' 'y'"
+        await type_line(pilot, app, "/respond remove 1")
+        assert [rule.pattern for rule in app.sending.responder.rules] == ["^ff"]
+        await type_line(pilot, app, "/respond remove all")
+        assert app.sending.responder.rules == []
+        assert app.session.answer is None  # no rules: the receive path does not call it

@@ -78,7 +78,7 @@ class UdpTuiApp(App[None]):
             transcript=transcript,
             clock=clock,
         )
-        self.sending = Sending(self.session, eol=config.eol)
+        self.sending = Sending(self.session, eol=config.eol, rules=config.rules)
         """Line ending, repeats (and their log marks): the sending state commands act on."""
         self._lookups = Lookups(partial(self.call_from_thread, self._looked_up))
         self._recent_counts: deque[tuple[float, int]] = deque(maxlen=21)
@@ -129,6 +129,8 @@ class UdpTuiApp(App[None]):
         result = self.session.ingest(self.transport.take_all())
         if result.entries:
             self._entries_added(result.entries)
+        if result.sent:  # auto-replies
+            self._entries_added(result.sent)
         if result.target_changed:
             self._show_target()
         if result.faults and time.monotonic() - self._last_fault_toast >= FAULT_TOAST_INTERVAL:
@@ -185,7 +187,7 @@ class UdpTuiApp(App[None]):
         self.query_one(PeerList).target = target
         self.query_one(Composer).show_target(None if target is None else str(target))
 
-    def _note(self, message: str) -> None:
+    def note(self, message: str) -> None:
         """A note in the log (and the transcript), without a toast."""
         self._entries_added([self.session.note(message, Level.INFO)])
 
@@ -232,13 +234,13 @@ class UdpTuiApp(App[None]):
         """Reply to this address from now on (pinned), with a note saying so."""
         self._lookups.cancel()  # a name still resolving from an earlier /to is overridden
         self.session.set_target(address)
-        self._note(f"replying to {address} (pinned)")
+        self.note(f"replying to {address} (pinned)")
         self._show_target()
         self.query_one(PeerList).refresh_peers()
 
     def look_up_target(self, host: str, port: int) -> bool:
         """`/to NAME:PORT`: resolve on a thread; the line stays in the box until the answer."""
-        self._note(f"looking up {host}…")
+        self.note(f"looking up {host}…")
         self._lookups.start(host, port, tag=self.query_one(Composer).value)
         return False
 
@@ -333,7 +335,7 @@ class UdpTuiApp(App[None]):
 
     def show_help(self) -> None:
         for usage, meaning in help_lines():
-            self._note(f"{usage}  {meaning}")
+            self.note(f"{usage}  {meaning}")
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Every command is in the palette too (ctrl+p)."""

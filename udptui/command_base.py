@@ -42,6 +42,10 @@ class CommandContext(Protocol):
         """Tell the user something (a note in the log, and a toast where there is a screen)."""
         ...
 
+    def note(self, message: str) -> None:
+        """A line in the log (and the transcript), without a toast: for listings."""
+        ...
+
     def clear_log(self) -> None:
         """Clear what the log shows."""
         ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from udptui.address import Address
+from udptui.responder import Rule
 from udptui.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF
 
 DEFAULT_SCROLLBACK = 10_000
@@ -38,6 +39,8 @@ class Config:
     """`--count N` (headless): end after N datagrams received."""
     idle_timeout: float | None = None
     """`--idle-timeout SECONDS` (headless): end when nothing arrives for this long."""
+    rules: tuple[Rule, ...] = ()
+    """`--respond` / `--respond-hex`: auto-reply rules, the first that matches answers."""
     eol: str = "none"
     """`--eol`: what every typed message ends with: none, lf (`\\n`) or crlf (`\\r\\n`)."""
 

@@ -126,7 +126,7 @@ class HeadlessRunner:
         self.session = session
         self.transport = session.transport
         self.output = output
-        self.sending = Sending(session, eol=config.eol)
+        self.sending = Sending(session, eol=config.eol, rules=config.rules)
         """Line ending, repeats: the sending state commands act on, as on the screen."""
         self.reader = LineReader(stdin_fd) if stdin_fd is not None else None
         self.received = 0
@@ -270,6 +270,9 @@ class HeadlessRunner:
     def notice(self, message: str, level: Level, *, title: str = "") -> None:
         """A notice is a record like any other (and goes to `--log` too); no title without a toast."""
         self.session.note(message, level)
+
+    def note(self, message: str) -> None:
+        self.session.note(message, Level.INFO)
 
     def clear_log(self) -> None:
         self.session.store.clear()

@@ -8,7 +8,7 @@ The App (or a screen-less runner) holds one `Sending` beside its `ChatSession`, 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +17,7 @@ from udptui.address import Address
 from udptui.datagram import Direction, Entry, Level
 from udptui.marks import LogMarks
 from udptui.repeat import BufferFull, Repeat, RepeatPlan, rate_text
+from udptui.responder import Responder, Rule
 from udptui.session import ChatSession
 from udptui.transport import SendError, UdpTransport
 
@@ -83,10 +84,12 @@ class PollResult:
 class Sending:
     """The sending state of one session."""
 
-    def __init__(self, session: ChatSession, *, eol: str = "none") -> None:
+    def __init__(self, session: ChatSession, *, eol: str = "none", rules: Iterable[Rule] = ()) -> None:
         self.session = session
         self.eol = eol
         self.marks = LogMarks()
+        self.responder = Responder(rules)
+        self._hook_responder()
         self.repeat: Repeat | None = None
         self._repeat_entry: Entry | None = None
         self._repeat_counted = 0
@@ -102,6 +105,37 @@ class Sending:
     def message(self, text_payload: bytes) -> bytes:
         """A typed message as it goes out: with the line ending."""
         return text_payload + LINE_ENDINGS[self.eol]
+
+    # -- auto-replies ----------------------------------------------------------------------------
+
+    def _hook_responder(self) -> None:
+        """The receive path calls the responder only while there are rules."""
+        self.session.answer = self._answer if self.responder.rules else None
+
+    def add_rule(self, rule: Rule) -> None:
+        self.responder.add(rule)
+        self._hook_responder()
+
+    def remove_rule(self, number: int | None) -> list[Rule]:
+        """Remove rule `number` (1 is the first), or every rule for None; IndexError if none."""
+        if number is None:
+            removed, self.responder.rules = self.responder.rules, []
+        else:
+            removed = [self.responder.remove(number)]
+        self._hook_responder()
+        return removed
+
+    def _answer(self, datagrams: Iterable[tuple[Address, bytes]]) -> list[Entry]:
+        entries = []
+        for peer, reply, rule in self.responder.respond(datagrams):
+            try:
+                result = self.session.send(reply, peer, by_hand=False)
+            except SendError:
+                rule.failed += 1
+                continue
+            self.marks.put(result.entry.seq, "auto")
+            entries.append(result.entry)
+        return entries
 
     # -- /file ----------------------------------------------------------------------------------
 
@@ -181,11 +215,15 @@ class Sending:
         return self.session.note(text, level)
 
     def status(self) -> list[tuple[str, str]]:
-        """(label, value) pairs for the status bar: the line ending unless none, a running
-        repeat's progress."""
+        """(label, value) pairs for the status bar: the line ending unless none, auto-replies
+        (and the surplus the limit held back), a running repeat's progress."""
         parts = []
         if self.eol != "none":
             parts.append(("eol ", self.eol))
+        if self.responder.rules:
+            responder = self.responder
+            over = f", {responder.limited:,} over the limit" if responder.limited else ""
+            parts.append(("auto ", f"{responder.answered:,}{over}"))
         repeat = self.repeat
         if repeat is not None and repeat.running:
             progress = f"{count_text(repeat.sent, repeat.plan.count)} at {repeat.plan.asked_rate}"

@@ -7,12 +7,14 @@ Textual.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
 from udptui.command_base import Command, CommandContext, CommandError, no_argument, parse_hex
 from udptui.datagram import Level
 from udptui.repeat import RepeatError, RepeatPlan, parse_count, parse_interval
+from udptui.responder import Rule, RuleError
 from udptui.sending import LINE_ENDINGS, SendingError
 
 
@@ -94,6 +96,66 @@ def handle_stop(context: CommandContext, _: None, overwrite: bool) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class RespondArguments:
+    """`/respond` (list), `/respond add[-hex] PATTERN REPLY`, `/respond remove N|all`."""
+
+    rule: Rule | None = None
+    remove: int | None = None
+    remove_all: bool = False
+
+
+RESPOND_USAGE = "/respond [add|add-hex 'PATTERN' 'REPLY' | remove N|all]"
+
+
+def parse_respond(argument: str) -> RespondArguments:
+    if not argument:
+        return RespondArguments()
+    action, _, rest = argument.partition(" ")
+    if action in ("add", "add-hex"):
+        try:
+            words = shlex.split(rest)
+        except ValueError as error:
+            raise CommandError(f"/respond {action}: {error} (quote PATTERN and REPLY with '…')") from None
+        if len(words) != 2:
+            raise CommandError(f"/respond {action} 'PATTERN' 'REPLY': two quoted words, got {len(words)}")
+        try:
+            return RespondArguments(Rule(words[0], words[1], hex_match=action == "add-hex"))
+        except RuleError as error:
+            raise CommandError(f"/respond: {error}") from None
+    if action == "remove":
+        if rest.strip() == "all":
+            return RespondArguments(remove_all=True)
+        if rest.strip().isdigit():
+            return RespondArguments(remove=int(rest))
+        raise CommandError("/respond remove N (its number in /respond) or /respond remove all")
+    raise CommandError(f"usage: {RESPOND_USAGE}")
+
+
+def handle_respond(context: CommandContext, arguments: RespondArguments, overwrite: bool) -> bool:
+    sending = context.sending
+    if arguments.rule is not None:
+        sending.add_rule(arguments.rule)
+        context.notice(f"auto-reply {len(sending.responder.rules)}: {arguments.rule.describe()}", Level.INFO)
+    elif arguments.remove is not None or arguments.remove_all:
+        try:
+            removed = sending.remove_rule(arguments.remove)
+        except IndexError:
+            raise CommandError(
+                f"/respond: there is no rule {arguments.remove}: /respond lists them"
+            ) from None
+        context.notice(
+            f"auto-replies removed: {len(removed)}; {len(sending.responder.rules)} left", Level.INFO
+        )
+    elif not sending.responder.rules:
+        context.note("no auto-reply rules: /respond add 'PATTERN' 'REPLY' makes one")
+    else:
+        context.note(f"auto-reply rules (at most {sending.responder.limit} replies/s per peer per rule):")
+        for number, rule in enumerate(sending.responder.rules, 1):
+            context.note(f"{number}. {rule.describe()}")
+    return True
+
+
 SENDING_COMMANDS: tuple[Command[Any], ...] = (
     Command(
         "file",
@@ -118,6 +180,14 @@ SENDING_COMMANDS: tuple[Command[Any], ...] = (
         "Stop repeat",
         no_argument("stop"),
         handle_stop,
+    ),
+    Command(
+        "respond",
+        RESPOND_USAGE,
+        "list, add or remove auto-reply rules (REPLY may use \\1 and /hex)",
+        "Auto-reply rules…",
+        parse_respond,
+        handle_respond,
     ),
     Command(
         "eol",

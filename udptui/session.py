@@ -3,7 +3,7 @@ keeps the reply target and the counters, and sends with the size checks and warn
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -59,6 +59,8 @@ class IngestResult:
     target_changed: bool = False
     let_go: int = 0
     """Old entries dropped from the scrollback to make room for this batch."""
+    sent: list[Entry] = field(default_factory=list)
+    """Datagrams sent in answer to this batch (auto-replies), after it in the log."""
 
 
 @dataclass
@@ -98,6 +100,9 @@ class ChatSession:
         self._addresses: dict[Any, Address] = {}
         self.last_sent: Entry | None = None
         """The latest datagram sent by hand (`/keep` saves it, `/repeat` counts on it)."""
+        self.answer: Callable[[Iterable[tuple[Address, bytes]]], list[Entry]] | None = None
+        """Set while there are auto-reply rules: sends the answers to a batch's datagrams
+        (sender, payload), returns their entries. None costs the receive path nothing."""
 
     def _address(self, sockaddr: Any) -> Address:
         """Cached `Address.from_sockaddr`: a flood comes from few senders."""
@@ -176,6 +181,10 @@ class ChatSession:
         if counts:
             self._count_senders(counts, now)
         result.let_go = self._record(entries)
+        if self.answer is not None:
+            result.sent = self.answer(
+                (entry.peer, entry.payload) for entry in entries if entry.direction is received and entry.peer
+            )
         return result
 
     def _count_senders(self, counts: dict[Address, int], now: datetime) -> None:
@@ -233,8 +242,10 @@ class ChatSession:
         self._record([entry])
         return entry
 
-    def send(self, payload: bytes, to: Address | None = None) -> SendResult:
-        """Send one datagram to `to` or the target; `SendError` if it did not go."""
+    def send(self, payload: bytes, to: Address | None = None, *, by_hand: bool = True) -> SendResult:
+        """Send one datagram to `to` or the target; `SendError` if it did not go.
+
+        `by_hand` False (an auto-reply) leaves `last_sent` as it was."""
         destination = to or self.target
         if destination is None:
             raise SendError("no peer yet: wait for someone to write, or start with --peer HOST:PORT")
@@ -244,7 +255,8 @@ class ChatSession:
         entry = Entry(self.clock(), Direction.SENT, destination, payload, len(payload))
         self.roster.sent(destination, entry.time)
         self._record([entry])
-        self.last_sent = entry
+        if by_hand:
+            self.last_sent = entry
         return SendResult(entry, size_warnings(len(payload), destination.is_ipv6))
 
 
