@@ -112,7 +112,8 @@ def single_value_flags() -> list[tuple[str, str]]:
     for action in build_parser()._actions:
         if action.option_strings and action.nargs is None and action.const is None:
             flag = action.option_strings[-1]
-            flags.append((flag, values.get(flag, "1")))
+            choices = list(action.choices or ())
+            flags.append((flag, values.get(flag, choices[-1] if choices else "1")))
     return flags
 
 
