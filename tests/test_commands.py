@@ -162,9 +162,9 @@ def test_command_errors_say_what_is_wrong(line: str, words: str) -> None:
 def test_help_and_the_palette_come_from_one_table() -> None:
     assert [usage for usage, _ in help_lines()] == [command.usage for command in COMMANDS] + ["//text"]
     assert list(HELP) == [usage for usage, _ in help_lines()]
-    names = ["to", "hex", "file", "repeat", "stop", "respond", "eol", "clear", "save", "help"]
+    names = ["to", "hex", "file", "repeat", "stop", "send", "keep", "respond", "eol", "clear", "save", "help"]
     assert [command.name for command in COMMANDS] == names
-    with_argument = {"to", "hex", "save", "file", "repeat", "respond", "eol"}
+    with_argument = {"to", "hex", "save", "file", "repeat", "send", "keep", "respond", "eol"}
     assert {command.name for command in COMMANDS if command.takes_argument} == with_argument
     assert all(command.title and command.help for command in COMMANDS)
 

@@ -78,7 +78,7 @@ class UdpTuiApp(App[None]):
             transcript=transcript,
             clock=clock,
         )
-        self.sending = Sending(self.session, eol=config.eol, rules=config.rules)
+        self.sending = Sending(self.session, eol=config.eol, rules=config.rules, saved=config.saved)
         """Line ending, repeats (and their log marks): the sending state commands act on."""
         self._lookups = Lookups(partial(self.call_from_thread, self._looked_up))
         self._recent_counts: deque[tuple[float, int]] = deque(maxlen=21)

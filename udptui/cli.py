@@ -15,6 +15,7 @@ from udptui import __version__
 from udptui.address import Address, AddressError, parse_endpoint, parse_port, resolve_host
 from udptui.config import DEFAULT_SCROLLBACK, Config
 from udptui.responder import Rule, RuleError
+from udptui.saved_messages import SavedMessages, SavedMessagesError, default_path
 from udptui.startup import NEEDS_TERMINAL, StartError, has_terminal, open_files, open_transport
 from udptui.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF, TransportError
 
@@ -217,6 +218,12 @@ def build_parser() -> OneLineParser:
         help="the same, matching PATTERN against the bytes as hex pairs: 'de ad be ef'",
     )
     parser.add_argument(
+        "--messages",
+        metavar="FILE",
+        help="saved messages (TOML) for /send, /keep and the palette "
+        "(default: messages.toml in the user's config directory)",
+    )
+    parser.add_argument(
         "--eol",
         choices=("none", "lf", "crlf"),
         default="none",
@@ -248,6 +255,10 @@ def config_from_args(argv: list[str] | None = None) -> Config:
             rules.append(Rule(pattern, reply, hex_match=hex_match))
         except RuleError as error:
             parser.error(f"{'--respond-hex' if hex_match else '--respond'}: {error}")
+    try:
+        saved = SavedMessages.load(args.messages if args.messages is not None else default_path())
+    except SavedMessagesError as error:
+        parser.error(str(error))
     return Config(
         port=args.listen or 0,
         bind_host=bind_host,
@@ -263,6 +274,7 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         idle_timeout=args.idle_timeout,
         eol=args.eol,
         rules=tuple(rules),
+        saved=saved,
     )
 
 

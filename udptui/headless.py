@@ -126,7 +126,7 @@ class HeadlessRunner:
         self.session = session
         self.transport = session.transport
         self.output = output
-        self.sending = Sending(session, eol=config.eol, rules=config.rules)
+        self.sending = Sending(session, eol=config.eol, rules=config.rules, saved=config.saved)
         """Line ending, repeats: the sending state commands act on, as on the screen."""
         self.reader = LineReader(stdin_fd) if stdin_fd is not None else None
         self.received = 0

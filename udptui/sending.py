@@ -18,6 +18,7 @@ from udptui.datagram import Direction, Entry, Level
 from udptui.marks import LogMarks
 from udptui.repeat import BufferFull, Repeat, RepeatPlan, rate_text
 from udptui.responder import Responder, Rule
+from udptui.saved_messages import SavedMessage, SavedMessages, SavedMessagesError
 from udptui.session import ChatSession
 from udptui.transport import SendError, UdpTransport
 
@@ -84,8 +85,17 @@ class PollResult:
 class Sending:
     """The sending state of one session."""
 
-    def __init__(self, session: ChatSession, *, eol: str = "none", rules: Iterable[Rule] = ()) -> None:
+    def __init__(
+        self,
+        session: ChatSession,
+        *,
+        eol: str = "none",
+        rules: Iterable[Rule] = (),
+        saved: SavedMessages | None = None,
+    ) -> None:
         self.session = session
+        self.saved = saved if saved is not None else SavedMessages()
+        """`/send NAME`, `/keep NAME` and the palette's `Send: NAME`."""
         self.eol = eol
         self.marks = LogMarks()
         self.responder = Responder(rules)
@@ -136,6 +146,25 @@ class Sending:
             self.marks.put(result.entry.seq, "auto")
             entries.append(result.entry)
         return entries
+
+    # -- saved messages ----------------------------------------------------------------------------
+
+    def saved_payload(self, name: str) -> bytes:
+        message = self.saved.get(name)
+        if message is None:
+            known = ", ".join(sorted(self.saved.messages)) or "none yet: /keep NAME saves the last sent"
+            raise SendingError(f"no saved message {name!r} (saved: {known})")
+        return message.payload
+
+    def keep(self, name: str, *, overwrite: bool = False) -> SavedMessage:
+        """Save the last datagram sent by hand under `name`."""
+        last = self.session.last_sent
+        if last is None:
+            raise SendingError("nothing sent yet: /keep saves the last datagram you sent")
+        try:
+            return self.saved.keep(name, last.payload, overwrite=overwrite)
+        except SavedMessagesError as error:
+            raise SendingError(str(error)) from None
 
     # -- /file ----------------------------------------------------------------------------------
 

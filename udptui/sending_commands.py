@@ -8,6 +8,7 @@ Textual.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +97,34 @@ def handle_stop(context: CommandContext, _: None, overwrite: bool) -> bool:
     return True
 
 
+def parse_name(command: str) -> Callable[[str], str]:
+    def parse(argument: str) -> str:
+        if not argument:
+            raise CommandError(f"/{command} needs a name: /{command} NAME")
+        return argument
+
+    return parse
+
+
+def handle_send(context: CommandContext, name: str, overwrite: bool) -> bool:
+    try:
+        payload = context.sending.saved_payload(name)
+    except SendingError as error:
+        raise CommandError(f"/send: {error}") from None
+    return context.send_payload(payload)
+
+
+def handle_keep(context: CommandContext, name: str, overwrite: bool) -> bool:
+    try:
+        message = context.sending.keep(name, overwrite=overwrite)
+    except SendingError as error:
+        raise CommandError(f"/keep: {error}") from None
+    kind = "hex" if message.is_hex else "text"
+    where = context.sending.saved.path
+    context.notice(f"kept {message.name!r} ({kind}, {len(message.payload)} bytes) in {where}", Level.INFO)
+    return True
+
+
 @dataclass(frozen=True)
 class RespondArguments:
     """`/respond` (list), `/respond add[-hex] PATTERN REPLY`, `/respond remove N|all`."""
@@ -180,6 +209,23 @@ SENDING_COMMANDS: tuple[Command[Any], ...] = (
         "Stop repeat",
         no_argument("stop"),
         handle_stop,
+    ),
+    Command(
+        "send",
+        "/send NAME",
+        "send a saved message (the palette lists them as Send: NAME)",
+        "Send a saved message…",
+        parse_name("send"),
+        handle_send,
+    ),
+    Command(
+        "keep",
+        "/keep NAME",
+        "save the last datagram you sent as NAME; /keep! NAME replaces one",
+        "Keep the last sent as…",
+        parse_name("keep"),
+        handle_keep,
+        overwrite=True,
     ),
     Command(
         "respond",
