@@ -18,8 +18,9 @@ from udptui.config import Config
 from udptui.datagram import Direction, Entry
 from udptui.repeat import RepeatError, parse_count, parse_interval
 from udptui.responder import LIMIT, Responder, Rule, RuleError
+from udptui.rtt import WINDOW_NS, RttTracker, rtt_text
 from udptui.transport import UdpTransport
-from udptui.widgets import ChatLog, Composer, StatusBar
+from udptui.widgets import ChatLog, Composer, PeerList, StatusBar
 
 OpenTransport = Callable[..., UdpTransport]
 
@@ -286,7 +287,6 @@ async def test_respond_command_adds_lists_and_removes_rules(
         await type_line(pilot, app, r"/respond add 'PING (\d+)' 'PONG \1'")
         await type_line(pilot, app, "/respond add-hex '^ff' '/hex 00'")
         assert [rule.pattern for rule in app.sending.responder.rules] == [r"PING (\d+)", "^ff"]
-        assert app.session.answer is not None
         await type_line(pilot, app, "/respond")
         notes = [entry.note for entry in app.session.store if entry.direction is Direction.NOTE]
         assert any(note.startswith("1. --respond 'PING (\\\\d+)'") for note in notes), notes
@@ -298,4 +298,66 @@ async def test_respond_command_adds_lists_and_removes_rules(
         assert [rule.pattern for rule in app.sending.responder.rules] == ["^ff"]
         await type_line(pilot, app, "/respond remove all")
         assert app.sending.responder.rules == []
-        assert app.session.answer is None  # no rules: the receive path does not call it
+
+
+# -- round trips -------------------------------------------------------------------------------
+
+
+def test_a_reply_pairs_with_the_latest_send_once_within_the_window() -> None:
+    tracker = RttTracker()
+    peer, other = Address("127.0.0.1", 1), Address("127.0.0.1", 2)
+    assert tracker.arrived(peer, 10) is None  # nothing was sent to it
+    tracker.sent(peer, 1_000_000)
+    tracker.sent(peer, 2_000_000)  # the latest send is the one a reply answers
+    assert tracker.arrived(other, 3_000_000) is None
+    assert tracker.arrived(peer, 14_300_000) == pytest.approx(12.3)
+    assert tracker.arrived(peer, 15_000_000) is None  # the send is used up
+    tracker.sent(peer, 0)
+    assert tracker.arrived(peer, WINDOW_NS + 1) is None  # too late to be its reply
+    assert not tracker.waiting
+    assert rtt_text(12.34) == "\u21a9 12.3 ms"
+    assert rtt_text(0.081) == "\u21a9 0.08 ms"
+    assert tracker.stats[peer].summary == "rtt 12.3/12.3/12.3 ms"
+
+
+async def test_a_reply_shows_its_round_trip_in_the_log_and_the_peers_pane(
+    open_transport: OpenTransport, peer: socket.socket
+) -> None:
+    app = build(open_transport, peer)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await type_line(pilot, app, "ping")
+        request, sender = peer.recvfrom(100)
+        assert request == b"ping"
+        peer.sendto(b"pong", sender)
+        peer.sendto(b"and more", sender)  # the same batch or the next: no send to pair with
+        await wait_for(pilot, lambda: app.session.counters.received == 2, "the replies")
+        first, second = [entry for entry in app.session.store if entry.direction is Direction.RECEIVED]
+        assert app.sending.marks.get(first.seq).startswith("\u21a9 ")
+        assert app.sending.marks.get(first.seq).endswith(" ms")
+        assert app.sending.marks.get(second.seq) == ""
+        assert "[\u21a9 " in app.query_one(ChatLog).render_entry(first).text
+        known = app.session.roster.get(address_of(peer))
+        assert known is not None and known.rtt.startswith("rtt ")
+        pane = app.query_one(PeerList)
+        if not pane.display:
+            app.action_toggle_peers()
+            await pilot.pause()
+        pane.refresh_peers()
+        await pilot.pause()
+        lines = [pane.render_line(y).text for y in range(4)]
+        assert lines[2].strip() == known.rtt, lines
+
+
+async def test_an_auto_reply_is_no_request_to_pair_with(
+    open_transport: OpenTransport, peer: socket.socket
+) -> None:
+    config = Config(listening=True, rules=(Rule("PING", "PONG"),))
+    app = make_app(config, transport=open_transport(), clock=fixed_clock)
+    async with app.run_test() as pilot:
+        target = app.transport.local_address.sockaddr_for(socket.AF_INET)
+        peer.sendto(b"PING", target)
+        assert await collect(pilot, peer, 1) == [b"PONG"]
+        peer.sendto(b"PING", target)
+        assert await collect(pilot, peer, 1) == [b"PONG"]
+        received = [entry for entry in app.session.store if entry.direction is Direction.RECEIVED]
+        assert [app.sending.marks.get(entry.seq) for entry in received] == ["", ""]

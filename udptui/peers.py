@@ -41,6 +41,8 @@ class Peer:
     sent: int = 0
     unread: int = 0
     """Datagrams received while this peer was not the reply target."""
+    rtt: str = ""
+    """Round trips to it, `rtt 0.12/0.31/1.2 ms` (min/avg/max of the last 100), or ''."""
 
     @property
     def colour(self) -> str:

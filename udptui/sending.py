@@ -18,6 +18,7 @@ from udptui.datagram import Direction, Entry, Level
 from udptui.marks import LogMarks
 from udptui.repeat import BufferFull, Repeat, RepeatPlan, rate_text
 from udptui.responder import Responder, Rule
+from udptui.rtt import rtt_text
 from udptui.saved_messages import SavedMessage, SavedMessages, SavedMessagesError
 from udptui.session import ChatSession
 from udptui.transport import SendError, UdpTransport
@@ -119,8 +120,38 @@ class Sending:
     # -- auto-replies ----------------------------------------------------------------------------
 
     def _hook_responder(self) -> None:
-        """The receive path calls the responder only while there are rules."""
-        self.session.answer = self._answer if self.responder.rules else None
+        """The receive path calls `_react` on every batch (round trips pair only with sends,
+        and the responder works only while there are rules)."""
+        self.session.react = self._react
+
+    def _react(self, entries: list[Entry], counts: dict[Address, int], arrived_ns: int) -> list[Entry]:
+        rtt = self.session.rtt
+        if rtt.waiting:
+            waiting = {peer for peer in counts if rtt.is_waiting_for(peer)}
+            if waiting:
+                self._pair(entries, waiting, arrived_ns)
+        if not self.responder.rules:
+            return []
+        received = Direction.RECEIVED
+        return self._answer(
+            (entry.peer, entry.payload) for entry in entries if entry.direction is received and entry.peer
+        )
+
+    def _pair(self, entries: list[Entry], waiting: set[Address], arrived_ns: int) -> None:
+        """Mark the first datagram from each peer that was sent to with its round trip."""
+        rtt, roster = self.session.rtt, self.session.roster
+        for entry in entries:
+            peer = entry.peer
+            if peer in waiting and entry.direction is Direction.RECEIVED:
+                waiting.discard(peer)
+                milliseconds = rtt.arrived(peer, arrived_ns)
+                known = roster.get(peer)
+                if milliseconds is not None and known is not None:
+                    self.marks.put(entry.seq, rtt_text(milliseconds))
+                    known.rtt = rtt.stats[peer].summary
+                    roster.version += 1
+                if not waiting:
+                    return
 
     def add_rule(self, rule: Rule) -> None:
         self.responder.add(rule)

@@ -3,7 +3,8 @@ keeps the reply target and the counters, and sends with the size checks and warn
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -11,6 +12,7 @@ from typing import Any, Protocol, TypeVar
 from udptui.address import Address
 from udptui.datagram import Direction, Entry, Level, Truncation
 from udptui.peers import PeerRoster
+from udptui.rtt import RttTracker
 from udptui.store import EntryStore
 from udptui.transcript import Transcript
 from udptui.transport import (
@@ -100,9 +102,12 @@ class ChatSession:
         self._addresses: dict[Any, Address] = {}
         self.last_sent: Entry | None = None
         """The latest datagram sent by hand (`/keep` saves it, `/repeat` counts on it)."""
-        self.answer: Callable[[Iterable[tuple[Address, bytes]]], list[Entry]] | None = None
-        """Set while there are auto-reply rules: sends the answers to a batch's datagrams
-        (sender, payload), returns their entries. None costs the receive path nothing."""
+        self.rtt = RttTracker()
+        """Sends by hand waiting for their reply, and each peer's round trips."""
+        self.react: Callable[[list[Entry], dict[Address, int], int], list[Entry]] | None = None
+        """The sending state's one look at each batch (round trips, auto-replies): given its
+        entries, its count per sender and its arrival time (ns), it returns the entries of
+        what it sent in answer. None while there is nothing to do: it then costs nothing."""
 
     def _address(self, sockaddr: Any) -> Address:
         """Cached `Address.from_sockaddr`: a flood comes from few senders."""
@@ -125,6 +130,7 @@ class ChatSession:
         if not batch:
             return result
         now = self.clock()
+        arrived_ns = time.time_ns()  # when the UI took the batch: the transport gives no earlier time
         entries = result.entries
         append = entries.append
         addresses = self._addresses
@@ -181,10 +187,8 @@ class ChatSession:
         if counts:
             self._count_senders(counts, now)
         result.let_go = self._record(entries)
-        if self.answer is not None:
-            result.sent = self.answer(
-                (entry.peer, entry.payload) for entry in entries if entry.direction is received and entry.peer
-            )
+        if self.react is not None and counts:
+            result.sent = self.react(entries, counts, arrived_ns)
         return result
 
     def _count_senders(self, counts: dict[Address, int], now: datetime) -> None:
@@ -255,8 +259,9 @@ class ChatSession:
         entry = Entry(self.clock(), Direction.SENT, destination, payload, len(payload))
         self.roster.sent(destination, entry.time)
         self._record([entry])
-        if by_hand:
+        if by_hand:  # an auto-reply is no request: what comes next is not its answer
             self.last_sent = entry
+            self.rtt.sent(destination, time.time_ns())
         return SendResult(entry, size_warnings(len(payload), destination.is_ipv6))
 
 
