@@ -102,12 +102,19 @@ class ChatSession:
         self._addresses: dict[Any, Address] = {}
         self.last_sent: Entry | None = None
         """The latest datagram sent by hand (`/keep` saves it, `/repeat` counts on it)."""
+        self._real_clock = clock == datetime.now  # a bound method: a new object each time
         self.rtt = RttTracker()
         """Sends by hand waiting for their reply, and each peer's round trips."""
         self.react: Callable[[list[Entry], dict[Address, int], int], list[Entry]] | None = None
         """The sending state's one look at each batch (round trips, auto-replies): given its
         entries, its count per sender and its arrival time (ns), it returns the entries of
         what it sent in answer. None while there is nothing to do: it then costs nothing."""
+
+    def now_ns(self) -> int:
+        """Nanoseconds for round trips: the real time, or the injected clock's (tests control it)."""
+        if self._real_clock:
+            return time.time_ns()
+        return int(self.clock().timestamp() * 1_000_000_000)
 
     def _address(self, sockaddr: Any) -> Address:
         """Cached `Address.from_sockaddr`: a flood comes from few senders."""
@@ -130,7 +137,7 @@ class ChatSession:
         if not batch:
             return result
         now = self.clock()
-        arrived_ns = time.time_ns()  # when the UI took the batch: the transport gives no earlier time
+        arrived_ns = self.now_ns()  # when the UI took the batch: the transport gives no earlier time
         entries = result.entries
         append = entries.append
         addresses = self._addresses
@@ -261,7 +268,7 @@ class ChatSession:
         self._record([entry])
         if by_hand:  # an auto-reply is no request: what comes next is not its answer
             self.last_sent = entry
-            self.rtt.sent(destination, time.time_ns())
+            self.rtt.sent(destination, self.now_ns())
         return SendResult(entry, size_warnings(len(payload), destination.is_ipv6))
 
 
