@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from udptui.responder import LIMIT, Responder, Rule, RuleError
 from udptui.rtt import WINDOW_NS, RttTracker, rtt_text
 from udptui.transport import UdpTransport
 from udptui.widgets import ChatLog, Composer, PeerList, StatusBar
+from udptui.widgets.inspector import Inspector
 
 OpenTransport = Callable[..., UdpTransport]
 
@@ -361,3 +363,28 @@ async def test_an_auto_reply_is_no_request_to_pair_with(
         assert await collect(pilot, peer, 1) == [b"PONG"]
         received = [entry for entry in app.session.store if entry.direction is Direction.RECEIVED]
         assert [app.sending.marks.get(entry.seq) for entry in received] == ["", ""]
+
+
+async def test_the_inspector_shows_the_mark_and_the_peers_round_trips(
+    open_transport: OpenTransport, peer: socket.socket
+) -> None:
+    now = [datetime(2026, 1, 2, 12, 0, 1)]
+    config = Config(peer=address_of(peer))
+    app = make_app(config, transport=open_transport(), clock=lambda: now[0])
+    async with app.run_test(size=(100, 40)) as pilot:
+        await type_line(pilot, app, "ping")
+        _, sender = peer.recvfrom(100)
+        now[0] += timedelta(milliseconds=12.3)
+        peer.sendto(b"pong", sender)
+        await wait_for(pilot, lambda: app.session.counters.received == 1, "the reply")
+        await pilot.press("f6")
+        inspector = app.query_one(Inspector)
+        await wait_for(pilot, lambda: inspector.display and inspector.entry is not None, "the inspector")
+        lines = [
+            inspector.render_line(y).text.rstrip() for y in range(inspector.scrollable_content_region.height)
+        ]
+        assert any(line.startswith("marked") and line.endswith("\u21a9 12.3 ms") for line in lines), lines
+        assert any(
+            line.startswith("peer round trips") and "12.3/12.3/12.3 ms min/avg/max of the last 1" in line
+            for line in lines
+        ), lines

@@ -98,6 +98,7 @@ class UdpTuiApp(App[None]):
         header = self.query_one(ChatHeader)
         header.local = self.query_one(LogPane).local = self.transport.local_description
         self.query_one(ChatLog).marks = self.sending.marks
+        self.query_one(LogPane).more_fields = self.sending.entry_fields
         header.listening = self.config.listening or self.config.peer is None
         self._show_target()
         self._update_status()

@@ -290,6 +290,17 @@ class Sending:
             parts.append(("repeat ", f"{progress} (Esc stops)"))
         return parts
 
+    def entry_fields(self, entry: Entry) -> list[tuple[str, str]]:
+        """The inspector's lines for an entry: its mark, and its peer's round trips."""
+        fields = []
+        if mark := self.marks.get(entry.seq):
+            fields.append(("marked", mark))
+        stats = self.session.rtt.stats.get(entry.peer) if entry.peer is not None else None
+        if stats is not None and stats.samples:
+            summary = stats.summary.removeprefix("rtt ")
+            fields.append(("peer round trips", f"{summary} min/avg/max of the last {len(stats.samples)}"))
+        return fields
+
     # -- the UI timer ------------------------------------------------------------------------------
 
     def poll(self) -> PollResult:
