@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Notices, address_of, fixed_clock, type_line, wait_for
+from conftest import Headless, Notices, address_of, fixed_clock, start, type_line, udp_socket, wait_for
 from textual.pilot import Pilot
 
 from udptui.address import Address
@@ -388,3 +389,26 @@ async def test_the_inspector_shows_the_mark_and_the_peers_round_trips(
             line.startswith("peer round trips") and "12.3/12.3/12.3 ms min/avg/max of the last 1" in line
             for line in lines
         ), lines
+
+
+def test_headless_runs_the_sending_commands_and_rules(headless: list[Headless], tmp_path: Path) -> None:
+    """The screen-less runner is a CommandContext too: /repeat, /eol, /keep, /send and --respond."""
+    with udp_socket() as peer:
+        host, port = peer.getsockname()
+        messages = tmp_path / "messages.toml"
+        args = ["--peer", f"{host}:{port}", "--jsonl", "--messages", str(messages)]
+        udptui = start(headless, *args, "--respond", r"PING (\d+)", r"PONG \1")
+        udptui.type("/repeat 5 1ms hi")
+        assert [peer.recvfrom(100)[0] for _ in range(5)] == [b"hi"] * 5
+        records = [udptui.record() for _ in range(6)]
+        assert [(record["dir"], record.get("text")) for record in records[:5]] == [("out", "hi")] * 5
+        assert records[5]["text"].startswith(f"repeat to {host}:{port}: \u00d75 at ")
+        udptui.type("/eol crlf", "line", "/keep line")
+        assert peer.recvfrom(100)[0] == b"line\r\n"
+        udptui.type("/send line")
+        assert peer.recvfrom(100)[0] == b"line\r\n"
+        peer.sendto(b"PING 42", ("127.0.0.1", udptui.port))
+        assert peer.recvfrom(100)[0] == b"PONG 42"
+        udptui.process.send_signal(signal.SIGTERM)
+        udptui.finish()
+    assert b'["line"]' in messages.read_bytes()
