@@ -2,7 +2,8 @@
 
 Runs the real app headless (`run_test`), types `/repeat COUNT INTERVAL ping` at 1k, 10k and
 50k datagrams a second (about a second of traffic each, several runs, the median shown),
-and counts on a plain Python socket, read on its own thread, what arrived.
+and counts on a plain Python socket, read on its own thread, what arrived; then
+`/repeat 100000 0 ping`, as fast as the socket takes them.
 
     python bench/repeat_pacing.py             # 5 runs per rate
     python bench/repeat_pacing.py --runs 3
@@ -31,7 +32,9 @@ from udptui.repeat import Repeat, RepeatPlan  # noqa: E402
 from udptui.transport import UdpTransport, set_receive_buffer  # noqa: E402
 from udptui.widgets import Composer  # noqa: E402
 
-RATES = (1_000, 10_000, 50_000)
+RATES = (1_000, 10_000, 50_000, 0)
+"""Rates asked for; 0 is `/repeat N 0 ping`, as fast as the socket takes them."""
+FULL_SPEED_COUNT = 100_000
 SECONDS = 1.0
 
 
@@ -78,15 +81,17 @@ class Counter:
 
 
 async def one_run(rate: int) -> tuple[float, float, int, int]:
-    """(achieved send rate, receive-side rate, sent, received) for one repeat at `rate`/s."""
+    """(achieved send rate, receive-side rate, sent, received) for one repeat at `rate`/s
+    (0: no pause between sends, FULL_SPEED_COUNT of them)."""
     counter = Counter()
-    count = int(rate * SECONDS)
+    count = int(rate * SECONDS) if rate else FULL_SPEED_COUNT
+    interval = f"{1e6 / rate:g}us" if rate else "0"
     transport = UdpTransport.open(bind_host="127.0.0.1")
     app = make_app(Config(peer=counter.address), transport=transport)
     try:
         async with app.run_test() as pilot:
             composer = app.query_one(Composer)
-            composer.value = f"/repeat {count} {1e6 / rate:g}us ping"
+            composer.value = f"/repeat {count} {interval} ping"
             started: list[Repeat] = []
             start_repeat = app.sending.start_repeat
 
@@ -129,9 +134,11 @@ async def main() -> None:
         received_rate = statistics.median(run[1] for run in runs)
         sent = statistics.median(run[2] for run in runs)
         received = statistics.median(run[3] for run in runs)
-        error = (achieved - rate) / rate * 100
+        asked, error = (
+            (f"{rate:>9,}", f"{(achieved - rate) / rate * 100:>+6.1f}%") if rate else ("full", "     -")
+        )
         counts = f"{sent:>8,.0f} {received:>9,.0f}"
-        print(f"{rate:>9,} {achieved:>16,.0f} {error:>+6.1f}% {received_rate:>11,.0f} {counts}")
+        print(f"{asked:>9} {achieved:>16,.0f} {error:>7} {received_rate:>11,.0f} {counts}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ an entry's mark can change (a repeat counts up) without rebuilding it.
 
 from __future__ import annotations
 
+MARKED_LINES = 4
+"""Wrapped lines of an entry a view redraws when its mark changes (the mark is at its end)."""
 MAX_MARKS = 100_000
 """Marks remembered; the oldest go first (their entries have long left the scrollback)."""
 

@@ -30,13 +30,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from udptui.datagram import Direction, Entry, hex_rows, hexdump_line
-from udptui.marks import LogMarks
+from udptui.marks import MARKED_LINES, LogMarks
 from udptui.store import EntryStore
 from udptui.view import TimeMode, entry_matches
 from udptui.widgets.entry_lines import EntryLines
 
-MARKED_LINES = 4
-"""Wrapped lines of an entry redrawn when its mark changes (the mark is at its end)."""
 HEX_INDENT = 2
 """Columns before each hex dump row: 2 + 68 fits a 16-byte xxd row in 70 columns."""
 HEX_PART = 1 << 20
