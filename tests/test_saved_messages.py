@@ -105,6 +105,23 @@ def test_keep_appends_and_keeps_the_comments_and_keep_bang_replaces_in_place(tmp
     assert again["binary"].is_hex and not again["ping"].is_hex
 
 
+def test_keep_bang_finds_the_table_by_its_toml_name(tmp_path: Path) -> None:
+    """Names with quotes and backslashes, and a table that is not first, are replaced in place."""
+    path = tmp_path / "messages.toml"
+    saved = SavedMessages.load(path)
+    for name in ("first", 'say "hi"', "back\\slash"):
+        saved.keep(name, name.encode())
+    saved.keep('say "hi"', b"new", overwrite=True)
+    saved.keep("back\\slash", b"newer", overwrite=True)
+    again = SavedMessages.load(path).messages
+    assert {name: message.payload for name, message in again.items()} == {
+        "first": b"first",
+        'say "hi"': b"new",
+        "back\\slash": b"newer",
+    }
+    assert path.read_text().count("[") == 3
+
+
 def test_keep_makes_the_file_and_its_directory(tmp_path: Path) -> None:
     path = tmp_path / "config" / "udptui" / "messages.toml"
     saved = SavedMessages.load(path)

@@ -109,6 +109,17 @@ def _line_of(source: str, name: str, key: str | None = None) -> int:
     return source.count("\n", 0, at) + 1
 
 
+def _header_of(line: str) -> str | None:
+    """The table name a `[name]` or `["name"]` line opens (TOML decides), or None."""
+    if not line.lstrip().startswith("[") or line.lstrip().startswith("[["):
+        return None
+    try:
+        keys = list(tomllib.loads(line))
+    except tomllib.TOMLDecodeError:
+        return None
+    return keys[0] if len(keys) == 1 else None
+
+
 def parse_messages(source: str, path: str) -> dict[str, SavedMessage]:
     """The messages in a file's text; `SavedMessagesError` naming the line of what is wrong."""
     try:
@@ -196,9 +207,9 @@ class SavedMessages:
     def _replaced(self, source: str, message: SavedMessage) -> str:
         """`source` with `message`'s table swapped for the new one; the whole file rewritten
         when the table is not one this module can find (a dotted key, an inline table)."""
-        start = _line_of(source, message.name) - 1
         lines = source.splitlines(keepends=True)
-        if not lines[start : start + 1] or not lines[start].lstrip().startswith("["):
+        start = next((index for index, line in enumerate(lines) if _header_of(line) == message.name), None)
+        if start is None:
             others = [m for n, m in self.messages.items() if n != message.name]
             return "\n".join(table_text(m) for m in [*others, message])
         end = start + 1
