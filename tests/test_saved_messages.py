@@ -14,6 +14,7 @@ import pytest
 from conftest import Notices, address_of, fixed_clock, type_line, wait_for
 from hypothesis import given
 from hypothesis import strategies as st
+from textual.content import Content
 
 from udptui.app import UdpTuiApp, make_app
 from udptui.config import Config
@@ -183,3 +184,7 @@ async def test_send_keep_and_the_palette(
         assert {"Send: ping", "Send: dns query", "Send: greeting"} <= titles.keys()
         titles["Send: dns query"].callback()
         assert peer.recv(100) == b"\x12\x34\x01\x00"
+
+        await type_line(pilot, app, "/keep [b]bold?[/b] [@click=app.quit]quit[/]")
+        shown = [Content.from_markup(command.title).plain for command in app.get_system_commands(app.screen)]
+        assert "Send: [b]bold?[/b] [@click=app.quit]quit[/]" in shown  # a name is never markup

@@ -8,6 +8,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
+from textual.markup import escape
 
 from udptui.commands import BY_NAME, COMMANDS, Invocation
 from udptui.widgets import Composer, LogPane
@@ -29,7 +30,8 @@ def system_commands(app: UdpTuiApp) -> Iterator[SystemCommand]:
             yield SystemCommand(command.title, help_text, partial(invocation.run, app))
     for message in list(app.sending.saved.messages.values()):  # `/keep` adds while the palette is open
         send = Invocation(BY_NAME["send"], message.name)
-        yield SystemCommand(f"Send: {message.name}", message.preview, partial(send.run, app))
+        # The palette reads titles as markup: a name is the user's text, kept literal.
+        yield SystemCommand(f"Send: {escape(message.name)}", escape(message.preview), partial(send.run, app))
     yield SystemCommand("Toggle peers pane", "Show or hide every peer seen", app.action_toggle_peers)
     yield SystemCommand("Toggle hex view", "A hex dump under each datagram", app.action_toggle_hex)
     yield SystemCommand("Toggle follow/pinned", "Follow the last sender, or stay", app.action_toggle_follow)
