@@ -57,6 +57,11 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], words: str) 
         (("--listen", "8083", "--listen", "8084"), "--listen is given more than once"),
         (("--listen=8083", "--listen=8084"), "--listen is given more than once"),
         (("--listen", "0", "--log", "a.jsonl", "--log", "b.jsonl"), "--log is given more than once"),
+        (("--listen", "0", "--eol", "cr"), "argument --eol: invalid choice: 'cr'"),
+        (("--listen", "0", "--respond", "x("), "--respond: expected 2 arguments"),
+        (("--listen", "0", "--respond", "x(", "y"), "--respond: bad pattern 'x('"),
+        (("--listen", "0", "--respond", "x", "\\2"), "--respond: bad reply"),
+        (("--listen", "0", "--respond-hex", "x", "/hex zz"), "--respond-hex: bad reply '/hex zz'"),
     ],
 )
 def test_startup_errors_are_one_line(args: tuple[str, ...], words: str) -> None:
@@ -107,7 +112,8 @@ def single_value_flags() -> list[tuple[str, str]]:
     for action in build_parser()._actions:
         if action.option_strings and action.nargs is None and action.const is None:
             flag = action.option_strings[-1]
-            flags.append((flag, values.get(flag, "1")))
+            choices = list(action.choices or ())
+            flags.append((flag, values.get(flag, choices[-1] if choices else "1")))
     return flags
 
 
@@ -159,6 +165,19 @@ def test_config_listen_and_peer() -> None:
     assert config.peer == Address("127.0.0.1", 5000)
     assert config.listening
     assert config.follows_sender  # --listen: reply to whoever wrote last
+
+
+def test_config_rules_keep_their_command_line_order() -> None:
+    config = config_from_args(
+        ["--listen", "0", "--respond", "a", "1", "--respond-hex", "^ff", "/hex 00", "--respond", "b", "2"]
+    )
+    assert [(rule.pattern, rule.hex_match) for rule in config.rules] == [
+        ("a", False),
+        ("^ff", True),
+        ("b", False),
+    ]
+    assert config.eol == "none"
+    assert config_from_args(["--listen", "0", "--eol", "crlf"]).eol == "crlf"
 
 
 def test_config_sizes() -> None:

@@ -3,6 +3,7 @@ context that records the calls (as the App or a screen-less runner would act on 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,6 +19,19 @@ from udptui.commands import (
     run_line,
 )
 from udptui.datagram import Level
+from udptui.sending import Sending
+from udptui.session import ChatSession
+from udptui.transport import UdpTransport
+
+_transports: list[UdpTransport] = []
+
+
+@pytest.fixture(autouse=True, scope="module")
+def close_transports() -> Iterator[None]:
+    """The recorders' sending state sits on real sessions; their sockets close after the module."""
+    yield
+    for transport in _transports:
+        transport.close()
 
 
 class Recorder:
@@ -26,6 +40,9 @@ class Recorder:
     def __init__(self, *, done: bool = True) -> None:
         self.calls: list[tuple[Any, ...]] = []
         self.done = done
+        if not _transports:
+            _transports.append(UdpTransport.open(bind_host="127.0.0.1"))
+        self.sending = Sending(ChatSession(_transports[0]))
 
     def send_payload(self, payload: bytes) -> bool:
         self.calls.append(("send", payload))
@@ -145,8 +162,10 @@ def test_command_errors_say_what_is_wrong(line: str, words: str) -> None:
 def test_help_and_the_palette_come_from_one_table() -> None:
     assert [usage for usage, _ in help_lines()] == [command.usage for command in COMMANDS] + ["//text"]
     assert list(HELP) == [usage for usage, _ in help_lines()]
-    assert [command.name for command in COMMANDS] == ["to", "hex", "clear", "save", "help"]
-    assert {command.name for command in COMMANDS if command.takes_argument} == {"to", "hex", "save"}
+    names = ["to", "hex", "file", "repeat", "stop", "send", "keep", "respond", "eol", "clear", "save", "help"]
+    assert [command.name for command in COMMANDS] == names
+    with_argument = {"to", "hex", "save", "file", "repeat", "send", "keep", "respond", "eol"}
+    assert {command.name for command in COMMANDS if command.takes_argument} == with_argument
     assert all(command.title and command.help for command in COMMANDS)
 
 
@@ -156,3 +175,39 @@ def test_the_command_table_imports_no_textual() -> None:
 
     code = "import sys, udptui.commands; assert not [m for m in sys.modules if m.startswith('textual')]"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_line_ending_goes_on_typed_messages_only() -> None:
+    recorder = Recorder()
+    assert calls("/eol crlf", recorder)[-1][0] == "notice"
+    assert calls("hi", recorder)[-1] == ("send", b"hi\r\n")
+    assert calls("//x", recorder)[-1] == ("send", b"/x\r\n")
+    assert calls("/hex 01 02", recorder)[-1] == ("send", b"\x01\x02")
+    calls("/eol LF", recorder)
+    assert calls("hi", recorder)[-1] == ("send", b"hi\n")
+    calls("/eol none", recorder)
+    assert calls("hi", recorder)[-1] == ("send", b"hi")
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("/eol", "none|lf|crlf"),
+        ("/eol cr", "none, lf or crlf"),
+        ("/file", "needs a file name"),
+        ("/repeat 10 1ms", "COUNT INTERVAL MESSAGE"),
+        ("/repeat ten 1ms ping", "bad count"),
+        ("/repeat 0 1ms ping", "bad count"),
+        ("/repeat 10 5 ping", "bad interval"),
+        ("/repeat 10 fast ping", "bad interval"),
+        ("/repeat 10 2d ping", "bad interval"),
+        ("/repeat 10 1ms /to 1.2.3.4:5", "a message or /hex"),
+        ("/repeat 10 1ms /hex zz", "bad hex"),
+        ("/stop now", "takes no argument"),
+    ],
+)
+def test_sending_command_errors_say_what_is_wrong(line: str, words: str) -> None:
+    recorder = Recorder()
+    with pytest.raises(CommandError, match=words):
+        run_line(recorder, line)
+    assert recorder.calls == []

@@ -212,6 +212,31 @@ def test_peer_against_the_tutorial_server(tmux: Tmux) -> None:
     tmux.wait_for("app", f"← 127.0.0.1:{port}  ok!")
 
 
+def test_round_trip_time_of_the_tutorial_servers_reply_and_a_counted_repeat(
+    tmux: Tmux, tmp_path: Path
+) -> None:
+    port = free_port()
+    tmux.start("server", example_command("tutorial_server.py", "127.0.0.1", str(port), "--reply", "ok!"))
+    tmux.wait_for("server", f"listening on 127.0.0.1:{port}")
+    messages = tmp_path / "messages.toml"
+    tmux.start("app", udptui_command("--peer", f"127.0.0.1:{port}", "--messages", str(messages)))
+    tmux.wait_for("app", f"peer 127.0.0.1:{port}")
+
+    tmux.type("app", "are you there?")
+    reply = re.compile(rf"← 127\.0\.0\.1:{port}  ok!  \[↩ [\d.,]+ ms\]")
+    screen = tmux.wait_for("app", lambda screen: reply.search(screen) is not None)
+    assert re.search(r"rtt [\d.,]+/[\d.,]+/[\d.,]+ ms", screen), screen  # min/avg/max in the peers pane
+
+    tmux.type("app", "/repeat 5 10ms ping")
+    tmux.wait_for(
+        "app",
+        lambda screen: (
+            re.search(rf"→ 127\.0\.0\.1:{port}  ping  \[\u00d75 at [\d.,]+/s\]", screen) is not None
+        ),
+    )
+    tmux.wait_for("server", lambda screen: screen.count("ping") == 5)
+
+
 def run_boundaries_client(port: int) -> None:
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / "tutorial_client.py"), "127.0.0.1", str(port), "--boundaries"],

@@ -22,6 +22,7 @@ from textual.pilot import Pilot
 from udptui.address import Address
 from udptui.app import UdpTuiApp, make_app
 from udptui.config import Config
+from udptui.responder import Rule
 from udptui.transport import UdpTransport
 from udptui.widgets import ChatLog, Composer, FilterBar
 
@@ -121,8 +122,9 @@ def test_conversation_in_progress(snap_compare: SnapCompare, sockets: ExitStack)
 
     The header shows `peer 127.0.0.1:21102  follow`. The log has, all at 12:00:01.000: a green
     `← 127.0.0.1:21102  hello`, a blue `→ 127.0.0.1:21102  hi, who is this?`, `← … egon`,
-    `→ … nice to meet you, egon`, and `← … world`; the placeholder names the peer; the status
-    bar counts `rx 3  tx 2`.
+    `→ … nice to meet you, egon`, and `← … world`; each answer to a send is marked
+    `[↩ 0.00 ms]` (the fixed clock stands still), and the pane's third line for the peer reads
+    `rtt 0.00/0.00/0.00 ms`; the placeholder names the peer; the status bar counts `rx 3  tx 2`.
     """
     config = Config(port=21002, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
     app, to = open_app(sockets, config)
@@ -143,7 +145,7 @@ def test_pinned_peer_with_a_stranger(snap_compare: SnapCompare, sockets: ExitSta
     """Talking to a pinned peer while another address writes in.
 
     The header reads `bound to 127.0.0.1:21003   peer 127.0.0.1:21103  pinned`. The log
-    shows `→ 127.0.0.1:21103  are you there?`, `← 127.0.0.1:21103  yes`, then
+    shows `→ 127.0.0.1:21103  are you there?`, `← 127.0.0.1:21103  yes  [↩ 0.00 ms]`, then
     `← 127.0.0.1:21203 (other peer)  let me in` with `(other peer)` in the warning colour,
     then `→ 127.0.0.1:21103  still talking to you`: the reply still went to the pinned peer.
     """
@@ -334,7 +336,8 @@ def test_filtered_log(snap_compare: SnapCompare, sockets: ExitStack) -> None:
     The filter bar (warning-coloured border) above the input holds `egon`. The log shows
     only `← 127.0.0.1:22103  egon`, `→ 127.0.0.1:22103  hi egon` and
     `← 127.0.0.1:22203  EGON again` (the match ignores case); `hello`, `world` and
-    `from someone else` are hidden. The pane still lists both peers.
+    `from someone else` are hidden. The pane still lists both peers, 22103 with its round trips
+    (`rtt 0.00/0.00/0.00 ms`: the fixed clock stands still).
     """
     config = Config(port=22003, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
     app, to = open_app(sockets, config)
@@ -383,6 +386,40 @@ def test_new_entries_marker(snap_compare: SnapCompare, sockets: ExitStack) -> No
         for payload in (b"new one", b"new two", b"new three"):
             await receive(pilot, peer, to, payload)
         await wait_for(pilot, lambda: log.unseen == 3, "three unseen entries")
+        await still_cursor(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_sending_marks_and_status(snap_compare: SnapCompare, sockets: ExitStack) -> None:
+    """Sending like a test bench: a round trip, an auto-reply and the line ending.
+
+    Started pinned to 127.0.0.1:21107 with `--eol crlf` and `--respond 'PING (\\d+)' 'PONG \\1'`.
+    The log shows `→ 127.0.0.1:21107  hello\\x{0d}\\x{0a}` (the line ending made visible),
+    `← … hi there  [↩ 12.3 ms]` (the clock moved 12.3 ms between the send and the reply),
+    `← … PING 7`, then `→ … PONG 7  [auto]`. The pane's third line for the peer reads
+    `rtt 12.3/12.3/12.3 ms`. The status bar ends with `eol crlf  auto 1`.
+    """
+    now = [datetime(2026, 1, 2, 12, 0, 1)]
+    config = Config(
+        port=21007,
+        peer=Address("127.0.0.1", 21107),
+        rcvbuf=SNAPSHOT_RCVBUF,
+        eol="crlf",
+        rules=(Rule(r"PING (\d+)", r"PONG \1"),),
+    )
+    transport = UdpTransport.open(bind_host="127.0.0.1", port=21007, rcvbuf=SNAPSHOT_RCVBUF)
+    sockets.callback(transport.close)
+    app = make_app(config, transport=transport, clock=lambda: now[0])
+    to = Address("127.0.0.1", 21007)
+    peer = peer_socket(sockets, 21107)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await send(pilot, "hello")
+        now[0] += timedelta(milliseconds=12.3)
+        await receive(pilot, peer, to, b"hi there")
+        await receive(pilot, peer, to, b"PING 7")
+        await wait_for(pilot, lambda: app.session.counters.sent == 2, "the auto-reply")
         await still_cursor(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

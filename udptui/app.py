@@ -21,6 +21,7 @@ from udptui.datagram import Entry, Level
 from udptui.lookup import LookupResult, Lookups
 from udptui.palette import system_commands
 from udptui.saving import SaveError, save_session
+from udptui.sending import Sending
 from udptui.session import ChatSession, Clock
 from udptui.transcript import Transcript
 from udptui.transport import SendError, TransportError, UdpTransport
@@ -77,6 +78,8 @@ class UdpTuiApp(App[None]):
             transcript=transcript,
             clock=clock,
         )
+        self.sending = Sending(self.session, eol=config.eol, rules=config.rules, saved=config.saved)
+        """Line ending, repeats (and their log marks): the sending state commands act on."""
         self._lookups = Lookups(partial(self.call_from_thread, self._looked_up))
         self._recent_counts: deque[tuple[float, int]] = deque(maxlen=21)
         self._last_fault_toast = float("-inf")
@@ -94,6 +97,8 @@ class UdpTuiApp(App[None]):
     def on_mount(self) -> None:
         header = self.query_one(ChatHeader)
         header.local = self.query_one(LogPane).local = self.transport.local_description
+        self.query_one(ChatLog).marks = self.sending.marks
+        self.query_one(LogPane).more_fields = self.sending.entry_fields
         header.listening = self.config.listening or self.config.peer is None
         self._show_target()
         self._update_status()
@@ -114,6 +119,7 @@ class UdpTuiApp(App[None]):
     def on_unmount(self) -> None:
         # Thread workers cannot be cancelled: wake the receive loop so the process can end.
         self.transport.stop()
+        self.sending.stop_repeat()
 
     # -- receiving ------------------------------------------------------------------------
 
@@ -124,6 +130,8 @@ class UdpTuiApp(App[None]):
         result = self.session.ingest(self.transport.take_all())
         if result.entries:
             self._entries_added(result.entries)
+        if result.sent:  # auto-replies
+            self._entries_added(result.sent)
         if result.target_changed:
             self._show_target()
         if result.faults and time.monotonic() - self._last_fault_toast >= FAULT_TOAST_INTERVAL:
@@ -132,6 +140,11 @@ class UdpTuiApp(App[None]):
             if len(result.faults) > 1:
                 message += f" (and {len(result.faults) - 1} more)"
             self.notify(message, title="Network", severity="warning", markup=False)
+        polled = self.sending.poll()
+        if polled.entries:
+            self._entries_added(polled.entries)
+        if polled.marks_changed:
+            self.query_one(ChatLog).marks_changed(polled.marks_changed)
         self._check_transcript()
         self._update_status()
 
@@ -164,6 +177,7 @@ class UdpTuiApp(App[None]):
             rate=rate,
             let_go=self.session.store.let_go,
             rcvbuf=self.transport.rcvbuf_granted,
+            sending=tuple(self.sending.status()),
         )
 
     def _show_target(self) -> None:
@@ -174,7 +188,7 @@ class UdpTuiApp(App[None]):
         self.query_one(PeerList).target = target
         self.query_one(Composer).show_target(None if target is None else str(target))
 
-    def _note(self, message: str) -> None:
+    def note(self, message: str) -> None:
         """A note in the log (and the transcript), without a toast."""
         self._entries_added([self.session.note(message, Level.INFO)])
 
@@ -221,13 +235,13 @@ class UdpTuiApp(App[None]):
         """Reply to this address from now on (pinned), with a note saying so."""
         self._lookups.cancel()  # a name still resolving from an earlier /to is overridden
         self.session.set_target(address)
-        self._note(f"replying to {address} (pinned)")
+        self.note(f"replying to {address} (pinned)")
         self._show_target()
         self.query_one(PeerList).refresh_peers()
 
     def look_up_target(self, host: str, port: int) -> bool:
         """`/to NAME:PORT`: resolve on a thread; the line stays in the box until the answer."""
-        self._note(f"looking up {host}…")
+        self.note(f"looking up {host}…")
         self._lookups.start(host, port, tag=self.query_one(Composer).value)
         return False
 
@@ -297,6 +311,8 @@ class UdpTuiApp(App[None]):
         bar.focus()
 
     def action_clear_filter(self) -> None:
+        if self.focused is self.query_one(Composer) and self.sending.stop_repeat():
+            return  # Escape in the box stops a running repeat first
         bar = self.query_one(FilterBar)
         if not bar.display and not bar.value:
             return
@@ -320,7 +336,7 @@ class UdpTuiApp(App[None]):
 
     def show_help(self) -> None:
         for usage, meaning in help_lines():
-            self._note(f"{usage}  {meaning}")
+            self.note(f"{usage}  {meaning}")
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Every command is in the palette too (ctrl+p)."""

@@ -14,6 +14,8 @@ from typing import Any, NoReturn
 from udptui import __version__
 from udptui.address import Address, AddressError, parse_endpoint, parse_port, resolve_host
 from udptui.config import DEFAULT_SCROLLBACK, Config
+from udptui.responder import Rule, RuleError
+from udptui.saved_messages import SavedMessages, SavedMessagesError, default_path
 from udptui.startup import NEEDS_TERMINAL, StartError, has_terminal, open_files, open_transport
 from udptui.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF, TransportError
 
@@ -108,6 +110,24 @@ def _seconds(text: str) -> float:
     return value
 
 
+class AppendRule(argparse._AppendAction):
+    """`--respond` and `--respond-hex` append to one list, so their order on the command line
+    is the order the rules are tried in; each item is (hex_match, pattern, reply)."""
+
+    hex_match = False
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, *_: Any
+    ) -> None:
+        rules = list(getattr(namespace, self.dest, None) or [])
+        rules.append((self.hex_match, *values))
+        setattr(namespace, self.dest, rules)
+
+
+class AppendHexRule(AppendRule):
+    hex_match = True
+
+
 def _port(text: str) -> int:
     try:
         return parse_port(text)
@@ -180,6 +200,35 @@ def build_parser() -> OneLineParser:
         type=_seconds,
         help="with --jsonl: end when nothing has arrived for this long",
     )
+    parser.add_argument(
+        "--respond",
+        dest="rules",
+        action=AppendRule,
+        nargs=2,
+        metavar=("PATTERN", "REPLY"),
+        help="answer datagrams whose text matches PATTERN (a regex) with REPLY (\\1 for captures, "
+        "/hex … for bytes); repeatable, the first match answers, 20 replies/s per peer at most",
+    )
+    parser.add_argument(
+        "--respond-hex",
+        dest="rules",
+        action=AppendHexRule,
+        nargs=2,
+        metavar=("PATTERN", "REPLY"),
+        help="the same, matching PATTERN against the bytes as hex pairs: 'de ad be ef'",
+    )
+    parser.add_argument(
+        "--messages",
+        metavar="FILE",
+        help="saved messages (TOML) for /send, /keep and the palette "
+        "(default: messages.toml in the user's config directory)",
+    )
+    parser.add_argument(
+        "--eol",
+        choices=("none", "lf", "crlf"),
+        default="none",
+        help="end every typed message with nothing (default), \\n or \\r\\n; never a /hex one",
+    )
     parser.add_argument("--version", action="version", version=f"udptui {__version__}")
     return parser  # fmt: skip
 
@@ -200,6 +249,16 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         parser.error(str(error))
     if peer and bind_host and bind_host != "::" and Address(bind_host, 0).is_ipv6 != peer.is_ipv6:
         parser.error(f"cannot reach {peer} from bind address {bind_host}: the IP versions differ")
+    rules = []
+    for hex_match, pattern, reply in args.rules or ():
+        try:
+            rules.append(Rule(pattern, reply, hex_match=hex_match))
+        except RuleError as error:
+            parser.error(f"{'--respond-hex' if hex_match else '--respond'}: {error}")
+    try:
+        saved = SavedMessages.load(args.messages if args.messages is not None else default_path())
+    except SavedMessagesError as error:
+        parser.error(str(error))
     return Config(
         port=args.listen or 0,
         bind_host=bind_host,
@@ -213,6 +272,9 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         jsonl=args.jsonl,
         count=args.count,
         idle_timeout=args.idle_timeout,
+        eol=args.eol,
+        rules=tuple(rules),
+        saved=saved,
     )
 
 

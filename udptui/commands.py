@@ -8,96 +8,17 @@ nothing here knows of Textual. `/help` and the command palette are made from the
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any
 
 from udptui.address import Address, AddressError, is_name, parse_port, resolve_host, split_host_port
-from udptui.datagram import Level
+from udptui.command_base import Command as Command
+from udptui.command_base import CommandContext as CommandContext
+from udptui.command_base import CommandError as CommandError
+from udptui.command_base import no_argument as no_argument
+from udptui.command_base import parse_hex as parse_hex
 from udptui.files import OVERWRITE_SUFFIX
-
-A = TypeVar("A")
-
-
-class CommandError(ValueError):
-    """A command that cannot run as typed; the message is one line for the user."""
-
-
-class CommandContext(Protocol):
-    """What commands act on. Methods that can fail say so to the user themselves and
-    return False, so the typed line stays in the box."""
-
-    def send_payload(self, payload: bytes) -> bool:
-        """Send one datagram to the current target; True when it went."""
-        ...
-
-    def set_target(self, address: Address) -> None:
-        """Reply to `address` from now on (pinned), and say so."""
-        ...
-
-    def look_up_target(self, host: str, port: int) -> bool:
-        """Resolve the name `host` without blocking, then `set_target` (or say why not).
-
-        True when the target is set already; False while the lookup runs (the line stays)."""
-        ...
-
-    def notice(self, message: str, level: Level, *, title: str = "") -> None:
-        """Tell the user something (a note in the log, and a toast where there is a screen)."""
-        ...
-
-    def clear_log(self) -> None:
-        """Clear what the log shows."""
-        ...
-
-    def save_transcript(self, path: str, *, overwrite: bool = False) -> bool:
-        """Write this session's transcript to `path`; True when it was written."""
-        ...
-
-    def show_help(self) -> None:
-        """List the commands (`help_lines()`) for the user."""
-        ...
-
-
-@dataclass(frozen=True)
-class Command(Generic[A]):
-    """One `/command`: how it is typed, what it means, and what runs it."""
-
-    name: str
-    """Typed after the slash: `to` for `/to`."""
-    usage: str
-    """How it is typed, as `/help` shows it: `/to HOST:PORT`."""
-    help: str
-    """One line: what it does."""
-    title: str
-    """Its name in the command palette."""
-    parse: Callable[[str], A]
-    """The text after the name (stripped) to the handler's arguments; `CommandError` if bad."""
-    handle: Callable[[CommandContext, A, bool], bool]
-    """Runs it with (context, arguments, overwrite); True when done and the box may be cleared."""
-    overwrite: bool = False
-    """Whether `/name!` is accepted: the command writes a file and `!` lets it replace one."""
-
-    @property
-    def takes_argument(self) -> bool:
-        """Whether the palette prefills `/name ` for the user to finish, rather than running it."""
-        return " " in self.usage
-
-
-def no_argument(name: str) -> Callable[[str], None]:
-    def parse(argument: str) -> None:
-        if argument:
-            raise CommandError(f"/{name} takes no argument")
-
-    return parse
-
-
-def parse_hex(text: str) -> bytes:
-    """`DE AD BE EF`, `deadbeef`, `0xde 0xad` -> bytes."""
-    cleaned = " ".join(word.removeprefix("0x").removeprefix("0X") for word in text.split())
-    try:
-        return bytes.fromhex(cleaned)
-    except ValueError:
-        raise CommandError(f"bad hex {text.strip()!r}: expected byte pairs like DE AD BE EF") from None
+from udptui.sending_commands import SENDING_COMMANDS
 
 
 @dataclass(frozen=True)
@@ -162,6 +83,7 @@ COMMANDS: tuple[Command[Any], ...] = (
         parse_hex,
         lambda context, payload, _: context.send_payload(payload),
     ),
+    *SENDING_COMMANDS,
     Command("clear", "/clear", "clear the log", "Clear log", no_argument("clear"), handle_clear),
     Command(
         "save",
@@ -217,7 +139,8 @@ def parse_command(line: str) -> Invocation | None:
 
 
 def message_payload(line: str) -> bytes:
-    """The datagram a line that is not a command sends: UTF-8, one leading `/` of `//` dropped."""
+    """The datagram a line that is not a command sends: UTF-8, one leading `/` of `//` dropped
+    (the line ending, `--eol`, is added after)."""
     return (line[1:] if line.startswith("//") else line).encode("utf-8")
 
 
@@ -227,5 +150,5 @@ def run_line(context: CommandContext, line: str) -> bool:
     Raises `CommandError` when the line is a command that cannot run as typed."""
     invocation = parse_command(line)
     if invocation is None:
-        return context.send_payload(message_payload(line))
+        return context.send_payload(context.sending.message(message_payload(line)))
     return invocation.run(context)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from udptui.address import Address
+from udptui.responder import Rule
+from udptui.saved_messages import SavedMessages
 from udptui.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF
 
 DEFAULT_SCROLLBACK = 10_000
@@ -38,6 +40,12 @@ class Config:
     """`--count N` (headless): end after N datagrams received."""
     idle_timeout: float | None = None
     """`--idle-timeout SECONDS` (headless): end when nothing arrives for this long."""
+    rules: tuple[Rule, ...] = ()
+    """`--respond` / `--respond-hex`: auto-reply rules, the first that matches answers."""
+    saved: SavedMessages | None = field(default=None, compare=False)
+    """Saved messages, read from `--messages FILE` (or the config directory's) at start."""
+    eol: str = "none"
+    """`--eol`: what every typed message ends with: none, lf (`\\n`) or crlf (`\\r\\n`)."""
 
     @property
     def follows_sender(self) -> bool:

@@ -23,9 +23,10 @@ from typing import BinaryIO
 from udptui.address import Address, AddressError, resolve_host
 from udptui.commands import CommandError, help_lines, run_line
 from udptui.config import Config
-from udptui.datagram import Direction, Entry, Level
+from udptui.datagram import Entry, Level
 from udptui.pcap import PcapWriter
 from udptui.saving import SaveError, save_session
+from udptui.sending import Sending
 from udptui.session import ChatSession, Clock, RecordWriter
 from udptui.transcript import Transcript, format_records
 from udptui.transport import Fault, Inbound, SendError, UdpTransport
@@ -125,9 +126,14 @@ class HeadlessRunner:
         self.session = session
         self.transport = session.transport
         self.output = output
+        self.sending = Sending(session, eol=config.eol, rules=config.rules, saved=config.saved)
+        """Line ending, repeats: the sending state commands act on, as on the screen."""
         self.reader = LineReader(stdin_fd) if stdin_fd is not None else None
         self.received = 0
-        self._stop = threading.Event()
+        self._stopping = False
+        """A plain flag, not a `threading.Event`: a signal handler runs on the main thread
+        between two bytecodes, maybe inside `Event.wait`, whose lock `Event.set` would then
+        wait for forever."""
         self._ending = (0, "")
         self._drops_noted = 0
         self._drops_noted_at = float("-inf")
@@ -137,9 +143,9 @@ class HeadlessRunner:
     def stop(self, status: int = 0, reason: str = "") -> None:
         """End the loop at its next turn (from a signal handler or another thread); a status
         and reason (`stopped by SIGTERM`) say why, as the screen says it. The first one counts."""
-        if not self._stop.is_set():
+        if not self._stopping:
             self._ending = (status, reason)
-        self._stop.set()
+        self._stopping = True
 
     def run(self) -> int:
         """Run until `--count`, `--idle-timeout`, a closed standard output or `stop()`; the exit status.
@@ -158,27 +164,29 @@ class HeadlessRunner:
         last_arrival = time.monotonic()
         input_ready = self.reader is not None and not selector.get_map()
         try:
-            while not self._stop.is_set():
+            while not self._stopping:
                 if self.take_batch():
                     last_arrival = time.monotonic()
                 if self.output.closed or (count is not None and self.received >= count):
                     break
                 if input_ready:
                     self.read_input(selector)
-                if self.output.closed or self._stop.is_set():
+                if self.output.closed or self._stopping:
                     break
                 if idle is not None and time.monotonic() - last_arrival >= idle:
                     break
                 if selector.get_map():  # a line from standard input wakes it at once
                     input_ready = bool(selector.select(DRAIN_INTERVAL))
                 elif self.reader is None or self.reader.ended:
-                    self._stop.wait(DRAIN_INTERVAL)
+                    time.sleep(DRAIN_INTERVAL)  # a signal handler runs, then the sleep goes on
                     input_ready = False
                 # else: a regular file on standard input, read on without waiting
         finally:
             selector.close()
         # As the screen does: close the socket (the receive thread ends), then record what it
         # still held, within --count, and why udptui stopped.
+        self.sending.stop_repeat()
+        self.sending.poll()
         self.transport.close()
         if count is None or self.received < count:
             self.take_batch()
@@ -198,8 +206,10 @@ class HeadlessRunner:
         batch = self.transport.take_all()
         if self.config.count is not None:
             batch = first_datagrams(batch, self.config.count - self.received)
-        result = self.session.ingest(batch)
-        arrived = sum(1 for entry in result.entries if entry.direction is Direction.RECEIVED)
+        before = self.session.counters.received
+        self.session.ingest(batch)
+        self.sending.poll()  # a repeat's sends go to the records; its end is a note
+        arrived = self.session.counters.received - before  # counted, not built: entries are lazy
         self.received += arrived
         self.note_drops()
         self.note_writer_errors()
@@ -264,6 +274,9 @@ class HeadlessRunner:
     def notice(self, message: str, level: Level, *, title: str = "") -> None:
         """A notice is a record like any other (and goes to `--log` too); no title without a toast."""
         self.session.note(message, level)
+
+    def note(self, message: str) -> None:
+        self.session.note(message, Level.INFO)
 
     def clear_log(self) -> None:
         self.session.store.clear()

@@ -1,5 +1,5 @@
-"""The command palette's entries (Ctrl+P): every `/command` from the table, the toggles,
-and the actions on the log's selected entry."""
+"""The command palette's entries (Ctrl+P): every `/command` from the table, each saved
+message (`Send: NAME`), the toggles, and the actions on the log's selected entry."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
+from textual.markup import escape
 
-from udptui.commands import COMMANDS, Invocation
+from udptui.commands import BY_NAME, COMMANDS, Invocation
 from udptui.widgets import Composer, LogPane
 
 if TYPE_CHECKING:
@@ -27,6 +28,10 @@ def system_commands(app: UdpTuiApp) -> Iterator[SystemCommand]:
         else:
             invocation = Invocation(command, command.parse(""))
             yield SystemCommand(command.title, help_text, partial(invocation.run, app))
+    for message in list(app.sending.saved.messages.values()):  # `/keep` adds while the palette is open
+        send = Invocation(BY_NAME["send"], message.name)
+        # The palette reads titles as markup: a name is the user's text, kept literal.
+        yield SystemCommand(f"Send: {escape(message.name)}", escape(message.preview), partial(send.run, app))
     yield SystemCommand("Toggle peers pane", "Show or hide every peer seen", app.action_toggle_peers)
     yield SystemCommand("Toggle hex view", "A hex dump under each datagram", app.action_toggle_hex)
     yield SystemCommand("Toggle follow/pinned", "Follow the last sender, or stay", app.action_toggle_follow)

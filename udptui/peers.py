@@ -41,6 +41,8 @@ class Peer:
     sent: int = 0
     unread: int = 0
     """Datagrams received while this peer was not the reply target."""
+    rtt: str = ""
+    """Round trips to it, `rtt 0.12/0.31/1.2 ms` (min/avg/max of the last 100), or ''."""
 
     @property
     def colour(self) -> str:
@@ -87,10 +89,10 @@ class PeerRoster:
         peer.unread += unread
         self.version += 1
 
-    def sent(self, address: Address, when: datetime) -> None:
+    def sent(self, address: Address, when: datetime, *, count: int = 1) -> None:
         peer = self._peer(address, when)
         peer.last_seen = when
-        peer.sent += 1
+        peer.sent += count
         self.version += 1
 
     def mark_read(self, address: Address | None) -> None:

@@ -14,6 +14,7 @@ from udptui.address import Address
 from udptui.batch import RecvBatch, address_of
 from udptui.datagram import Direction, Entry, Level
 from udptui.peers import PeerRoster
+from udptui.rtt import RttTracker
 from udptui.store import BatchChunk, Chunk, EntryChunk, EntryRange, EntryStore
 from udptui.transcript import Transcript
 from udptui.transport import (
@@ -62,6 +63,8 @@ class IngestResult:
     target_changed: bool = False
     let_go: int = 0
     """Old entries dropped from the scrollback to make room for these."""
+    sent: list[Entry] = field(default_factory=list)
+    """Datagrams sent in answer to this batch (auto-replies), after it in the log."""
 
     @property
     def added(self) -> int:
@@ -106,6 +109,20 @@ class ChatSession:
         """Received entries show when each datagram arrived (the kernel's time where it gives
         one); with an injected clock (tests, snapshots) they show the clock's time instead."""
         self._addresses: dict[Any, Address] = {}
+        self.last_sent: Entry | None = None
+        """The latest datagram sent by hand (`/keep` saves it, `/repeat` counts on it)."""
+        self.rtt = RttTracker()
+        """Sends by hand waiting for their reply, and each peer's round trips."""
+        self.react: Callable[[Sequence[Entry], dict[Address, int]], list[Entry]] | None = None
+        """The sending state's one look at each batch (round trips, auto-replies): given its
+        entries (stored, so numbered) and its count per sender, it returns the entries of
+        what it sent in answer. None while there is nothing to do: it then costs nothing."""
+
+    def now_ns(self) -> int:
+        """Nanoseconds for round trips: the real time, or the injected clock's (tests control it)."""
+        if self.arrival_times:
+            return time.time_ns()
+        return int(self.clock().timestamp() * 1_000_000) * 1000  # µs, as entry times hold
 
     def _address(self, sender: Any) -> Address:
         """Cached `address_of`: a flood comes from few senders."""
@@ -170,6 +187,8 @@ class ChatSession:
             self._count_senders(counts, now)
         result.entries = EntryRange(chunks)
         result.let_go = self._record(chunks)
+        if self.react is not None and counts:  # after storing: its answers follow the batch
+            result.sent = self.react(result.entries, counts)
         return result
 
     def _count_senders(self, counts: dict[Address, int], now: datetime) -> None:
@@ -181,8 +200,11 @@ class ChatSession:
     def _record(self, chunks: list[Chunk]) -> int:
         """Store chunks (returns how many old entries the scrollback let go) and write them out."""
         let_go = self.store.add(chunks)
-        # Made once for every writer and not kept: the store makes its own when read.
-        entries = list(EntryRange(chunks).fresh()) if self.writers else []
+        if self.writers:  # made once for every writer and not kept: the store makes its own when read
+            self._write(list(EntryRange(chunks).fresh()))
+        return let_go
+
+    def _write(self, entries: list[Entry]) -> None:
         for writer in self.writers[:]:
             try:
                 writer.write(entries)
@@ -194,7 +216,11 @@ class ChatSession:
                 self._writer_errors.append(
                     f"{writer.label}: {error.strerror or error}; it records nothing more"
                 )
-        return let_go
+
+    def transcribe(self, entries: list[Entry]) -> None:
+        """Write entries out (`--log`, `--pcap`, headless output) without storing them: a
+        repeat's sends, which the log counts in one entry."""
+        self._write(entries)
 
     def add_writer(self, writer: RecordWriter) -> None:
         """Write every entry from now on to `writer` too (`--pcap`, headless standard output)."""
@@ -225,8 +251,10 @@ class ChatSession:
         self._record([EntryChunk([entry])])
         return entry
 
-    def send(self, payload: bytes, to: Address | None = None) -> SendResult:
-        """Send one datagram to `to` or the target; `SendError` if it did not go."""
+    def send(self, payload: bytes, to: Address | None = None, *, by_hand: bool = True) -> SendResult:
+        """Send one datagram to `to` or the target; `SendError` if it did not go.
+
+        `by_hand` False (an auto-reply) leaves `last_sent` as it was."""
         destination = to or self.target
         if destination is None:
             raise SendError("no peer yet: wait for someone to write, or start with --peer HOST:PORT")
@@ -236,6 +264,9 @@ class ChatSession:
         entry = Entry(self.clock(), Direction.SENT, destination, payload, len(payload))
         self.roster.sent(destination, entry.time)
         self._record([EntryChunk([entry])])
+        if by_hand:  # an auto-reply is no request: what comes next is not its answer
+            self.last_sent = entry
+            self.rtt.sent(destination, self.now_ns())
         return SendResult(entry, size_warnings(len(payload), destination.is_ipv6))
 
 

@@ -30,6 +30,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from udptui.datagram import Direction, Entry, hex_rows, hexdump_line
+from udptui.marks import MARKED_LINES, LogMarks
 from udptui.store import EntryStore
 from udptui.view import TimeMode, entry_matches
 from udptui.widgets.entry_lines import EntryLines
@@ -98,6 +99,9 @@ class ChatLog(ScrollView, can_focus=True):
         self._lines = EntryLines(self._style, Style())
         self._lines.started = started or datetime.now()
         self._lines.previous = self._previous
+        self.marks = LogMarks()
+        """Marks drawn after an entry (`auto`, `↩ 12.3 ms`, a repeat's count), set by the App."""
+        self._lines.mark = lambda entry: self.marks.get(entry.seq)
         self._cache: LRUCache[tuple[int, int], Strip] = LRUCache(512)
         self._widest = 0
         self._styled = False
@@ -250,6 +254,13 @@ class ChatLog(ScrollView, can_focus=True):
             self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
         else:
             self.unseen += added
+        self.refresh()
+
+    def marks_changed(self, seqs: Iterable[int]) -> None:
+        """Redraw the entries whose mark changed (a repeat counting up)."""
+        for seq in seqs:
+            for line in range(MARKED_LINES):
+                self._cache.discard((seq, line))
         self.refresh()
 
     def _newest_before(self, entries: Sequence[Entry]) -> int | None:

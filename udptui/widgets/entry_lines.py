@@ -34,6 +34,8 @@ class EntryLines:
         self.started = datetime.now()
         self.previous: Callable[[Entry], Entry | None] = lambda entry: None
         """The entry before this one in the store, for the `since previous` column."""
+        self.mark: Callable[[Entry], str] = lambda entry: ""
+        """udptui's own mark for an entry (`auto`, `↩ 12.3 ms`, a repeat's count), or ''."""
 
     def strip(self, parts: Parts) -> Strip:
         """A line from (text, style) parts, over the widget's style; text is already safe."""
@@ -96,6 +98,8 @@ class EntryLines:
             if entry.truncation_text:  # before the bytes, where 80 columns still show it
                 body.append((f"[{entry.truncation_text}]  ", False, mark))
             body += [(hex_text, False, self.style("hex")), ("  ", False, plain), (ascii_text, False, plain)]
+            if own := self.mark(entry):
+                body.append((f"  [{own}]", False, mark))
             return prefix, body
         else:
             body += self._pieces(entry, plain)
@@ -104,6 +108,8 @@ class EntryLines:
                 body.append((more, False, mark))
         if entry.truncation_text:
             body.append((f"  [{entry.truncation_text}]", False, mark))
+        if own := self.mark(entry):
+            body.append((f"  [{own}]", False, mark))
         return prefix, body
 
     def _pieces(self, entry: Entry, style: Style) -> list[Run[Style]]:

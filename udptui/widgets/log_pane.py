@@ -8,6 +8,7 @@ session (reply, resend, edit into the box) goes to the app as a message.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,6 +77,8 @@ class LogPane(Container):
         self.started = started
         self.local = ""
         """The socket's local address, for datagrams that do not say where they arrived."""
+        self.more_fields: Callable[[Entry], list[tuple[str, str]]] = lambda entry: []
+        """More inspector lines for an entry from the sending state (its mark, the peer's round trips)."""
         self._pending: Entry | None = None
         self._timer: Timer | None = None
         self._last_inspected = float("-inf")
@@ -152,7 +155,7 @@ class LogPane(Container):
             return
         previous, scanned = self._previous_same_peer(entry)
         fields = entry_fields(entry, local=self.local, previous_from_peer=previous, scanned_back=scanned)
-        self.inspector.show(entry, fields)
+        self.inspector.show(entry, fields + self.more_fields(entry))
 
     def _previous_same_peer(self, entry: Entry) -> tuple[Entry | None, bool]:
         """The same peer's previous datagram the same way, and whether the whole store was looked at."""

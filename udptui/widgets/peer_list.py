@@ -22,6 +22,7 @@ from udptui.address import Address
 from udptui.peers import Peer, PeerRoster
 
 LINES_PER_PEER = 2
+"""Lines per peer; a third shows its round trips once there are some."""
 
 
 def fit_address(address: str, width: int) -> str:
@@ -71,6 +72,10 @@ class PeerList(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.roster = roster
         self._rows: list[Peer] = []
+        self._lines: list[tuple[int, int]] = []
+        """(peer index, part) for every line: 0 the address, 1 the counts, 2 round trips if any."""
+        self._tops: list[int] = []
+        """The first line of each peer."""
         self._seen_version = -1
         self._cursor_address: Address | None = None
 
@@ -85,7 +90,12 @@ class PeerList(ScrollView, can_focus=True):
                 if peer.address == self._cursor_address:
                     self.set_reactive(PeerList.cursor, index)
                     break
-        self.virtual_size = Size(self.size.width, len(self._rows) * LINES_PER_PEER)
+        self._lines, self._tops = [], []
+        for index, peer in enumerate(self._rows):
+            self._tops.append(len(self._lines))
+            parts = LINES_PER_PEER + 1 if peer.rtt else LINES_PER_PEER
+            self._lines += [(index, part) for part in range(parts)]
+        self.virtual_size = Size(self.size.width, len(self._lines))
         self.refresh()
 
     def watch_cursor(self, cursor: int) -> None:
@@ -104,11 +114,14 @@ class PeerList(ScrollView, can_focus=True):
         self.refresh()
 
     def scroll_to_region_of(self, index: int) -> None:
-        top = index * LINES_PER_PEER
+        if index >= len(self._tops):
+            return
+        top = self._tops[index]
+        end = self._tops[index + 1] if index + 1 < len(self._tops) else len(self._lines)
         if top < self.scroll_y:
             self.scroll_to(y=top, animate=False)
-        elif top + LINES_PER_PEER > self.scroll_y + self.scrollable_content_region.height:
-            self.scroll_to(y=top + LINES_PER_PEER - self.scrollable_content_region.height, animate=False)
+        elif end > self.scroll_y + self.scrollable_content_region.height:
+            self.scroll_to(y=end - self.scrollable_content_region.height, animate=False)
 
     def action_cursor(self, step: int) -> None:
         if self._rows:
@@ -138,7 +151,7 @@ class PeerList(ScrollView, can_focus=True):
         line = scroll_y + y
         width = self.scrollable_content_region.width
         base = self.rich_style
-        index, part = divmod(line, LINES_PER_PEER)
+        index, part = self._lines[line] if line < len(self._lines) else (len(self._rows), 0)
         if not self._rows:
             text = Text("no peers yet" if line == 0 else "", style=base, end="")
             text.stylize(self._foreground("peer-list--empty"))
@@ -153,11 +166,13 @@ class PeerList(ScrollView, can_focus=True):
             text.append("▶ " if is_target else "  ", self._foreground("peer-list--target"))
             label = fit_address(str(peer.address), width - 2)
             text.append(label, Style(color=peer.colour, bold=is_target))
-        else:
+        elif part == 1:
             detail = f"  {peer.last_seen:%H:%M:%S}  in {peer.received}  out {peer.sent}"
             text.append(detail, self._foreground("peer-list--detail"))
             if peer.unread:
                 text.append(f"  {peer.unread} new", self._foreground("peer-list--unread"))
+        else:
+            text.append(f"  {peer.rtt}", self._foreground("peer-list--detail"))
         if index == self.cursor and self.has_focus:
             # The cursor's background goes over the whole row, after the foreground colours.
             cursor = Style(bgcolor=self.get_component_rich_style("peer-list--cursor").bgcolor)

@@ -40,6 +40,8 @@ class Stats:
     let_go: int = 0
     """Entries the scrollback let go."""
     rcvbuf: int = 0
+    sending: tuple[tuple[str, str], ...] = ()
+    """(label, value) pairs from the sending state: the line ending, a repeat's progress."""
 
 
 class StatusBar(Widget):
@@ -65,4 +67,6 @@ class StatusBar(Widget):
         if stats.let_go:
             parts += ["  ", ("scrollback let go ", "dim"), str(stats.let_go)]
         parts += ["  ", ("rcvbuf ", "dim"), human_bytes(stats.rcvbuf)]
+        for label, value in stats.sending:
+            parts += ["  ", (label, "dim"), (value, "bold")]
         return Content.assemble(*parts)
