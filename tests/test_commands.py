@@ -19,6 +19,7 @@ from udptui.commands import (
     run_line,
 )
 from udptui.datagram import Level
+from udptui.decoders import Choice
 from udptui.sending import Sending
 from udptui.session import ChatSession
 from udptui.transport import UdpTransport
@@ -67,6 +68,10 @@ class Recorder:
 
     def show_help(self) -> None:
         self.calls.append(("help",))
+
+    def choose_decoders(self, choice: Choice, peer: Address | None) -> bool:
+        self.calls.append(("decode", str(choice), peer))
+        return self.done
 
 
 def calls(line: str, context: Recorder | None = None) -> list[tuple[Any, ...]]:
@@ -141,9 +146,21 @@ def test_other_commands() -> None:
     assert calls("/save! out.jsonl") == [("save", "out.jsonl", True)]
 
 
+def test_decode_for_everyone_or_one_peer() -> None:
+    assert calls("/decode dns") == [("decode", "dns", None)]
+    assert calls("/decode DNS,syslog") == [("decode", "dns,syslog", None)]
+    assert calls("/decode none 127.0.0.1:53") == [("decode", "none", Address("127.0.0.1", 53))]
+    assert calls("/decode auto [::1]:5353") == [("decode", "auto", Address("::1", 5353))]
+
+
 @pytest.mark.parametrize(
     ("line", "words"),
     [
+        ("/decode", "needs a decoder"),
+        ("/decode dns 1.2.3.4:53 extra", "needs a decoder"),
+        ("/decode auto,dns", "expected auto, none"),
+        ("/decode dns example.com:53", "as numbers"),
+        ("/decode dns 127.0.0.1:0", "/decode:"),
         ("/save", "needs a file"),
         ("/nope", "unknown command /nope"),
         ("/clear x", "takes no argument"),
@@ -162,9 +179,23 @@ def test_command_errors_say_what_is_wrong(line: str, words: str) -> None:
 def test_help_and_the_palette_come_from_one_table() -> None:
     assert [usage for usage, _ in help_lines()] == [command.usage for command in COMMANDS] + ["//text"]
     assert list(HELP) == [usage for usage, _ in help_lines()]
-    names = ["to", "hex", "file", "repeat", "stop", "send", "keep", "respond", "eol", "clear", "save", "help"]
+    names = [
+        "to",
+        "hex",
+        "file",
+        "repeat",
+        "stop",
+        "send",
+        "keep",
+        "respond",
+        "eol",
+        "clear",
+        "save",
+        "decode",
+        "help",
+    ]
     assert [command.name for command in COMMANDS] == names
-    with_argument = {"to", "hex", "save", "file", "repeat", "send", "keep", "respond", "eol"}
+    with_argument = {"to", "hex", "save", "file", "repeat", "send", "keep", "respond", "eol", "decode"}
     assert {command.name for command in COMMANDS if command.takes_argument} == with_argument
     assert all(command.title and command.help for command in COMMANDS)
 

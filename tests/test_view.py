@@ -3,7 +3,6 @@ the inspector's fields and the decoder seam."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -12,17 +11,14 @@ from rich.cells import cell_len
 from udptui.address import Address
 from udptui.datagram import Direction, Entry, Level, Truncation, escape_char, make_visible
 from udptui.view import (
-    DECODERS,
     TIME_WIDTH,
     TimeMode,
     binary_summary,
     clock_time,
-    decode_fields,
     delta_text,
     entry_fields,
     looks_binary,
     precise_time,
-    register_decoder,
     time_column,
     wrap_pieces,
 )
@@ -154,31 +150,6 @@ def test_a_note_has_its_level_time_and_number() -> None:
         ("time", "2026-11-25 14:19:59.162345"),
         ("entry", "#1 of the session"),
     ]
-
-
-@pytest.fixture
-def decoders() -> Iterator[None]:
-    saved = list(DECODERS)
-    yield
-    DECODERS[:] = saved
-
-
-def test_decoder_seam_makes_values_visible_and_contains_failures(decoders: None) -> None:
-    def broken(payload: bytes) -> list[tuple[str, str]] | None:
-        raise ValueError("hostile input")
-
-    def greeting(payload: bytes) -> list[tuple[str, str]] | None:
-        return [("word", payload.decode())] if payload.startswith(b"hi") else None
-
-    register_decoder("broken", broken)
-    register_decoder("greeting", greeting)
-    assert decode_fields(b"nothing") is None
-    found = decode_fields(b"hi\x1b[2J")
-    assert found is not None
-    name, fields = found
-    assert name == "greeting"
-    assert fields == [("word", make_visible("hi\x1b[2J"))]
-    assert any(piece.escaped for piece in fields[0][1])
 
 
 def test_wrap_keeps_joined_emoji_and_accents_whole() -> None:

@@ -18,6 +18,7 @@ from udptui.address import Address
 from udptui.commands import CommandError, help_lines, run_line
 from udptui.config import Config
 from udptui.datagram import Entry, Level
+from udptui.decoders import Choice, DecoderLoadError, Decoding, Registry
 from udptui.lookup import LookupResult, Lookups
 from udptui.palette import system_commands
 from udptui.saving import SaveError, save_session
@@ -66,6 +67,7 @@ class UdpTuiApp(App[None]):
         *,
         transcript: Transcript | None = None,
         clock: Clock = datetime.now,
+        decoders: Registry | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -81,6 +83,8 @@ class UdpTuiApp(App[None]):
         self.sending = Sending(self.session, eol=config.eol, rules=config.rules, saved=config.saved)
         """Line ending, repeats (and their log marks): the sending state commands act on."""
         self._lookups = Lookups(partial(self.call_from_thread, self._looked_up))
+        port = transport.local_address.port
+        self.decoding = Decoding(decoders or Registry(), config.decode, local_port=port)
         self._recent_counts: deque[tuple[float, int]] = deque(maxlen=21)
         self._last_fault_toast = float("-inf")
 
@@ -102,6 +106,7 @@ class UdpTuiApp(App[None]):
         header.listening = self.config.listening or self.config.peer is None
         self._show_target()
         self._update_status()
+        self.query_one(LogPane).decode_with(self.decoding)
         self.query_one(Composer).focus()
         self.run_worker(self.transport.run_receiver, name="receiver", thread=True, exit_on_error=False)
         self.set_interval(DRAIN_INTERVAL, self.drain_inbox)
@@ -146,6 +151,8 @@ class UdpTuiApp(App[None]):
         if polled.marks_changed:
             self.query_one(ChatLog).marks_changed(polled.marks_changed)
         self._check_transcript()
+        for problem in self.decoding.take_problems():  # plugins load on first decode, while drawing
+            self.notice(problem, Level.WARNING, title="Decoders")
         self._update_status()
 
     def _entries_added(self, entries: Sequence[Entry]) -> None:
@@ -257,6 +264,17 @@ class UdpTuiApp(App[None]):
             composer.remember(result.tag)
             composer.value = ""
 
+    def choose_decoders(self, choice: Choice, peer: Address | None) -> bool:
+        """`/decode`: what decodes datagrams from now on; the log and inspector redraw with it."""
+        try:
+            said = self.decoding.choose(choice, peer)
+        except DecoderLoadError as error:
+            self.notice(str(error), Level.ERROR, title="Decode")
+            return False
+        self.query_one(LogPane).decode_with(self.decoding)
+        self.notice(said, Level.INFO, title="Decode")
+        return True
+
     def save_transcript(self, path: str, *, overwrite: bool = False) -> bool:
         """Write this session's transcript as JSON lines; the whole of it when `--log` is on."""
         try:
@@ -350,11 +368,15 @@ def make_app(
     transport: UdpTransport | None = None,
     transcript: Transcript | None = None,
     clock: Clock = datetime.now,
+    decoders: Registry | None = None,
 ) -> UdpTuiApp:
-    """Build the app from a config; opens the socket (and `--log` file) unless given.
+    """Build the app from a config; opens the socket (and `--log` file) unless given, and
+    loads `--decoder-path` files unless `decoders` is given.
 
-    Raises TransportError or TranscriptError, each with a one-line message.
+    Raises TransportError, TranscriptError or DecoderLoadError, each with a one-line message.
     """
+    if decoders is None:
+        decoders = Registry.checked(config.decoder_paths, config.decode)
     if transcript is None and config.log_path is not None:
         transcript = Transcript(config.log_path)
     if transport is None:
@@ -369,4 +391,4 @@ def make_app(
             if transcript is not None:
                 transcript.close()
             raise
-    return UdpTuiApp(config, transport, transcript=transcript, clock=clock)
+    return UdpTuiApp(config, transport, transcript=transcript, clock=clock, decoders=decoders)

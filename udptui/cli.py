@@ -14,6 +14,8 @@ from typing import Any, NoReturn
 from udptui import __version__
 from udptui.address import Address, AddressError, parse_endpoint, parse_port, resolve_host
 from udptui.config import DEFAULT_SCROLLBACK, Config
+from udptui.decoders.decoding import Choice
+from udptui.decoders.registry import DecoderLoadError, Registry
 from udptui.responder import Rule, RuleError
 from udptui.saved_messages import SavedMessages, SavedMessagesError, default_path
 from udptui.startup import NEEDS_TERMINAL, StartError, has_terminal, open_files, open_transport
@@ -128,6 +130,13 @@ class AppendHexRule(AppendRule):
     hex_match = True
 
 
+def _choice(text: str) -> Choice:
+    try:
+        return Choice.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _port(text: str) -> int:
     try:
         return parse_port(text)
@@ -229,6 +238,20 @@ def build_parser() -> OneLineParser:
         default="none",
         help="end every typed message with nothing (default), \\n or \\r\\n; never a /hex one",
     )
+    parser.add_argument(
+        "--decode",
+        metavar="WHICH",
+        type=_choice,
+        default=Choice(),
+        help="auto (by content and well-known port, the default), none, or names like dns,syslog",
+    )
+    parser.add_argument(
+        "--decoder-path",
+        metavar="FILE.py",
+        action="append",
+        default=[],
+        help="load your own decoder(s) from this Python file (DECODER or DECODERS in it)",
+    )
     parser.add_argument("--version", action="version", version=f"udptui {__version__}")
     return parser  # fmt: skip
 
@@ -275,18 +298,22 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         eol=args.eol,
         rules=tuple(rules),
         saved=saved,
+        decode=args.decode,
+        decoder_paths=tuple(args.decoder_path),
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     config = config_from_args(argv)
     try:
+        # The user's decoder files load first: one that fails stops start-up before the socket opens.
+        decoders = None if config.jsonl else Registry.checked(config.decoder_paths, config.decode)
         transport = open_transport(config)
         if not config.jsonl and not has_terminal():
             transport.close()
             raise StartError(NEEDS_TERMINAL)
         transcript, pcap = open_files(config, transport)
-    except (TransportError, StartError) as error:
+    except (TransportError, StartError, DecoderLoadError) as error:
         print(f"udptui: error: {error}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
     if config.jsonl:
@@ -296,7 +323,7 @@ def main(argv: list[str] | None = None) -> None:
     from udptui.app import make_app  # Textual loads only once the flags are known to be good
     from udptui.terminal import run_in_terminal
 
-    app = make_app(config, transport=transport, transcript=transcript)
+    app = make_app(config, transport=transport, transcript=transcript, decoders=decoders)
     if pcap is not None:
         app.session.add_writer(pcap)
     sys.exit(run_in_terminal(app))

@@ -11,6 +11,7 @@ from udptui.address import Address
 from udptui.datagram import Level
 
 if TYPE_CHECKING:
+    from udptui.decoders.decoding import Choice
     from udptui.sending import Sending
 
 A = TypeVar("A")
@@ -56,6 +57,10 @@ class CommandContext(Protocol):
 
     def show_help(self) -> None:
         """List the commands (`help_lines()`) for the user."""
+        ...
+
+    def choose_decoders(self, choice: Choice, peer: Address | None) -> bool:
+        """Decode with `choice` from now on, for `peer` or (None) for every peer."""
         ...
 
     @property

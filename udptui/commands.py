@@ -17,6 +17,7 @@ from udptui.command_base import CommandContext as CommandContext
 from udptui.command_base import CommandError as CommandError
 from udptui.command_base import no_argument as no_argument
 from udptui.command_base import parse_hex as parse_hex
+from udptui.decoders.decoding import Choice
 from udptui.files import OVERWRITE_SUFFIX
 from udptui.sending_commands import SENDING_COMMANDS
 
@@ -47,6 +48,33 @@ def parse_file(argument: str) -> str:
     if not argument:
         raise CommandError("/save needs a file name: /save FILE")
     return argument
+
+
+@dataclass(frozen=True)
+class DecodeSpec:
+    """`/decode NAME|auto|none [HOST:PORT]` parsed."""
+
+    choice: Choice
+    peer: Address | None
+
+
+def parse_decode(argument: str) -> DecodeSpec:
+    words = argument.split()
+    if not 1 <= len(words) <= 2:
+        raise CommandError("/decode needs a decoder: /decode dns|syslog|…|auto|none [HOST:PORT]")
+    try:
+        choice = Choice.parse(words[0])
+    except ValueError as error:
+        raise CommandError(f"/decode: {error}") from None
+    if len(words) == 1:
+        return DecodeSpec(choice, None)
+    try:
+        host, port_text = split_host_port(words[1])
+        if is_name(host):
+            raise CommandError(f"/decode: give the peer's address as numbers, not the name {host!r}")
+        return DecodeSpec(choice, resolve_host(host, parse_port(port_text, allow_zero=False)))
+    except AddressError as error:
+        raise CommandError(f"/decode: {error}") from None
 
 
 def handle_target(context: CommandContext, target: TargetSpec, overwrite: bool) -> bool:
@@ -93,6 +121,14 @@ COMMANDS: tuple[Command[Any], ...] = (
         parse_file,
         lambda context, path, overwrite: context.save_transcript(path, overwrite=overwrite),
         overwrite=True,
+    ),
+    Command(
+        "decode",
+        "/decode NAME|auto|none [HOST:PORT]",
+        "decode datagrams as NAME (dns, syslog, statsd, json, osc, …), by content, or not at all",
+        "Decode as…",
+        parse_decode,
+        lambda context, spec, _: context.choose_decoders(spec.choice, spec.peer),
     ),
     Command("help", "/help", "list the commands", "Command help", no_argument("help"), handle_help),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from udptui.address import Address
+from udptui.decoders.decoding import AUTO, Choice
 from udptui.responder import Rule
 from udptui.saved_messages import SavedMessages
 from udptui.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF
@@ -46,6 +47,10 @@ class Config:
     """Saved messages, read from `--messages FILE` (or the config directory's) at start."""
     eol: str = "none"
     """`--eol`: what every typed message ends with: none, lf (`\\n`) or crlf (`\\r\\n`)."""
+    decode: Choice = AUTO
+    """`--decode`: which decoders read datagrams (auto: by content and well-known port)."""
+    decoder_paths: tuple[str, ...] = ()
+    """`--decoder-path FILE.py`: the user's own decoders, loaded at start."""
 
     @property
     def follows_sender(self) -> bool:

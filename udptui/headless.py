@@ -24,6 +24,7 @@ from udptui.address import Address, AddressError, resolve_host
 from udptui.commands import CommandError, help_lines, run_line
 from udptui.config import Config
 from udptui.datagram import Entry, Level
+from udptui.decoders import Choice
 from udptui.pcap import PcapWriter
 from udptui.saving import SaveError, save_session
 from udptui.sending import Sending
@@ -293,6 +294,11 @@ class HeadlessRunner:
     def show_help(self) -> None:
         for usage, meaning in help_lines():
             self.notice(f"{usage}  {meaning}", Level.INFO)
+
+    def choose_decoders(self, choice: Choice, peer: Address | None) -> bool:
+        """JSON lines carry the bytes themselves: decoding is the screen's."""
+        self.notice("/decode changes the screen only: --jsonl records hold the raw bytes", Level.WARNING)
+        return False
 
     # -- what the screen shows in its status bar, said as notes -------------------------------
 

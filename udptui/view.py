@@ -8,14 +8,14 @@ made visible here with the same functions, so the escape form is defined in one 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import TypeVar
 
 from rich.cells import cell_len, get_character_cell_size
 
-from udptui.datagram import Direction, Entry, Piece, escape_char, hex_preview, make_visible
+from udptui.datagram import Direction, Entry, Piece, escape_char, hex_preview
 
 T = TypeVar("T")
 
@@ -220,27 +220,6 @@ def wrap_pieces(pieces: Sequence[Piece], width: int) -> list[list[tuple[str, boo
 
 
 # -- the inspector's fields ----------------------------------------------------------------
-
-Decoder = Callable[[bytes], "list[tuple[str, str]] | None"]
-"""Turns a payload into (field, value) pairs, or None when it is not its protocol."""
-DECODERS: list[tuple[str, Decoder]] = []
-"""The seam for protocol decoders (DNS, syslog, StatsD…): name and function, tried in order."""
-
-
-def register_decoder(name: str, decoder: Decoder) -> None:
-    DECODERS.append((name, decoder))
-
-
-def decode_fields(payload: bytes) -> tuple[str, list[tuple[str, tuple[Piece, ...]]]] | None:
-    """The first decoder's fields, every value made visible; a failing decoder is skipped."""
-    for name, decoder in DECODERS:
-        try:
-            fields = decoder(payload)
-        except Exception:
-            continue
-        if fields:
-            return name, [(label, make_visible(value)) for label, value in fields]
-    return None
 
 
 def entry_fields(

@@ -4,7 +4,7 @@ Nothing here imports Textual, and the libraries a decoder needs load on its firs
 Write your own with `Decoded` and `Field` (see the README's Decoders section).
 """
 
-from udptui.decoders.base import DecodeContext, Decoded, DecodeError, Decoder, Field
+from udptui.decoders.base import DecodeContext, Decoded, DecodeError, Decoder, Field, tree_rows
 from udptui.decoders.decoding import (
     AUTO,
     NONE,
@@ -34,4 +34,5 @@ __all__ = [
     "Registry",
     "decode_payload",
     "run_decoder",
+    "tree_rows",
 ]

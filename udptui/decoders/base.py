@@ -2,7 +2,8 @@
 
 A decoder is any object with a `name` and a `decode(payload, context)` method; it returns
 `Decoded`, or None when the bytes are not its protocol, or raises `DecodeError` when they
-are but are broken. It may also have `ports`, the well-known ports that make it tried first.
+are but are broken. It may also have `ports`, the well-known ports that make it tried first,
+and `prepare()`, called once on a thread after start-up to import what it needs.
 Decoders return peer text as it is: `udptui.decoders.registry` makes every string visible
 and bounded before anything draws it, so a third-party decoder cannot forget to.
 """
@@ -79,3 +80,13 @@ class Decoder(Protocol):
 def text_of(payload: bytes) -> str:
     """UTF-8 with invalid bytes as U+FFFD: peer text for a field, made visible later."""
     return payload.decode("utf-8", errors="replace")
+
+
+def tree_rows(fields: tuple[Field, ...], guide: str = "") -> list[tuple[str, Field]]:
+    """The tree as lines, each with its guide (`├─ `, `│  └─ `), for views drawn line by line."""
+    rows: list[tuple[str, Field]] = []
+    for index, field in enumerate(fields):
+        last = index == len(fields) - 1
+        rows.append((guide + ("└─ " if last else "├─ "), field))
+        rows += tree_rows(field.children, guide + ("   " if last else "│  "))
+    return rows

@@ -82,6 +82,14 @@ class Registry:
         self._decoders: dict[str, Decoder] | None = None
         self._problems: list[str] = []
 
+    @classmethod
+    def checked(cls, paths: Sequence[str], choice: Any) -> Registry:
+        """A registry with the user's decoder files loaded and `--decode`'s names known to it
+        (`choice.names`); DecoderLoadError, one line, when either fails."""
+        registry = cls(paths)
+        registry.check_names(choice.names or ())
+        return registry
+
     def add(self, decoder: Decoder) -> None:
         """Add one more decoder (before or after loading), as a file's would be."""
         self._files.append(decoder)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -30,6 +30,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from udptui.datagram import Direction, Entry, hex_rows, hexdump_line
+from udptui.decoders import Decoded
 from udptui.marks import MARKED_LINES, LogMarks
 from udptui.store import EntryStore
 from udptui.view import TimeMode, entry_matches
@@ -71,6 +72,7 @@ class ChatLog(ScrollView, can_focus=True):
         "chat-log--hex",
         "chat-log--size",
         "chat-log--marker",
+        "chat-log--tag",
         "chat-log--cursor",
     }
 
@@ -273,6 +275,12 @@ class ChatLog(ScrollView, can_focus=True):
         if index is None:  # all of them and more were let go at once
             return self.selected
         return self.store[index - 1].seq if index > self._hidden else None
+
+    def decode_with(self, summary: Callable[[Entry], Decoded | None]) -> None:
+        """Show what `summary` decodes in place of raw text; call again to redraw (/decode)."""
+        self._lines.decoded = summary
+        self._cache.clear()
+        self.refresh()
 
     def clear_view(self) -> None:
         """Hide every entry so far (Ctrl+L); the store keeps them for `/save`."""

@@ -12,6 +12,7 @@ from rich.style import Style
 from textual.strip import Strip
 
 from udptui.datagram import Direction, Entry, Level
+from udptui.decoders import Decoded
 from udptui.peers import peer_colour
 from udptui.view import Run, TimeMode, binary_summary, looks_binary, time_column, wrap_runs
 
@@ -36,6 +37,8 @@ class EntryLines:
         """The entry before this one in the store, for the `since previous` column."""
         self.mark: Callable[[Entry], str] = lambda entry: ""
         """udptui's own mark for an entry (`auto`, `↩ 12.3 ms`, a repeat's count), or ''."""
+        self.decoded: Callable[[Entry], Decoded | None] = lambda entry: None
+        """What a decoder read in the entry (`udptui.decoders`), shown in place of its bytes."""
 
     def strip(self, parts: Parts) -> Strip:
         """A line from (text, style) parts, over the widget's style; text is already safe."""
@@ -90,7 +93,10 @@ class EntryLines:
         prefix.append(("  ", plain))
         mark = self.style("mark")
         body: list[Run[Style]] = []
-        if entry.is_empty_datagram:
+        decoded = self.decoded(entry)
+        if decoded is not None:  # `DNS query A example.com  id 74e1`; the bytes stay on F3 and F6
+            body += [(decoded.tag, False, self.style("tag")), (" " + decoded.summary, False, plain)]
+        elif entry.is_empty_datagram:
             body.append(("empty datagram", False, mark))
         elif looks_binary(entry.payload, not entry.decoded.binary):
             size, hex_text, ascii_text = binary_summary(entry.payload)

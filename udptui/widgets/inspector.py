@@ -23,7 +23,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from udptui.datagram import Direction, Entry, Piece, hex_rows, hexdump_line, make_visible
-from udptui.view import decode_fields, looks_binary, wrap_pieces
+from udptui.decoders import Decoding
+from udptui.view import looks_binary, wrap_pieces
+from udptui.widgets.decoded_fields import decoded_section
 
 LABEL_WIDTH = 22
 """Columns for a detail's label and a space: `since last sent to it` fits, values line up."""
@@ -78,6 +80,8 @@ class Inspector(ScrollView, can_focus=True):
         self._cache: LRUCache[int, Strip] = LRUCache(256)
         self._laid_out_width = -1
         self._hex_row_bytes = 16
+        self.decoding: Decoding | None = None
+        """Decodes the shown datagram for the `Decoded` section (set by the log pane)."""
         self._text: tuple[Entry, int, TextLines | None] | None = None
         """The text laid out on the thread: for which entry, at which width (None: not yet)."""
 
@@ -138,11 +142,11 @@ class Inspector(ScrollView, can_focus=True):
         # What a datagram is decides what comes first: its bytes, or its text.
         binary = looks_binary(entry.payload, not entry.decoded.binary)
         sections += hex_part + text_part if binary else text_part + hex_part
-        decoded = decode_fields(entry.payload)
-        if decoded is not None:
-            name, found = decoded
-            decoded_lines = [self._decoded_field(label, value) for label, value in found]
-            sections += [self._heading(f"Decoded: {name}"), (len(decoded_lines), decoded_lines.__getitem__)]
+        section = decoded_section(self.decoding.outcome(entry)) if self.decoding is not None else None
+        if section is not None:
+            heading, parts = section
+            decoded_lines = [self._line(line) for line in parts]
+            sections += [self._heading(heading), (len(decoded_lines), decoded_lines.__getitem__)]
         return sections
 
     def _text_of(self, entry: Entry, width: int) -> TextLines | None:
@@ -204,12 +208,6 @@ class Inspector(ScrollView, can_focus=True):
 
     def _field(self, label: str, value: str) -> Strip:
         return self._line([(label.ljust(LABEL_WIDTH - 1) + " ", "label"), (value, "")])
-
-    def _decoded_field(self, label: str, value: tuple[Piece, ...]) -> Strip:
-        label_text = "".join(piece.text for piece in make_visible(label))
-        parts = [(label_text.ljust(LABEL_WIDTH - 1) + " ", "label")]
-        parts += [(piece.text, "escape" if piece.escaped else "") for piece in value]
-        return self._line(parts)
 
     def _heading(self, text: str) -> Section:
         strip = self._line([(text, "heading")])

@@ -20,6 +20,7 @@ from textual.timer import Timer
 
 from udptui.address import Address
 from udptui.datagram import Direction, Entry
+from udptui.decoders import Decoding
 from udptui.store import EntryStore
 from udptui.view import entry_fields
 from udptui.widgets.chat_log import ChatLog
@@ -148,6 +149,13 @@ class LogPane(Container):
         self._last_inspected = time.monotonic()
         if self.inspector.display:
             self._inspect(self._pending)
+
+    def decode_with(self, decoding: Decoding) -> None:
+        """Decode what the log draws and what the inspector shows; again after `/decode`."""
+        self.chat_log.decode_with(decoding.summary)
+        self.inspector.decoding = decoding
+        if self.inspector.display:
+            self._inspect(self.chat_log.selected_entry)
 
     def _inspect(self, entry: Entry | None) -> None:
         if entry is None:
