@@ -277,3 +277,16 @@ def test_version_imports_no_decoder_library() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip().endswith("[]"), result.stdout
+
+
+def test_the_readme_example_decoder_works(tmp_path: Path) -> None:
+    """The README's dozen-line decoder, loaded as --decoder-path would load it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    source = readme.split("For example, `heartbeat.py`:\n\n```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "heartbeat.py").write_text(source)
+    registry = Registry([str(tmp_path / "heartbeat.py")], entry_points=False)
+    from udptui.decoders import decode_payload
+
+    result = decode_payload(registry, AUTO, b"HB\x00\x00\x00\x00\x00\x07", context())
+    assert isinstance(result, Decoded) and line(result) == "HB seq 7"
+    assert result.fields == (Field("seq", "7", (4, 8)),)
