@@ -159,3 +159,12 @@ def test_bad_decode_flags_exit_2_with_one_line(tmp_path: Path) -> None:
         result = run_cli(*args)
         assert result.returncode == 2, (args, result.stderr)
         assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_decoder_path_may_be_given_once_per_file_and_decode_once() -> None:
+    from udptui.cli import config_from_args
+
+    config = config_from_args(["--listen", "0", "--decoder-path", "a.py", "--decoder-path", "b.py"])
+    assert config.decoder_paths == ("a.py", "b.py")
+    assert str(config_from_args(["--listen", "0", "--decode", "dns,json"]).decode) == "dns,json"
+    assert str(config_from_args(["--listen", "0"]).decode) == "auto"

@@ -3,6 +3,7 @@ status 2 (never a traceback), `--version` and `--help` answer, and flags become 
 
 from __future__ import annotations
 
+import argparse
 import socket
 import subprocess
 import sys
@@ -110,7 +111,8 @@ def single_value_flags() -> list[tuple[str, str]]:
     values = {"--listen": "0", "--peer": "127.0.0.1:9", "--bind": "127.0.0.1", "--log": "chat.jsonl"}
     flags = []
     for action in build_parser()._actions:
-        if action.option_strings and action.nargs is None and action.const is None:
+        repeatable = isinstance(action, argparse._AppendAction)  # e.g. --decoder-path, one per file
+        if action.option_strings and action.nargs is None and action.const is None and not repeatable:
             flag = action.option_strings[-1]
             choices = list(action.choices or ())
             flags.append((flag, values.get(flag, choices[-1] if choices else "1")))
