@@ -290,3 +290,13 @@ def test_the_readme_example_decoder_works(tmp_path: Path) -> None:
     result = decode_payload(registry, AUTO, b"HB\x00\x00\x00\x00\x00\x07", context())
     assert isinstance(result, Decoded) and line(result) == "HB seq 7"
     assert result.fields == (Field("seq", "7", (4, 8)),)
+
+
+def test_warm_up_imports_the_libraries_ahead_of_the_first_datagram() -> None:
+    code = (
+        "import sys\nfrom udptui.decoders import Registry\nregistry = Registry(entry_points=False)\n"
+        "assert 'dns.message' not in sys.modules\nregistry.warm_up()\n"
+        "print('dns.message' in sys.modules, 'pythonosc.osc_bundle' in sys.modules, registry.take_problems())"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "True True []"

@@ -111,6 +111,7 @@ class UdpTuiApp(App[None]):
         self.run_worker(self.transport.run_receiver, name="receiver", thread=True, exit_on_error=False)
         self.set_interval(DRAIN_INTERVAL, self.drain_inbox)
         self.call_after_refresh(self._freeze_startup_objects)
+        self.run_worker(self.decoding.registry.warm_up, name="decoders", thread=True, exit_on_error=False)
 
     def _freeze_startup_objects(self) -> None:
         """Move what start-up made out of the garbage collector's sight.

@@ -37,6 +37,9 @@ class DnsDecoder:
     def __init__(self) -> None:
         self._queries: OrderedDict[tuple[Address | None, int, bool], datetime] = OrderedDict()
 
+    def prepare(self) -> None:
+        import dns.message  # noqa: F401  (imported ahead of the first datagram)
+
     def decode(self, payload: bytes, context: DecodeContext) -> Decoded | None:
         if len(payload) < HEADER_BYTES:
             return None

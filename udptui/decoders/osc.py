@@ -128,6 +128,9 @@ class OscDecoder:
     name = "osc"
     ports: frozenset[int] = frozenset()
 
+    def prepare(self) -> None:
+        import pythonosc.osc_bundle  # noqa: F401  (imported ahead of the first datagram)
+
     def decode(self, payload: bytes, context: DecodeContext) -> Decoded | None:
         is_bundle = payload.startswith(BUNDLE)
         if not is_bundle and not _ADDRESS.match(payload):

@@ -8,10 +8,9 @@ own, named on the command line: if it fails, start-up stops with one line saying
 
 from __future__ import annotations
 
-import importlib.util
 import re
+import threading
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from udptui.decoders.base import Decoder
@@ -53,6 +52,9 @@ def as_decoder(thing: Any, origin: str) -> Decoder:
 
 def load_file(path: str) -> list[Decoder]:
     """The decoders a Python file defines as `DECODERS` (a list) or `DECODER`."""
+    import importlib.util  # here, not at the top: `udptui --version` imports this module
+    from pathlib import Path
+
     file = Path(path)
     if not file.is_file():
         raise DecoderLoadError(f"--decoder-path {path}: no such file")
@@ -81,6 +83,8 @@ class Registry:
         self._use_entry_points = entry_points
         self._decoders: dict[str, Decoder] | None = None
         self._problems: list[str] = []
+        self._loading = threading.Lock()
+        """`warm_up` may load on a thread while the screen's first decode asks too."""
 
     @classmethod
     def checked(cls, paths: Sequence[str], choice: Any) -> Registry:
@@ -98,9 +102,21 @@ class Registry:
     @property
     def decoders(self) -> dict[str, Decoder]:
         """Name to decoder, in the order `auto` tries them; loaded on first use."""
-        if self._decoders is None:
-            self._decoders = self._load()
-        return self._decoders
+        with self._loading:
+            if self._decoders is None:
+                self._decoders = self._load()
+            return self._decoders
+
+    def warm_up(self) -> None:
+        """Load plugins and the decoders' libraries now (on a thread, after start-up), so
+        the first datagram drawn does not wait ~50 ms for dnspython's import."""
+        for decoder in self.decoders.values():
+            prepare = getattr(decoder, "prepare", None)
+            if callable(prepare):
+                try:
+                    prepare()
+                except Exception as error:
+                    self._problems.append(f"decoder {decoder.name!r} failed to prepare: {error}")
 
     def _load(self) -> dict[str, Decoder]:
         found: dict[str, Decoder] = {}
