@@ -168,3 +168,15 @@ def test_decoder_path_may_be_given_once_per_file_and_decode_once() -> None:
     assert config.decoder_paths == ("a.py", "b.py")
     assert str(config_from_args(["--listen", "0", "--decode", "dns,json"]).decode) == "dns,json"
     assert str(config_from_args(["--listen", "0"]).decode) == "auto"
+
+
+async def test_only_drawn_entries_are_decoded(open_transport: OpenTransport, peer: socket.socket) -> None:
+    """A burst of 300 queries: the log draws a screenful, and only those are decoded."""
+    app = build(open_transport)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(300):
+            peer.sendto(QUERY, app.transport.local_address.sockaddr_for(socket.AF_INET))
+        await wait_for(pilot, lambda: app.session.counters.received == 300, "the burst")
+        await pilot.pause()
+        decoded = len(app.decoding._cache)
+        assert 0 < decoded <= 30, decoded  # the log is under 30 lines tall
