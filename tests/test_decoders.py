@@ -115,6 +115,14 @@ def test_statsd_refuses_what_is_not_its_grammar(payload: bytes) -> None:
     assert outcome(payload) is None
 
 
+def test_dogstatsd_events_and_service_checks() -> None:
+    payload = b"_e{6,13}:deploy|v1.2 released|p:low|#env:prod\n_sc|app.up|2|m:disk full\nhits:3|c"
+    result = decoded(payload)
+    assert line(result) == "statsd event deploy: v1.2 released  check app.up CRITICAL: disk full  hits:3|c"
+    assert outcome(b"_e{9,13}:deploy|v1.2 released") is None  # the lengths must match
+    assert outcome(b"_sc|app.up|7") is None
+
+
 def test_json_objects_and_arrays_only_with_a_depth_limit() -> None:
     result = decoded(b'{"user": "egon", "n": [1, 2.5, null], "esc": "\\u001b[2J\\u202e"}')
     # JSON's own escape for ESC; the bidi override, raw in the JSON text, made visible.

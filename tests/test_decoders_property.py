@@ -20,6 +20,7 @@ VALID = [
     b"<12>Nov 25 15:39:28 vm backup: disk /var is 93% full",
     b"<14>hello\x00",
     b"foo:1|c\nbar:12.5|ms|@0.1|#env:prod",
+    b"_e{6,13}:deploy|v1.2 released|p:low|#env:prod\n_sc|app.up|2|m:disk full",
     b'{"a": [1, {"b": "c"}], "d": null}',
     b"/synth/freq\x00,f\x00\x00C\xdc\x00\x00",
     b"#bundle\x00" + bytes(8) + b"\x00\x00\x00\x0c/a\x00\x00,i\x00\x00\x00\x00\x00\x01",

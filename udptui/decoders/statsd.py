@@ -1,4 +1,5 @@
-"""StatsD and DogStatsD metrics, one or more lines per datagram.
+"""StatsD and DogStatsD metrics (and DogStatsD events and service checks), one or more lines
+per datagram.
 
 A small grammar written here: a metric line is `name:value|type` with optional `|@rate`,
 `|#tags`, `|c:container` and `|T timestamp` sections; the StatsD packages on PyPI are
@@ -28,6 +29,9 @@ _LINE = re.compile(
     rb"(?:\|T(?P<timestamp>\d{1,12}))?"
 )
 """Tags are printable ASCII but `,` and `|`; a set's value is printable ASCII but `|`."""
+_EVENT = re.compile(rb"_e\{(\d{1,5}),(\d{1,5})\}:")
+_SERVICE_CHECK = re.compile(rb"_sc\|([A-Za-z][!-{}~]{0,199})\|([0-3])((?:\|[!-{}~][ -{}~]*)*)")
+STATUSES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 
 
 class StatsdDecoder:
@@ -44,6 +48,13 @@ class StatsdDecoder:
             start, position = position, position + len(raw_line) + 1
             line = raw_line.removesuffix(b"\r")
             if not line:
+                continue
+            if line.startswith((b"_e{", b"_sc|")):  # DogStatsD events and service checks
+                special = _event(line, start) if line.startswith(b"_e{") else _service_check(line, start)
+                if special is None:
+                    return None
+                metrics.append(special[0])
+                shown.append(special[1])
                 continue
             match = _LINE.fullmatch(line)
             if match is None:
@@ -96,3 +107,36 @@ def _metric(match: re.Match[bytes], kind: str, offset: int) -> Field:
 
 def _shift(span: tuple[int, int], offset: int) -> tuple[int, int]:
     return span[0] + offset, span[1] + offset
+
+
+def _event(line: bytes, offset: int) -> tuple[Field, str] | None:
+    """`_e{5,4}:title|text|…`: the lengths (in bytes) must match what follows."""
+    head = _EVENT.match(line)
+    if head is None:
+        return None
+    title_end = head.end() + int(head[1])
+    text_end = title_end + 1 + int(head[2])
+    if line[title_end : title_end + 1] != b"|" or len(line) < text_end:
+        return None
+    rest = line[text_end:]
+    if rest and not rest.startswith(b"|"):
+        return None
+    title, text = text_of(line[head.end() : title_end]), text_of(line[title_end + 1 : text_end])
+    options = tuple(Field("option", text_of(option)) for option in rest.split(b"|")[1:])
+    field = Field("event", title, (offset, offset + len(line)), (Field("text", text), *options))
+    return field, f"event {title}: {text}"
+
+
+def _service_check(line: bytes, offset: int) -> tuple[Field, str] | None:
+    """`_sc|name|status|…` with status 0 to 3."""
+    match = _SERVICE_CHECK.fullmatch(line)
+    if match is None:
+        return None
+    status = STATUSES[int(match[2])]
+    options = [option for option in match[3].split(b"|")[1:]]
+    message = next((text_of(option[2:]) for option in options if option.startswith(b"m:")), "")
+    children = tuple(Field("option", text_of(option)) for option in options)
+    field = Field(
+        "service check", text_of(match[1]), (offset, offset + len(line)), (Field("status", status), *children)
+    )
+    return field, f"check {text_of(match[1])} {status}" + (f": {message}" if message else "")
