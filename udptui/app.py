@@ -111,6 +111,9 @@ class UdpTuiApp(App[None]):
         self.run_worker(self.transport.run_receiver, name="receiver", thread=True, exit_on_error=False)
         self.set_interval(DRAIN_INTERVAL, self.drain_inbox)
         self.call_after_refresh(self._freeze_startup_objects)
+        self.call_after_refresh(self._warm_up_decoders)  # after the first paint, not before it
+
+    def _warm_up_decoders(self) -> None:
         self.run_worker(self.decoding.registry.warm_up, name="decoders", thread=True, exit_on_error=False)
 
     def _freeze_startup_objects(self) -> None:
