@@ -27,6 +27,7 @@ from udptui.decoders import (
     Field,
     Registry,
     run_decoder,
+    tree_rows,
 )
 from udptui.decoders.json import MAX_DEPTH
 
@@ -308,3 +309,14 @@ def test_warm_up_imports_the_libraries_ahead_of_the_first_datagram() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "True True []"
+
+
+def test_tree_rows_draw_guides_for_line_by_line_views() -> None:
+    fields = (Field("a", "1", None, (Field("b"), Field("c", "", None, (Field("d"),)))), Field("e"))
+    assert [guide + field.name for guide, field in tree_rows(fields)] == [
+        "├─ a",
+        "│  ├─ b",
+        "│  └─ c",
+        "│     └─ d",
+        "└─ e",
+    ]
