@@ -1,5 +1,5 @@
 """Decoders in the running app: the log shows `TAG summary` for a decoded datagram, `/decode`
-changes that for everyone or one peer, F7 opens the field tree, and flags that name a
+changes that for everyone or one peer, the inspector (F6) shows the field tree, and flags that name a
 decoder or a decoder file are checked at start. Real sockets on loopback throughout."""
 
 from __future__ import annotations

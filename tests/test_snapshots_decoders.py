@@ -1,4 +1,4 @@
-"""What decoded datagrams look like: the log's `TAG summary` lines and the F7 field tree.
+"""What decoded datagrams look like: the log's `TAG summary` lines and the inspector's field tree.
 
 Fixed clock and fixed ports (21801-21809), as in test_snapshots.py; accept a deliberate
 change with `pytest --snapshot-update`, after reading the SVG.
@@ -11,7 +11,7 @@ from contextlib import ExitStack
 import dns.message
 import dns.rrset
 from conftest import SNAPSHOT_RCVBUF
-from test_snapshots import SIZE, SnapCompare, open_app, peer_socket, receive, send, sockets, still_cursor
+from test_snapshots import SnapCompare, open_app, peer_socket, receive, send, sockets, still_cursor
 from textual.pilot import Pilot
 
 from udptui.config import Config
@@ -65,14 +65,15 @@ def test_decoded_summaries(snap_compare: SnapCompare, sockets: ExitStack) -> Non
 
 
 def test_field_tree_of_a_dns_response(snap_compare: SnapCompare, sockets: ExitStack) -> None:
-    """F7 on a DNS response: a modal with the datagram's field tree.
+    """F6 on a DNS response: the inspector (below the log at 100 columns) shows its field tree.
 
-    The title reads `Datagram #2 to 127.0.0.1:21805, 84 B`; the tree's root is the summary
-    line `DNS response NOERROR example.com A 93.184.216.34 (+1 more)  id 74e1  0.0 ms`; under
-    it `header  id 74e1  [0:12]` with id, flags `QR RD`, opcode, rcode and the four counts,
-    each with its byte range; `question  1` with `example.com  IN A`; `answer  2` with the
-    A and AAAA records and their TTL 300; `EDNS  version 0, 8192 B`; the time since the
-    query; and `size  84 B`.
+    The inspector's title reads `Sent datagram #2, 84 B` and its details follow; then the
+    heading `Decoded: DNS response NOERROR example.com A 93.184.216.34 (+1 mor`, cut at the
+    inspector's edge (the peers pane is beside it), and the tree with its guides: `├─ header  id 74e1  [0:12]` with id, flags
+    `QR RD`, opcode, rcode and the four counts, each with its byte range; `question  1`
+    with `example.com  IN A`; `answer  2` with the A and AAAA records (TTL 300); `EDNS
+    version 0, 8192 B`; the time since the query; and `size  84 B`. The hex dump follows
+    below, out of view.
     """
     config = Config(port=21804, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
     app, address = open_app(sockets, config)
@@ -81,7 +82,7 @@ def test_field_tree_of_a_dns_response(snap_compare: SnapCompare, sockets: ExitSt
     async def run_before(pilot: Pilot[None]) -> None:
         await receive(pilot, peer_socket(sockets, 21805), address, query)
         await send(pilot, "/hex " + response.hex(" "))
-        await pilot.press("f7")
+        await pilot.press("f6")
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=(100, 50), run_before=run_before)

@@ -1,8 +1,9 @@
 """The inspector: everything about the selected entry, drawn one visible line at a time.
 
 Details first (direction, peer, local address, sizes, truncation, time to the µs, the gap
-since the same peer's previous datagram, the entry number), then the whole text wrapped with
-visible escapes, then the whole `xxd` dump, then what a decoder makes of it. Only the
+since the same peer's previous datagram, the entry number), then what a decoder makes of
+it (the field tree), then the whole text wrapped with visible escapes and the whole `xxd`
+dump (the dump first for binary datagrams). Only the
 text is laid out when an entry is shown; hex rows are made as they scroll into view, so a
 65,507-byte datagram opens at once. Unlike a panel of widgets rebuilt on every move, moving
 the selection only swaps the entry this view reads from.
@@ -139,15 +140,15 @@ class Inspector(ScrollView, can_focus=True):
             self._heading(f"Hex: {len(entry.payload)} bytes, {rows} row{'s' if rows != 1 else ''}"),
             (rows, self._hex_line),
         ]
-        # What a datagram is decides what comes first: its bytes, or its text.
-        binary = looks_binary(entry.payload, not entry.decoded.binary)
-        sections += hex_part + text_part if binary else text_part + hex_part
+        # What a decoder read comes first, as the log line shows it (or why it could not).
         section = decoded_section(self.decoding.outcome(entry)) if self.decoding is not None else None
         if section is not None:
             heading, parts = section
             decoded_lines = [self._line(line) for line in parts]
             sections += [self._heading(heading), (len(decoded_lines), decoded_lines.__getitem__)]
-        return sections
+        # What a datagram is decides what comes next: its bytes, or its text.
+        binary = looks_binary(entry.payload, not entry.decoded.binary)
+        return sections + (hex_part + text_part if binary else text_part + hex_part)
 
     def _text_of(self, entry: Entry, width: int) -> TextLines | None:
         """The entry's whole text in lines; a large one is laid out on a thread: None until
