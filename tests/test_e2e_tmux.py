@@ -408,7 +408,8 @@ def test_a_real_dig_query_shows_its_size_first_and_f6_shows_its_name_in_hex(tmux
     dig = shutil.which("dig")
     if dig is None:
         pytest.fail("dig is not on PATH: this test needs it (apt-get install dnsutils)")
-    port = start_listener(tmux, "app", "--bind", "127.0.0.1", width=80)
+    # Raw bytes, as any binary datagram shows: a decoded one reads `DNS query …` (test_e2e_decoders).
+    port = start_listener(tmux, "app", "--bind", "127.0.0.1", "--decode", "none", width=80)
     query = subprocess.Popen(
         [dig, "@127.0.0.1", "-p", str(port), "example.com", "+tries=1", "+time=1"],
         stdout=subprocess.DEVNULL,

@@ -67,13 +67,13 @@ def test_decoded_summaries(snap_compare: SnapCompare, sockets: ExitStack) -> Non
 def test_field_tree_of_a_dns_response(snap_compare: SnapCompare, sockets: ExitStack) -> None:
     """F6 on a DNS response: the inspector (below the log at 100 columns) shows its field tree.
 
-    The inspector's title reads `Sent datagram #2, 84 B` and its details follow; then the
-    heading `Decoded: DNS response NOERROR example.com A 93.184.216.34 (+1 mor`, cut at the
-    inspector's edge (the peers pane is beside it), and the tree with its guides: `├─ header  id 74e1  [0:12]` with id, flags
-    `QR RD`, opcode, rcode and the four counts, each with its byte range; `question  1`
-    with `example.com  IN A`; `answer  2` with the A and AAAA records (TTL 300); `EDNS
-    version 0, 8192 B`; the time since the query; and `size  84 B`. The hex dump follows
-    below, out of view.
+    The inspector's title reads `Sent datagram #2, 84 B`, its details follow; then the heading
+    `Decoded: DNS response NOERROR example.com A 93.184.216.34 (+1 mor`, cut at the
+    inspector's edge (the peers pane is beside it), and the tree with its guides:
+    `├─ header  id 74e1  [0:12]` with id, flags `QR RD`, opcode, rcode and the four counts,
+    each with its byte range; `question  1` with `example.com  IN A`; `answer  2` with the A
+    and AAAA records (TTL 300); `EDNS  version 0, 8192 B`; the time since the query; and
+    `size  84 B`. The hex dump follows below, out of view.
     """
     config = Config(port=21804, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
     app, address = open_app(sockets, config)

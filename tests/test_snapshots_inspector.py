@@ -1,6 +1,7 @@
 """What the inspector, binary-first lines and wrapping look like: SVG snapshots of real
 sessions over loopback UDP, with a fixed clock and fixed ports (23000-23999 here).
-Accept a deliberate change with `pytest --snapshot-update`, after reading the SVG."""
+Accept a deliberate change with `pytest --snapshot-update`, after reading the SVG. These show
+the raw bytes (`--decode none`); test_snapshots_decoders.py shows what the decoders add."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from textual.pilot import Pilot
 
 from udptui.app import UdpTuiApp
 from udptui.config import Config
+from udptui.decoders import NONE
 from udptui.widgets import ChatLog, Composer, Inspector
 
 __all__ = ["sockets"]  # the fixture, used by name
@@ -55,7 +57,7 @@ def test_inspector_on_a_dns_query(snap_compare: SnapCompare, sockets: ExitStack)
     `.........exa` / `mple.com.......)` in the ASCII column; then `Text: 3 lines` with escapes such as
     `\\x{07}example\\x{03}com\\x{00}` dim and italic. The footer lists Reply, Again, Edit, Copy…
     """
-    config = Config(port=23001, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
+    config = Config(port=23001, listening=True, rcvbuf=SNAPSHOT_RCVBUF, decode=NONE)
     app, to = open_app(sockets, config)
     peer = peer_socket(sockets, 23101)
 
@@ -77,7 +79,7 @@ def test_inspector_beside_the_log_on_syslog(snap_compare: SnapCompare, sockets: 
     `<134>1 2026-01-02T12:00:01.000Z web01 nginx` to `request_id=5f2b…5a6b` (cut at the edge,
     not at words), and below it `Hex: 285 bytes, 18 rows` and the first rows of the dump.
     """
-    config = Config(port=23002, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
+    config = Config(port=23002, listening=True, rcvbuf=SNAPSHOT_RCVBUF, decode=NONE)
     app, to = open_app(sockets, config)
     peer = peer_socket(sockets, 23102)
 
@@ -97,7 +99,7 @@ def test_inspector_on_a_truncated_datagram(snap_compare: SnapCompare, sockets: E
     `hello, the rest of this datagram` (32 characters) and its hex dump has 2 rows, the last
     `00000010: …` ending in `s datagram`.
     """
-    config = Config(port=23003, listening=True, bufsize=32, rcvbuf=SNAPSHOT_RCVBUF)
+    config = Config(port=23003, listening=True, bufsize=32, rcvbuf=SNAPSHOT_RCVBUF, decode=NONE)
     app, to = open_app(sockets, config)
     peer = peer_socket(sockets, 23103)
 
@@ -116,7 +118,7 @@ def test_inspector_on_a_note(snap_compare: SnapCompare, sockets: ExitStack) -> N
     inspector shows `Note #2`, `note error`, `time 2026-01-02 12:00:01.000000`, `entry #2 of
     the session`, then `Text` and the note's whole text wrapped; there is no hex dump.
     """
-    config = Config(port=23004, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
+    config = Config(port=23004, listening=True, rcvbuf=SNAPSHOT_RCVBUF, decode=NONE)
     app, to = open_app(sockets, config)
     peer = peer_socket(sockets, 23104)
 
@@ -141,7 +143,7 @@ def test_binary_datagrams_show_their_size_first(snap_compare: SnapCompare, socke
     `\\x{1b}[31mred?\\x{1b}[0m` (ESC shown as a dim escape, still text). The last line, `8 B  00 00
     00 00 00 00 00 00  ........`, is eight NULs: valid UTF-8, but all controls.
     """
-    config = Config(port=23005, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
+    config = Config(port=23005, listening=True, rcvbuf=SNAPSHOT_RCVBUF, decode=NONE)
     app, to = open_app(sockets, config)
     peer = peer_socket(sockets, 23105)
 
@@ -161,7 +163,7 @@ def test_wrap_on(snap_compare: SnapCompare, sockets: ExitStack) -> None:
     `after it` follows as its own entry. Nothing runs off the right edge and there is no
     horizontal scrollbar. The footer shows the log's keys (Reply, Again, … Wrap, Time).
     """
-    config = Config(port=23006, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
+    config = Config(port=23006, listening=True, rcvbuf=SNAPSHOT_RCVBUF, decode=NONE)
     app, to = open_app(sockets, config)
     peer = peer_socket(sockets, 23106)
 
