@@ -69,6 +69,7 @@ def test_a_dns_compression_pointer_loop_is_an_error_not_a_hang() -> None:
     looping = bytes.fromhex("1234 0100 0001 0000 0000 0000 c00c 0001 0001")
     result = outcome(looping, local_port=53)
     assert isinstance(result, Failure) and result.decoder == "dns"
+    assert result.reason.startswith("malformed DNS: ")
     assert outcome(looping) is None  # off port 53, broken DNS is just not DNS
 
 

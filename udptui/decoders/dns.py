@@ -49,7 +49,7 @@ class DnsDecoder:
         try:
             message = dns.message.from_wire(payload, ignore_trailing=False, one_rr_per_rrset=True)
         except (dns.exception.DNSException, ValueError, UnicodeError, IndexError) as error:
-            raise DecodeError(str(error) or type(error).__name__) from None
+            raise DecodeError(f"malformed DNS: {str(error) or type(error).__name__}") from None
         return self._describe(message, payload, context)
 
     def _describe(self, message: Any, payload: bytes, context: DecodeContext) -> Decoded:
