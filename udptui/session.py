@@ -258,6 +258,8 @@ class ChatSession:
         destination = to or self.target
         if destination is None:
             raise SendError("no peer yet: wait for someone to write, or start with --peer HOST:PORT")
+        # Read before the datagram goes: a loopback reply's kernel time can come before any later reading.
+        sent_ns = self.now_ns()
         self.transport.send(payload, destination)
         self.counters.sent += 1
         self.counters.bytes_out += len(payload)
@@ -266,7 +268,7 @@ class ChatSession:
         self._record([EntryChunk([entry])])
         if by_hand:  # an auto-reply is no request: what comes next is not its answer
             self.last_sent = entry
-            self.rtt.sent(destination, self.now_ns())
+            self.rtt.sent(destination, sent_ns)
         return SendResult(entry, size_warnings(len(payload), destination.is_ipv6))
 
 
