@@ -31,6 +31,8 @@ from udptui.widgets.log_pane import LogPane
 from udptui.widgets.status_bar import Stats
 
 DRAIN_INTERVAL = 1 / 20
+DECODER_WARM_UP = 1.0
+"""Seconds after start when the decoders' libraries load, rather than at the first datagram."""
 """How often the UI takes what the receive thread queued: one batch per tick."""
 FAULT_TOAST_INTERVAL = 1.0
 """Seconds between network toasts; faults in between are still logged as entries."""
@@ -111,10 +113,9 @@ class UdpTuiApp(App[None]):
         self.run_worker(self.transport.run_receiver, name="receiver", thread=True, exit_on_error=False)
         self.set_interval(DRAIN_INTERVAL, self.drain_inbox)
         self.call_after_refresh(self._freeze_startup_objects)
-        self.call_after_refresh(self._warm_up_decoders)  # after the first paint, not before it
-
-    def _warm_up_decoders(self) -> None:
-        self.run_worker(self.decoding.registry.warm_up, name="decoders", thread=True, exit_on_error=False)
+        # dnspython's import (~50 ms) once, on this thread: a thread importing it would hold the
+        # GIL between a send and its timestamp, and a reply could seem to come before its request.
+        self.set_timer(DECODER_WARM_UP, self.decoding.registry.warm_up)
 
     def _freeze_startup_objects(self) -> None:
         """Move what start-up made out of the garbage collector's sight.

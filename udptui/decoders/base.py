@@ -3,7 +3,7 @@
 A decoder is any object with a `name` and a `decode(payload, context)` method; it returns
 `Decoded`, or None when the bytes are not its protocol, or raises `DecodeError` when they
 are but are broken. It may also have `ports`, the well-known ports that make it tried first,
-and `prepare()`, called once on a thread after start-up to import what it needs.
+and `prepare()`, called once a moment after start-up to import what it needs.
 Decoders return peer text as it is: `udptui.decoders.registry` makes every string visible
 and bounded before anything draws it, so a third-party decoder cannot forget to.
 """

@@ -84,7 +84,7 @@ class Registry:
         self._decoders: dict[str, Decoder] | None = None
         self._problems: list[str] = []
         self._loading = threading.Lock()
-        """`warm_up` may load on a thread while the screen's first decode asks too."""
+        """Loading is guarded, so a decoder's `prepare()` may also load on a thread of its own."""
 
     @classmethod
     def checked(cls, paths: Sequence[str], choice: Any) -> Registry:
@@ -108,8 +108,8 @@ class Registry:
             return self._decoders
 
     def warm_up(self) -> None:
-        """Load plugins and the decoders' libraries now (on a thread, after start-up), so
-        the first datagram drawn does not wait ~50 ms for dnspython's import."""
+        """Load plugins and the decoders' libraries now (a moment after start-up), so the
+        first datagram drawn does not wait ~50 ms for dnspython's import."""
         for decoder in self.decoders.values():
             prepare = getattr(decoder, "prepare", None)
             if callable(prepare):
