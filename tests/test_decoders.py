@@ -11,8 +11,8 @@ from pathlib import Path
 import dns.message
 import dns.rrset
 import pytest
+from decoder_helpers import PEER, REGISTRY, context, decoded, field_values, line, outcome
 
-from tests.decoder_helpers import PEER, REGISTRY, context, decoded, field_values, line, outcome
 from udptui.address import Address
 from udptui.datagram import Direction, Entry, is_safe_char, make_visible
 from udptui.decoders import (

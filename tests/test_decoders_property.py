@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import dns.message
 import pytest
+from decoder_helpers import REGISTRY, context, outcome
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.decoder_helpers import REGISTRY, context, outcome
 from udptui.datagram import is_safe_char
 from udptui.decoders import AUTO, Choice, Decoded, Failure, Field, decode_payload
 

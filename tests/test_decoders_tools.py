@@ -13,11 +13,10 @@ from collections.abc import Iterator
 import dns.message
 import dns.rrset
 import pytest
+from decoder_helpers import decoded, field_values, line
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.udp_client import SimpleUDPClient
-
-from tests.decoder_helpers import decoded, field_values, line
 
 WAIT_SECONDS = 5.0
 

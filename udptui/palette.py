@@ -8,13 +8,20 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
-from textual.markup import escape
 
 from udptui.commands import BY_NAME, COMMANDS, Invocation
 from udptui.widgets import Composer, LogPane
 
 if TYPE_CHECKING:
     from udptui.app import UdpTuiApp
+
+
+def literal(text: str) -> str:
+    """Text the palette (which reads titles as markup) shows exactly as written.
+
+    `textual.markup.escape` leaves `[B]y` and `[$accent]x` as tags; escaping every `[`
+    leaves no tag at all, and a backslash not before `[` stays itself."""
+    return text.replace("[", "\\[")
 
 
 def system_commands(app: UdpTuiApp) -> Iterator[SystemCommand]:
@@ -31,7 +38,9 @@ def system_commands(app: UdpTuiApp) -> Iterator[SystemCommand]:
     for message in list(app.sending.saved.messages.values()):  # `/keep` adds while the palette is open
         send = Invocation(BY_NAME["send"], message.name)
         # The palette reads titles as markup: a name is the user's text, kept literal.
-        yield SystemCommand(f"Send: {escape(message.name)}", escape(message.preview), partial(send.run, app))
+        yield SystemCommand(
+            f"Send: {literal(message.name)}", literal(message.preview), partial(send.run, app)
+        )
     yield SystemCommand("Toggle peers pane", "Show or hide every peer seen", app.action_toggle_peers)
     yield SystemCommand("Toggle hex view", "A hex dump under each datagram", app.action_toggle_hex)
     yield SystemCommand("Toggle follow/pinned", "Follow the last sender, or stay", app.action_toggle_follow)
