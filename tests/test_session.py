@@ -270,15 +270,16 @@ def test_the_roster_puts_the_latest_sender_of_a_batch_first(
 def test_a_sends_round_trip_starts_before_the_datagram_goes(
     receiving: Callable[..., RunningTransport], peers: Callable[[], socket.socket]
 ) -> None:
-    """The time is read before sendto: read after it (and after the transcript write), a fast
-    loopback reply's kernel time could come first, and its round trip was dropped."""
+    """The time is read once, before sendto, for the entry and the round trip alike: read after
+    it (and after the transcript write), a fast loopback reply's kernel time could come first,
+    its round trip was dropped, and the log showed the reply before its request."""
     bob = peers()
     readings = iter(datetime(2026, 1, 2, 12, 0, second) for second in range(1, 10))
     session = ChatSession(
         receiving().transport, target=address_of(bob), follow=False, clock=lambda: next(readings)
     )
     result = session.send(b"are you there?")
-    assert result.entry.time == datetime(2026, 1, 2, 12, 0, 2)  # the entry's reading comes second
+    assert result.entry.time == datetime(2026, 1, 2, 12, 0, 1)  # the one reading, before the send
     assert (
         session.rtt.arrived(address_of(bob), int(datetime(2026, 1, 2, 12, 0, 2).timestamp() * 1e9)) == 1000.0
     )

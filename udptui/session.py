@@ -258,12 +258,14 @@ class ChatSession:
         destination = to or self.target
         if destination is None:
             raise SendError("no peer yet: wait for someone to write, or start with --peer HOST:PORT")
-        # Read before the datagram goes: a loopback reply's kernel time can come before any later reading.
-        sent_ns = self.now_ns()
+        # Read before the datagram goes: a loopback reply's kernel time can come before any
+        # later reading, and the log and transcript must show the request first.
+        sent_at = self.clock()
+        sent_ns = int(sent_at.timestamp() * 1_000_000) * 1000  # µs, as entry times hold
         self.transport.send(payload, destination)
         self.counters.sent += 1
         self.counters.bytes_out += len(payload)
-        entry = Entry(self.clock(), Direction.SENT, destination, payload, len(payload))
+        entry = Entry(sent_at, Direction.SENT, destination, payload, len(payload))
         self.roster.sent(destination, entry.time)
         self._record([EntryChunk([entry])])
         if by_hand:  # an auto-reply is no request: what comes next is not its answer

@@ -52,21 +52,34 @@ class StatusBar(Widget):
     def render(self) -> Content:
         stats = self.stats
         dropped = stats.kernel_drops + stats.app_drops
-        parts: list[str | tuple[str, str]] = [
-            ("rx ", "dim"), str(stats.received), "  ",
-            ("tx ", "dim"), str(stats.sent), "  ",
-            ("in ", "dim"), human_bytes(stats.bytes_in), "  ",
-            ("out ", "dim"), human_bytes(stats.bytes_out), "  ",
+        Parts = list[str | tuple[str, str]]
+        # In order of what a narrow bar gives up first: the receive buffer's size (it never
+        # changes), then the byte totals; counts, drops and a repeat's progress stay.
+        rcvbuf: Parts = [("rcvbuf ", "dim"), human_bytes(stats.rcvbuf)]
+        volume: Parts = [
+            ("in ", "dim"), human_bytes(stats.bytes_in), "  ", ("out ", "dim"), human_bytes(stats.bytes_out),
         ]  # fmt: skip
+        traffic: Parts = [("rx ", "dim"), f"{stats.received:,}", "  ", ("tx ", "dim"), f"{stats.sent:,}"]
         if stats.counts_drops:
-            parts += [("dropped ", "dim"), (str(dropped), "bold red" if dropped else "")]
+            drops: Parts = [("dropped ", "dim"), (f"{dropped:,}", "bold red" if dropped else "")]
         else:
-            parts += [("dropped ", "dim"), ("uncounted", "italic")]
+            drops = [("dropped ", "dim"), ("uncounted", "italic")]
         if stats.rate >= RATE_SHOWN_FROM:
-            parts += ["  ", (f"{stats.rate:,.0f}/s", "bold")]
-        if stats.let_go:
-            parts += ["  ", ("scrollback let go ", "dim"), str(stats.let_go)]
-        parts += ["  ", ("rcvbuf ", "dim"), human_bytes(stats.rcvbuf)]
+            drops += ["  ", (f"{stats.rate:,.0f}/s", "bold")]
+        extra: Parts = []
         for label, value in stats.sending:
-            parts += ["  ", (label, "dim"), (value, "bold")]
-        return Content.assemble(*parts)
+            extra += ["  ", (label, "dim"), (value, "bold")]
+        if stats.let_go:
+            extra += ["  ", ("scrollback let go ", "dim"), f"{stats.let_go:,}"]
+        gap: Parts = ["  "]
+        layouts = [
+            (traffic, gap, volume, gap, drops, extra, gap, rcvbuf),
+            (traffic, gap, volume, gap, drops, extra),
+            (traffic, gap, drops, extra),
+        ]
+        width = self.size.width or 10_000
+        for groups in layouts:
+            content = Content.assemble(*(part for group in groups for part in group))
+            if content.cell_length <= width:
+                break
+        return content
