@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 
 from udptui.address import Address
 from udptui.datagram import Direction, Entry, Truncation
-from udptui.files import open_new_file
+from udptui.files import is_open_file, open_new_file
 
 LINKTYPE_RAW = 101
 """pcap link type: each record is a bare IPv4 or IPv6 packet (dpkt's DLT_RAW is the BSD value, 12)."""
@@ -141,10 +141,7 @@ class PcapWriter:
 
     def is_same_file(self, path: str) -> bool:
         """Whether `path` names this file (saving onto it would lose it)."""
-        try:
-            return self.file_path.samefile(Path(path).expanduser())
-        except OSError:
-            return False
+        return is_open_file(self._file, path)
 
     def session_bytes(self) -> bytes:
         """Everything written so far (the file was new: all of it is this session's)."""
