@@ -14,7 +14,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import WAIT_SECONDS, Headless, Notices, address_of, fixed_clock, start, type_line, udp_socket, wait_for
+from conftest import (
+    WAIT_SECONDS,
+    Headless,
+    Notices,
+    address_of,
+    fixed_clock,
+    start,
+    type_line,
+    udp_socket,
+    wait_for,
+)
 from textual.pilot import Pilot
 
 from udptui.address import Address
