@@ -285,3 +285,24 @@ def test_a_link_local_datagram_is_written_and_a_bad_one_is_left_out_once(tmp_pat
         f"IP6 fe80::1.5001 > ::1.{port}: UDP, length 3",
         f"IP6 ::1.5000 > ::1.{port}: UDP, length 5",
     ]
+
+
+def test_save_bang_never_overwrites_the_pcap_file_whatever_its_name(
+    headless: list[Headless], tmp_path: Path
+) -> None:
+    """`--pcap capture.bin`, then `/save! capture.bin` (JSON lines, by its name) or `/save!
+    ./capture.bin` through another spelling: refused, and the capture goes on whole."""
+    capture = tmp_path / "capture.bin"
+    udptui = start(headless, "--listen", "0", "--jsonl", "--pcap", str(capture))
+    with udp_socket() as peer:
+        peer.sendto(b"first", ("127.0.0.1", udptui.port))
+        assert udptui.record()["text"] == "first"
+        udptui.type(f"/save! {capture}", f"/save! {tmp_path}/./capture.bin")
+        for _ in range(2):
+            assert "is the --pcap file" in udptui.record()["text"]
+        peer.sendto(b"second", ("127.0.0.1", udptui.port))
+        assert udptui.record()["text"] == "second"
+    udptui.process.send_signal(signal.SIGTERM)
+    assert udptui.finish()[0] == 128 + signal.SIGTERM
+    payloads = [bytes(dpkt.ip.IP(raw).data.data) for _, raw in read_pcap(capture.read_bytes())]
+    assert payloads == [b"first", b"second"]
