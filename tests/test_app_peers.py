@@ -541,12 +541,17 @@ async def test_save_to_an_unwritable_path_keeps_the_text(
         assert app.query_one(Composer).value == line
 
 
-@pytest.mark.parametrize("case", ["no such user", "log file removed", "onto the log file"])
+@pytest.mark.parametrize(
+    "case", ["no such user", "log file removed", "onto the log file", "onto it by ~", "onto it by a link"]
+)
 async def test_save_failures_are_notices_and_the_log_is_never_overwritten(
-    open_transport: OpenTransport, tmp_path: Path, case: str
+    open_transport: OpenTransport, tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`~nosuchuser`, a --log file removed under the app, and /save onto --log itself."""
+    """`~nosuchuser`, a --log file removed under the app, and /save onto --log itself, even
+    as `/save! ~/NAME` or through a symbolic link (`!` overwrites other files, never the log)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
     log_file = tmp_path / "session.jsonl"
+    (tmp_path / "link.jsonl").symlink_to(log_file)
     log_file.write_text('{"earlier": "run"}\n', encoding="utf-8")
     app = build(open_transport, Config(listening=True, log_path=str(log_file)))
     transcript = app.session.transcript
@@ -555,6 +560,8 @@ async def test_save_failures_are_notices_and_the_log_is_never_overwritten(
         "no such user": "/save ~no-such-user-here/x.jsonl",
         "log file removed": f"/save {tmp_path / 'saved.jsonl'}",
         "onto the log file": f"/save {log_file}",
+        "onto it by ~": "/save! ~/session.jsonl",
+        "onto it by a link": f"/save! {tmp_path / 'link.jsonl'}",
     }[case]
     notices = Notices()
     try:
@@ -567,7 +574,7 @@ async def test_save_failures_are_notices_and_the_log_is_never_overwritten(
             )
             assert app.is_running
             assert app.query_one(Composer).value == line
-        if case == "onto the log file":
+        if case.startswith("onto"):
             assert log_file.read_text(encoding="utf-8").startswith('{"earlier": "run"}\n')
     finally:
         transcript.close()

@@ -17,7 +17,17 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import LISTENING, REPO, UDPTUI, WAIT_SECONDS, Headless, read_line, start, udp_socket
+from conftest import (
+    LISTENING,
+    REPO,
+    UDPTUI,
+    WAIT_SECONDS,
+    Headless,
+    closed_port,
+    read_line,
+    start,
+    udp_socket,
+)
 from test_cli import assert_one_line_error, run_udptui
 
 EXAMPLES = REPO / "examples"
@@ -131,8 +141,22 @@ def test_idle_timeout_exit_status(
     assert [record["text"] for record in records] == ["one"] * sends
 
 
-def test_a_one_line_health_check_against_an_echo_socket(tmp_path: Path) -> None:
-    """`printf 'PING\\n' | udptui --peer 127.0.0.1:PORT --jsonl --count 1`."""
+def readme_health_check() -> str:
+    """The README's health-check line, as a shell command (its comment left off)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    (line,) = [line for line in text.splitlines() if line.endswith("# a one-line UDP health check")]
+    return line.split("#")[0].strip()
+
+
+@pytest.mark.parametrize("answering", [True, False], ids=["service up", "service down"])
+def test_the_readmes_health_check_against_an_echo_socket(answering: bool) -> None:
+    """The README's `printf 'PING\\n' | udptui --peer 127.0.0.1:9000 --jsonl --count 1
+    --idle-timeout 2`, run as written (the port and the command swapped for the test's):
+    0 and both records when the echo answers; 1 when nothing does, within the idle time."""
+    command = readme_health_check()
+    assert command.startswith(
+        "printf 'PING\\n' | udptui --peer 127.0.0.1:9000 --jsonl --count 1 --idle-timeout "
+    )
     with udp_socket() as echo:
         stop = threading.Event()
 
@@ -146,17 +170,23 @@ def test_a_one_line_health_check_against_an_echo_socket(tmp_path: Path) -> None:
                 echo.sendto(data, sender)
 
         server = threading.Thread(target=serve, daemon=True)
-        server.start()
-        udptui = " ".join(UDPTUI)
-        command = f"printf 'PING\\n' | {udptui} --peer 127.0.0.1:{echo.getsockname()[1]} --jsonl --count 1"
+        if answering:
+            server.start()
+        port = echo.getsockname()[1] if answering else closed_port()
+        command = command.replace("| udptui ", f"| {' '.join(UDPTUI)} ").replace(":9000 ", f":{port} ")
         result = subprocess.run(
             ["sh", "-c", command], cwd=REPO, capture_output=True, text=True, timeout=WAIT_SECONDS * 2
         )
         stop.set()
-        server.join()
-    assert result.returncode == 0, result.stderr
+        if answering:
+            server.join()
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [(record["dir"], record["text"]) for record in records] == [("out", "PING"), ("in", "PING")]
+    if answering:
+        assert result.returncode == 0, result.stderr
+        assert [(record["dir"], record["text"]) for record in records] == [("out", "PING"), ("in", "PING")]
+    else:
+        assert result.returncode == 1, result.stderr
+        assert [record["dir"] for record in records if record["dir"] != "note"] == ["out"]
 
 
 def test_the_readmes_jq_example(headless: list[Headless]) -> None:

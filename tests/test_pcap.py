@@ -7,6 +7,7 @@ import io
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ from udptui.address import Address
 from udptui.app import make_app
 from udptui.config import Config
 from udptui.datagram import Direction, Entry, Truncation
-from udptui.pcap import LINKTYPE_RAW, packet, pcap_bytes
+from udptui.pcap import LINKTYPE_RAW, PcapWriter, packet, pcap_bytes
 from udptui.transport import UdpTransport
 
 tmux = test_e2e_tmux.tmux  # the fixture: a private tmux server
@@ -250,3 +251,58 @@ def test_the_screen_writes_pcap_flushed_per_batch(tmux: Tmux, tmp_path: Path) ->
     # In at the address each arrived at (IP_PKTINFO), out from the socket's own (wildcard).
     assert all(f"127.0.0.1.{port}:" in line for line in lines[:3])
     assert f"0.0.0.0.{port} >" in lines[3]
+
+
+def test_a_link_local_datagram_is_written_and_a_bad_one_is_left_out_once(tmp_path: Path) -> None:
+    """The session ingests from ::1, from `fe80::1%lo` (the scope the kernel's index of `lo`,
+    as a receive gives it) and ::1 again: tcpdump reads all three. A datagram no packet can be
+    made of (a port past 65535) is left out, counted and said once, and the capture goes on."""
+    from udptui.session import ChatSession
+
+    capture = tmp_path / "link.pcap"
+    lo = socket.if_nametoindex("lo")
+    transport = UdpTransport.open(bind_host="::1", port=0)
+    try:
+        port = transport.local_address.port
+        writer = PcapWriter(str(capture), transport.local_address)
+        session = ChatSession(transport, clock=lambda: T0)
+        session.add_writer(writer)
+        session.ingest([(b"one", ("::1", 5000, 0, 0), 3, 0)])
+        session.ingest([(b"two", ("fe80::1", 5001, 0, lo), 3, 0)])
+        assert str(session.store[-1].peer) == "[fe80::1%lo]:5001"
+        assert session.take_transcript_error() is None
+        session.ingest([(b"bad", ("::1", 70000, 0, 0), 3, 0), (b"three", ("::1", 5000, 0, 0), 5, 0)])
+        session.ingest([(b"bad again", ("::1", 70001, 0, 0), 9, 0)])
+        notice = session.take_transcript_error()
+        assert notice is not None and "left out a datagram with [::1]:70000" in notice
+        assert session.take_transcript_error() is None
+        assert writer.skipped == 2 and session.writers == [writer]
+        session.close_writers()
+    finally:
+        transport.close()
+    assert [re.sub(r"^\S+ ", "", line) for line in tcpdump(capture)] == [
+        f"IP6 ::1.5000 > ::1.{port}: UDP, length 3",
+        f"IP6 fe80::1.5001 > ::1.{port}: UDP, length 3",
+        f"IP6 ::1.5000 > ::1.{port}: UDP, length 5",
+    ]
+
+
+def test_save_bang_never_overwrites_the_pcap_file_whatever_its_name(
+    headless: list[Headless], tmp_path: Path
+) -> None:
+    """`--pcap capture.bin`, then `/save! capture.bin` (JSON lines, by its name) or `/save!
+    ./capture.bin` through another spelling: refused, and the capture goes on whole."""
+    capture = tmp_path / "capture.bin"
+    udptui = start(headless, "--listen", "0", "--jsonl", "--pcap", str(capture))
+    with udp_socket() as peer:
+        peer.sendto(b"first", ("127.0.0.1", udptui.port))
+        assert udptui.record()["text"] == "first"
+        udptui.type(f"/save! {capture}", f"/save! {tmp_path}/./capture.bin")
+        for _ in range(2):
+            assert "is the --pcap file" in udptui.record()["text"]
+        peer.sendto(b"second", ("127.0.0.1", udptui.port))
+        assert udptui.record()["text"] == "second"
+    udptui.process.send_signal(signal.SIGTERM)
+    assert udptui.finish()[0] == 128 + signal.SIGTERM
+    payloads = [bytes(dpkt.ip.IP(raw).data.data) for _, raw in read_pcap(capture.read_bytes())]
+    assert payloads == [b"first", b"second"]

@@ -188,3 +188,56 @@ async def test_send_keep_and_the_palette(
         await type_line(pilot, app, "/keep [b]bold?[/b] [@click=app.quit]quit[/]")
         shown = [Content.from_markup(command.title).plain for command in app.get_system_commands(app.screen)]
         assert "Send: [b]bold?[/b] [@click=app.quit]quit[/]" in shown  # a name is never markup
+
+
+@pytest.mark.parametrize("entry", ['ping = { text = "PING 1" }  # inline', 'ping.text = "PING 1"  # dotted'])
+def test_keep_bang_refuses_a_table_it_cannot_replace_in_place(tmp_path: Path, entry: str) -> None:
+    """An inline or dotted `ping` would have meant writing the whole file anew (its comments
+    gone): the user is told to edit it by hand, and the file stays byte for byte."""
+    path = tmp_path / "messages.toml"
+    source = f'# the service\'s requests\n{entry}\n\n[other]  # kept\ntext = "x"\n'
+    path.write_text(source)
+    saved = SavedMessages.load(path)
+    with pytest.raises(SavedMessagesError, match=r"not a \[ping\] table .*edit that entry by hand"):
+        saved.keep("ping", b"PING 2", overwrite=True)
+    assert path.read_text() == source
+
+
+def test_keep_reads_the_file_again_and_keeps_what_was_added_since(tmp_path: Path) -> None:
+    """Messages and comments written into the file after the start stay, and can be sent;
+    a name added meanwhile needs `!` like any other."""
+    path = tmp_path / "messages.toml"
+    path.write_text(EXAMPLE)
+    saved = SavedMessages.load(path)
+    added = '\n# added by hand while udptui ran\n[later]\ntext = "LATER"\n'
+    path.write_text(EXAMPLE + added)
+    saved.keep("ping", b"PING 2", overwrite=True)
+    saved.keep("fresh", b"FRESH")
+    with pytest.raises(SavedMessagesError, match="/keep! later replaces it"):
+        saved.keep("later", b"other")
+    text = path.read_text()
+    assert "# requests for the service under test\n" in text and added in text
+    again = {name: message.payload for name, message in SavedMessages.load(path).messages.items()}
+    assert again == {
+        "ping": b"PING 2",
+        "dns query": b"\x12\x34\x01\x00",
+        "later": b"LATER",
+        "fresh": b"FRESH",
+    }
+    assert saved.get("later") is not None  # sendable here too
+
+
+async def test_keep_bang_on_an_inline_table_is_a_notice_and_the_text_stays(
+    open_transport: OpenTransport, peer: socket.socket, tmp_path: Path
+) -> None:
+    path = tmp_path / "messages.toml"
+    path.write_text('# mine\nping = { text = "PING 1" }\n')
+    app = build(open_transport, peer, path)
+    notices = Notices()
+    async with app.run_test(message_hook=notices) as pilot:
+        await type_line(pilot, app, "hello")
+        assert peer.recv(100) == b"hello\n"
+        await type_line(pilot, app, "/keep! ping")
+        await wait_for(pilot, lambda: bool(notices.matching("edit that entry by hand")), "a refusal")
+        assert app.query_one(Composer).value == "/keep! ping"
+    assert path.read_text() == '# mine\nping = { text = "PING 1" }\n'

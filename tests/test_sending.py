@@ -3,15 +3,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import socket
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Headless, Notices, address_of, fixed_clock, start, type_line, udp_socket, wait_for
+from conftest import (
+    WAIT_SECONDS,
+    Headless,
+    Notices,
+    address_of,
+    fixed_clock,
+    start,
+    type_line,
+    udp_socket,
+    wait_for,
+)
 from textual.pilot import Pilot
 
 from udptui.address import Address
@@ -135,6 +148,38 @@ async def test_file_that_cannot_go_is_a_notice_and_the_text_stays(
         await wait_for(pilot, lambda: bool(notices.matching(words)), f"a notice saying {words!r}")
         assert app.query_one(Composer).value == f"/file {path}"
         assert app.session.counters.sent == 0
+
+
+def open_for_writing_once(fifo: Path) -> None:
+    """Be the writer a blocking open of `fifo` for reading waits for (none waits: ENXIO)."""
+    with contextlib.suppress(OSError):
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+@pytest.mark.parametrize(("kind", "words"), [("fifo", "is a FIFO"), ("directory", "is a directory:")])
+async def test_file_on_a_fifo_or_a_directory_is_a_notice_and_never_waits(
+    open_transport: OpenTransport, peer: socket.socket, tmp_path: Path, kind: str, words: str
+) -> None:
+    """A FIFO with no writer (like a terminal) would hold the UI thread in `open` for ever."""
+    path = tmp_path / kind
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    # A test of code that waits in `open` would hang with it: this writer comes after the
+    # deadline and lets such an open go on, so that the test fails instead.
+    rescue = threading.Timer(2 * WAIT_SECONDS, open_for_writing_once, [path])
+    rescue.start()
+    app = build(open_transport, peer)
+    notices = Notices()
+    try:
+        async with app.run_test(message_hook=notices) as pilot:
+            await type_line(pilot, app, f"/file {path}")
+            await wait_for(pilot, lambda: bool(notices.matching(words)), f"a notice saying {words!r}")
+            assert app.query_one(Composer).value == f"/file {path}"
+            assert app.session.counters.sent == 0
+    finally:
+        rescue.cancel()
 
 
 async def test_repeat_delivers_exactly_the_count_as_one_counting_entry(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 OVERWRITE_SUFFIX = "!"
 """`/save! FILE`: a command name ending in `!` overwrites on purpose."""
@@ -40,3 +40,15 @@ def write_new_file(path: str, data: bytes | str, *, overwrite: bool = False) -> 
     with file:
         file.write(content)
     return target
+
+
+def is_open_file(file: IO[Any], path: str | Path) -> bool:
+    """Whether `path` (with `~` expanded) names the open `file`: the same device
+    and inode, so a relative name, `~`, a symlink or a hard link is caught, and a file renamed
+    or removed since it was opened is not mistaken for a new one of its old name."""
+    try:
+        target = os.stat(Path(path).expanduser())
+        held = os.fstat(file.fileno())
+    except (OSError, RuntimeError, ValueError):  # missing, `~nosuchuser`, a NUL, a closed file
+        return False
+    return (target.st_dev, target.st_ino) == (held.st_dev, held.st_ino)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from udptui.address import Address
 from udptui.datagram import Direction, Entry, Truncation
-from udptui.files import open_new_file
+from udptui.files import is_open_file, open_new_file
 
 LINKTYPE_RAW = 101
 """pcap link type: each record is a bare IPv4 or IPv6 packet (dpkt's DLT_RAW is the BSD value, 12)."""
@@ -52,9 +52,15 @@ def _udp_checksum(pseudo: bytes, header: bytes, payload: bytes) -> int:
     return _checksum(pseudo, header, payload) or 0xFFFF
 
 
+def _bare(host: str) -> str:
+    """An address without its `%scope` (`fe80::1%eth0`): an IP header has no place for the
+    interface, and `inet_pton` refuses it."""
+    return host.partition("%")[0]
+
+
 def _local_host(local: Address | str | None, ipv6: bool) -> str:
     """The local end's address in the peer's IP version (a dual-stack `::` is `0.0.0.0` to IPv4)."""
-    host = local.host if isinstance(local, Address) else (local or "")
+    host = _bare(local.host if isinstance(local, Address) else (local or ""))
     if host.startswith("::ffff:") and "." in host:
         host = host[7:]
     if ipv6:
@@ -75,10 +81,11 @@ def packet(entry: Entry, local: Address) -> bytes | None:
     arrived_at = getattr(entry, "local_address", None)
     here = _local_host(arrived_at if arrived_at is not None else local, ipv6)
     local_port = local.port  # the socket's port, whichever of its addresses was used
+    there = _bare(peer.host)
     if entry.direction is Direction.RECEIVED:
-        source, destination, source_port, destination_port = peer.host, here, peer.port, local_port
+        source, destination, source_port, destination_port = there, here, peer.port, local_port
     else:
-        source, destination, source_port, destination_port = here, peer.host, local_port, peer.port
+        source, destination, source_port, destination_port = here, there, local_port, peer.port
     payload = entry.payload
     whole = entry.truncation is Truncation.NONE and len(payload) == entry.wire_length
     udp_length = 8 + entry.wire_length
@@ -104,10 +111,25 @@ def packet(entry: Entry, local: Address) -> bytes | None:
     return header[:10] + header_checksum.to_bytes(2, "big") + header[12:] + payload
 
 
-def records(entries: Iterable[Entry], local: Address) -> Iterator[tuple[float, bytes]]:
-    """(timestamp, packet) for each datagram among `entries`; notes have no packet."""
+Skip = Callable[[Entry, Exception], None]
+"""Told of a datagram that cannot be made a packet, which is then left out."""
+
+
+def records(
+    entries: Iterable[Entry], local: Address, skip: Skip | None = None
+) -> Iterator[tuple[float, bytes]]:
+    """(timestamp, packet) for each datagram among `entries`; notes have no packet.
+
+    With `skip`, a datagram whose packet cannot be built (an address `inet_pton` refuses, a
+    port out of range) is handed to it and left out; without, the error goes up."""
     for entry in entries:
-        data = packet(entry, local)
+        try:
+            data = packet(entry, local)
+        except (OSError, ValueError, OverflowError, struct.error) as error:
+            if skip is None:
+                raise
+            skip(entry, error)
+            continue
         if data is not None:
             yield entry.time.timestamp(), data
 
@@ -126,6 +148,9 @@ class PcapWriter:
         self.path = path
         self.label = f"pcap file {path}"
         self.local = local
+        self.skipped = 0
+        """Datagrams left out: no packet could be built for them."""
+        self._notice: str | None = None
         self.file_path, self._file = open_new_file(path)
         try:
             self._writer = _start(self._file)
@@ -136,15 +161,27 @@ class PcapWriter:
 
     def write(self, entries: Iterable[Entry]) -> None:
         """Append the batch's datagrams and flush them to the OS."""
-        self._writer.writepkts(records(entries, self.local))
+        self._writer.writepkts(records(entries, self.local, self._skip))
         self._file.flush()
+
+    def _skip(self, entry: Entry, error: Exception) -> None:
+        # One bad datagram must not end the capture: it is left out, counted, and said once.
+        self.skipped += 1
+        if self.skipped == 1:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+            self._notice = (
+                f"{self.label}: left out a datagram with {entry.peer} that cannot be a packet"
+                f" ({reason}); the capture goes on, and leaves out any more such without a word"
+            )
+
+    def take_notice(self) -> str | None:
+        """What to tell the user once (the first datagram left out), then None."""
+        notice, self._notice = self._notice, None
+        return notice
 
     def is_same_file(self, path: str) -> bool:
         """Whether `path` names this file (saving onto it would lose it)."""
-        try:
-            return self.file_path.samefile(Path(path).expanduser())
-        except OSError:
-            return False
+        return is_open_file(self._file, path)
 
     def session_bytes(self) -> bytes:
         """Everything written so far (the file was new: all of it is this session's)."""

@@ -9,8 +9,10 @@
 
 The file is read with `tomllib`; a broken one is an error naming its line. `/keep NAME`
 appends a table at the end (the rest of the file, comments included, stays as written);
-`/keep! NAME` replaces the named table where it stands. A message is sent as saved: the
-line ending (`--eol`) is not added, so what `/keep` saved is what goes again.
+`/keep! NAME` replaces the named `[NAME]` table where it stands (one written inline or with
+dotted keys is refused: rewriting it would rewrite the file). Both read the file again first.
+A message is sent as saved: the line ending (`--eol`) is not added, so what `/keep` saved is
+what goes again.
 """
 
 from __future__ import annotations
@@ -174,50 +176,61 @@ class SavedMessages:
         return self.messages.get(name.strip())
 
     def keep(self, name: str, payload: bytes, *, overwrite: bool = False) -> SavedMessage:
-        """Save `payload` under `name` and write the file; an existing name needs `overwrite`."""
+        """Save `payload` under `name` and write the file; an existing name needs `overwrite`.
+
+        The file is read again first: what was added or edited in it since the start (by
+        hand, or by another udptui) stays, and becomes sendable here too."""
         name = check_name(name)
-        if name in self.messages and not overwrite:
-            raise SavedMessagesError(f"{name!r} is saved already: /keep! {name} replaces it")
         message = SavedMessage(name, payload, not is_plain_text(payload))
         if self.path is None:
             raise SavedMessagesError("no messages file: start udptui with --messages FILE")
-        try:
-            self._write(self.path, message)
-        except OSError as error:
-            raise SavedMessagesError(f"cannot write {self.path}: {error.strerror or error}") from None
-        self.messages[name] = message
-        return message
-
-    def _write(self, path: Path, message: SavedMessage) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = self.path
         try:
             source = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             source = ""
-        if message.name not in self.messages:
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "not UTF-8"
+            raise SavedMessagesError(f"cannot read {path}: {reason or error}") from None
+        current = parse_messages(source, str(path))
+        if name in current and not overwrite:
+            raise SavedMessagesError(f"{name!r} is saved already: /keep! {name} replaces it")
+        if name in current:
+            updated = _replaced(source, message, str(path))
+        else:
             separator = (
                 "" if not source or source.endswith("\n\n") else "\n" if source.endswith("\n") else "\n\n"
             )
             updated = source + separator + table_text(message)
-        else:
-            updated = self._replaced(source, message)
         parse_messages(updated, str(path))  # never write a file this module cannot read back
-        replace_file(path, updated)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            replace_file(path, updated)
+        except OSError as error:
+            raise SavedMessagesError(f"cannot write {path}: {error.strerror or error}") from None
+        self.messages = {**current, name: message}
+        return message
 
-    def _replaced(self, source: str, message: SavedMessage) -> str:
-        """`source` with `message`'s table swapped for the new one; the whole file rewritten
-        when the table is not one this module can find (a dotted key, an inline table)."""
-        lines = source.splitlines(keepends=True)
-        start = next((index for index, line in enumerate(lines) if _header_of(line) == message.name), None)
-        if start is None:
-            others = [m for n, m in self.messages.items() if n != message.name]
-            return "\n".join(table_text(m) for m in [*others, message])
-        end = start + 1
-        while end < len(lines) and not lines[end].lstrip().startswith("["):
-            end += 1
-        while end > start + 1 and not lines[end - 1].strip():
-            end -= 1  # keep the blank lines before the next table
-        return "".join(lines[:start]) + table_text(message) + "".join(lines[end:])
+
+def _replaced(source: str, message: SavedMessage, path: str) -> str:
+    """`source` with `message`'s `[NAME]` table swapped for the new one, the rest as it was.
+
+    A message written another way (an inline table `ping = { text = "…" }`, dotted keys
+    `ping.text = "…"`) is not rewritten: that would mean writing the whole file anew, and
+    its comments would go. The user edits that entry by hand instead."""
+    lines = source.splitlines(keepends=True)
+    start = next((index for index, line in enumerate(lines) if _header_of(line) == message.name), None)
+    if start is None:
+        raise SavedMessagesError(
+            f"{message.name!r} in {path} is not a [{message.name}] table (an inline table or"
+            f" dotted keys): /keep! replaces only those; edit that entry by hand"
+        )
+    end = start + 1
+    while end < len(lines) and not lines[end].lstrip().startswith("["):
+        end += 1
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1  # keep the blank lines before the next table
+    return "".join(lines[:start]) + table_text(message) + "".join(lines[end:])
 
 
 def replace_file(path: Path, text: str) -> None:

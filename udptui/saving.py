@@ -7,7 +7,7 @@ from udptui.datagram import Direction
 from udptui.files import FileExists, write_new_file
 from udptui.session import ChatSession
 from udptui.store import MAX_PAYLOAD_BYTES
-from udptui.transcript import format_records
+from udptui.transcript import Transcript, format_records
 
 
 class SaveError(Exception):
@@ -35,9 +35,8 @@ def save_session(session: ChatSession, path: str, *, scrollback: int, overwrite:
     """
     from udptui.pcap import is_pcap_path
 
+    _refuse_a_live_file(session, path)
     log = session.transcript
-    if log is not None and log.is_same_file(path):
-        raise SaveError(f"{path} is the --log file: it already holds everything")
     missing = ""
     data: bytes | str | None
     try:
@@ -73,9 +72,18 @@ def _whole_pcap(session: ChatSession, path: str) -> bytes | None:
     capture = session.find_writer(PcapWriter)
     if capture is None:
         return None
-    if capture.is_same_file(path):
-        raise SaveError(f"{path} is the --pcap file: it already holds everything")
     return capture.session_bytes()
+
+
+def _refuse_a_live_file(session: ChatSession, path: str) -> None:
+    """Saving onto a file udptui is writing would truncate it (`!` or not), whatever `path`
+    ends in: `/save! cap.bin` onto `--pcap cap.bin` too."""
+    from udptui.pcap import PcapWriter
+
+    for writer in session.writers:
+        if isinstance(writer, Transcript | PcapWriter) and writer.is_same_file(path):
+            flag = "--log" if isinstance(writer, Transcript) else "--pcap"
+            raise SaveError(f"{path} is the {flag} file: it already holds everything")
 
 
 def _scrollback_pcap(session: ChatSession) -> bytes:

@@ -8,6 +8,7 @@ The App (or a screen-less runner) holds one `Sending` beside its `ChatSession`, 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,15 +32,38 @@ class SendingError(ValueError):
     """Something to send that cannot be; one line for the user (the typed text stays)."""
 
 
+_KINDS = {
+    stat.S_IFIFO: "a FIFO (a named pipe)",
+    stat.S_IFCHR: "a character device (a terminal, or like /dev/zero)",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFDIR: "a directory",
+    stat.S_IFSOCK: "a socket",
+}
+"""What `/file` names when it is not a regular file."""
+
+
 def read_datagram_file(path: str, limit: int) -> bytes:
     """A file's bytes for one datagram; `SendingError` if it is missing, unreadable or over `limit`."""
     target = Path(path).expanduser()
     try:
-        with open(target, "rb") as file:
-            size = os.fstat(file.fileno()).st_size
+        # O_NONBLOCK: opening a FIFO for reading waits for a writer, on the UI thread; only
+        # a regular file is read, and its reads never wait, flag or not. O_NOCTTY: naming a
+        # terminal must not make it ours.
+        descriptor = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        try:
+            status = os.fstat(descriptor)
+            if not stat.S_ISREG(status.st_mode):  # checked before fdopen, which refuses a directory
+                kind = _KINDS.get(stat.S_IFMT(status.st_mode), "not a regular file")
+                raise SendingError(f"{path} is {kind}: /file sends the bytes of a regular file")
+            file = os.fdopen(descriptor, "rb")
+        except BaseException:
+            os.close(descriptor)
+            raise
+        with file:
+            size = status.st_size
             if size > limit:
                 raise SendingError(f"{path} is {size:,} bytes: one datagram holds {limit:,} at most")
-            data = file.read(limit + 1)  # a file that grows (or a FIFO) is still checked
+            data = file.read(limit + 1)  # a file that grows meanwhile is still checked
     except OSError as error:
         raise SendingError(f"cannot read {path}: {error.strerror or error}") from None
     except RuntimeError as error:  # `~user` that does not expand

@@ -216,6 +216,10 @@ class ChatSession:
                 self._writer_errors.append(
                     f"{writer.label}: {error.strerror or error}; it records nothing more"
                 )
+                continue
+            take_notice = getattr(writer, "take_notice", None)  # `--pcap`: a datagram it left out
+            if take_notice is not None and (notice := take_notice()) is not None:
+                self._writer_errors.append(notice)
 
     def transcribe(self, entries: list[Entry]) -> None:
         """Write entries out (`--log`, `--pcap`, headless output) without storing them: a

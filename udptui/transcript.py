@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Iterable
 from datetime import datetime
 from io import TextIOWrapper
 from typing import Any
 
 from udptui.datagram import Direction, Entry, Truncation
+from udptui.files import is_open_file
 from udptui.visible import json_escape_unsafe
 
 
@@ -126,10 +126,7 @@ class Transcript:
 
     def is_same_file(self, path: str) -> bool:
         """Whether `path` names this transcript's file (writing it over would truncate it)."""
-        try:
-            return os.path.samefile(path, self.path)
-        except OSError:
-            return False
+        return is_open_file(self._file, path)
 
     def session_text(self) -> str | None:
         """Every record this session wrote, read back from the file; None from a pipe.
