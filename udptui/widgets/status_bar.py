@@ -39,6 +39,8 @@ class Stats:
     """Datagrams received per second, over the last second."""
     let_go: int = 0
     """Entries the scrollback let go."""
+    faults: int = 0
+    """Faults (ICMP errors) taken: their notes are counted and at most one a second each."""
     rcvbuf: int = 0
     sending: tuple[tuple[str, str], ...] = ()
     """(label, value) pairs from the sending state: the line ending, a repeat's progress."""
@@ -64,6 +66,8 @@ class StatusBar(Widget):
             parts += [("dropped ", "dim"), ("uncounted", "italic")]
         if stats.rate >= RATE_SHOWN_FROM:
             parts += ["  ", (f"{stats.rate:,.0f}/s", "bold")]
+        if stats.faults:
+            parts += ["  ", ("faults ", "dim"), (str(stats.faults), "bold yellow")]
         if stats.let_go:
             parts += ["  ", ("scrollback let go ", "dim"), str(stats.let_go)]
         parts += ["  ", ("rcvbuf ", "dim"), human_bytes(stats.rcvbuf)]
