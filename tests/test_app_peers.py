@@ -691,6 +691,39 @@ async def test_f3_adds_hex_dump_rows_under_each_datagram(
         assert log.row_count == plain_rows + 1
 
 
+async def test_hex_view_keeps_counts_per_entry_not_a_row_per_16_bytes(
+    open_transport: OpenTransport, peer: socket.socket
+) -> None:
+    """F3 kept a tuple per hex row: 2,048 datagrams of 64 KB made 8 million (55 -> 891 MiB).
+    The rows are now counted per entry and made only when drawn."""
+    app = build(open_transport)
+    big = [bytes([n % 251]) * 16_000 for n in range(240)]  # 1,000 hex rows each
+    async with app.run_test(size=WIDE) as pilot:
+        for start in range(0, len(big), 8):  # a few at a time: the receive buffer keeps them all
+            await receive_from(pilot, app, peer, *big[start : start + 8])
+        log = app.query_one(ChatLog)
+        entries = log.row_count
+        await pilot.press("f3")
+        assert log.row_count == entries + len(big) * 1000
+        lines = log._rows  # the log's bookkeeping: what hex view costs in memory
+        assert lines is not None and lines.entry_count == entries
+        assert lines.kept <= 3 * entries  # O(entries), where it held 240,000 rows
+        log.focus()
+        await pilot.press("end")
+        assert log.selected_entry is not None and log.selected_entry.payload == big[-1]
+        await pilot.press("up")  # back over the 1,000 hex rows of the one before
+        assert log.selected_entry is not None and log.selected_entry.payload == big[-2]
+        row = log._row_of(log.selected)
+        assert row is not None and row == log.row_count - 2002
+        assert log._row(row + 1000)[0].payload == big[-2]
+        assert log._row(row + 1001)[0].payload == big[-1] and log._row(row + 1001)[1] == 0
+        await pilot.press("down")
+        assert log.selected_entry is not None and log.selected_entry.payload == big[-1]
+        await pilot.press("end")
+        await pilot.pause()
+        assert "00003e70: " in log.render_line(log.scrollable_content_region.height - 1).text
+
+
 async def test_f5_filters_the_log_as_you_type_and_escape_clears_it(
     open_transport: OpenTransport, peer: socket.socket, stranger: socket.socket
 ) -> None:

@@ -5,13 +5,16 @@ nothing asserts on time."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 from pathlib import Path
@@ -342,3 +345,32 @@ def test_standard_output_and_the_log_hold_the_same_records(headless: list[Headle
     printed += out.decode().splitlines()
     assert len(printed) == 3  # the out datagram, the notice, the second in (the first was read above)
     assert log.read_text(encoding="utf-8").splitlines()[1:] == printed
+
+
+def test_sigterm_ends_it_while_its_output_pipe_is_full(headless: list[Headless]) -> None:
+    """`udptui --listen 0 --jsonl | sleep 60`, flooded: the write to the full pipe blocked and
+    Python retried it after each signal, so SIGTERM only set a flag nobody looked at."""
+    udptui = start(headless, "--listen", "0", "--jsonl", stdin=subprocess.DEVNULL)
+    out_fd = udptui.stdout.fileno()
+    deadline = time.monotonic() + WAIT_SECONDS
+    with udp_socket() as peer:
+        # Nobody reads standard output: send until the pipe holds a full buffer and more waits.
+        while _unread(out_fd) < 60_000:
+            assert time.monotonic() < deadline, f"the pipe holds only {_unread(out_fd)} bytes"
+            for _ in range(50):
+                peer.sendto(b"x" * 1000, ("127.0.0.1", udptui.port))
+            time.sleep(0.01)
+        for _ in range(200):  # more records than the pipe can take: udptui waits to write them
+            peer.sendto(b"x" * 1000, ("127.0.0.1", udptui.port))
+    time.sleep(0.2)
+    udptui.process.send_signal(signal.SIGTERM)
+    try:
+        status = udptui.process.wait(timeout=WAIT_SECONDS)
+    finally:
+        udptui.kill()
+    assert status == 128 + signal.SIGTERM
+
+
+def _unread(fd: int) -> int:
+    """Bytes waiting in a pipe, read end (FIONREAD)."""
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]  # type: ignore[no-any-return]

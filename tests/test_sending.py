@@ -32,7 +32,7 @@ from udptui.app import UdpTuiApp, make_app
 from udptui.config import Config
 from udptui.datagram import Direction, Entry
 from udptui.repeat import RepeatError, parse_count, parse_interval
-from udptui.responder import LIMIT, Responder, Rule, RuleError
+from udptui.responder import LIMIT, MATCH_CHARS, SEARCH_LIMIT, Responder, Rule, RuleError
 from udptui.rtt import WINDOW_NS, RttTracker, rtt_text
 from udptui.transport import UdpTransport
 from udptui.widgets import ChatLog, Composer, PeerList, StatusBar
@@ -248,6 +248,35 @@ def test_rules_answer_with_captures_hex_and_the_first_match() -> None:
             Rule(pattern, reply)
 
 
+def test_a_rule_searches_only_the_first_4_kib() -> None:
+    """`GET (.*) HTTP` against `GET ` * 16000 took 3.4 s on the UI thread: the work grows with
+    the square of the subject, so the subject is cut at MATCH_CHARS characters."""
+    get = Rule(r"GET (.*) HTTP", r"200 \1")
+    assert len(get.subject(b"GET " * 16000)) == MATCH_CHARS
+    assert get.answer(b"GET " * 16000) is None
+    assert get.answer(b"GET /x HTTP/1.1") == b"200 /x"
+    late = b"." * MATCH_CHARS + b"GET /x HTTP"
+    assert get.answer(late) is None  # beyond the first 4 KiB: not searched
+    hex_rule = Rule("ff", "seen", hex_match=True)
+    assert len(hex_rule.subject(bytes(65507))) == MATCH_CHARS
+    assert hex_rule.answer(bytes(MATCH_CHARS // 3) + b"\xff") is None
+    assert hex_rule.answer(bytes(MATCH_CHARS // 3 - 1) + b"\xff") == b"seen"
+    text = "é" * MATCH_CHARS  # two bytes a character: still at most MATCH_CHARS characters
+    assert len(Rule("x", "y").subject(text.encode())) <= MATCH_CHARS
+
+
+def test_a_flood_that_matches_nothing_is_searched_at_most_search_limit_a_second() -> None:
+    now = [0.0]
+    responder = Responder([Rule("PING", "PONG")], clock=lambda: now[0])
+    one, two = Address("127.0.0.1", 1), Address("127.0.0.1", 2)
+    assert responder.respond([(one, b"noise")] * 1000 + [(one, b"PING")]) == []
+    assert responder.skipped == 1000 + 1 - SEARCH_LIMIT
+    assert [peer for peer, _, _ in responder.respond([(two, b"PING")])] == [two]  # per peer
+    now[0] = 1.0
+    assert [peer for peer, _, _ in responder.respond([(one, b"PING")])] == [one]
+    assert responder.skipped == 1000 + 1 - SEARCH_LIMIT
+
+
 def test_the_limit_is_per_peer_per_rule_per_second() -> None:
     now = [0.0]
     responder = Responder([Rule("a", "A"), Rule("b", "B")], clock=lambda: now[0])
@@ -292,10 +321,12 @@ async def test_the_limit_holds_against_a_flood_of_matching_datagrams(
         got += drain(peer)
         assert got == [b"PONG"] * LIMIT
         [rule] = app.sending.responder.rules
-        assert (rule.answered, rule.limited) == (LIMIT, 1000 - LIMIT)
+        # Only SEARCH_LIMIT a second are searched at all; the rest are skipped, counted.
+        assert (rule.answered, rule.limited) == (LIMIT, SEARCH_LIMIT - LIMIT)
+        assert app.sending.responder.skipped == 1000 - SEARCH_LIMIT
         await wait_for(
             pilot,
-            lambda: "auto 20, 980 over the limit" in str(app.query_one(StatusBar).render()),
+            lambda: "auto 20, 180 over the limit, 800 skipped" in str(app.query_one(StatusBar).render()),
             "the surplus",
         )
 

@@ -4,14 +4,16 @@ counters, scrollback, and datagrams whose sender makes no sense."""
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import pytest
-from conftest import RunningTransport
+from conftest import RunningTransport, closed_port
 
 from udptui.address import Address
 from udptui.datagram import Direction, Level, Truncation
+from udptui.faults import TIMES
 from udptui.session import ChatSession, size_warnings
 from udptui.transport import Fault, Inbound, SendError, UdpTransport
 
@@ -283,3 +285,57 @@ def test_a_sends_round_trip_starts_before_the_datagram_goes(
     assert (
         session.rtt.arrived(address_of(bob), int(datetime(2026, 1, 2, 12, 0, 2).timestamp() * 1e9)) == 1000.0
     )
+
+
+def test_a_flood_of_icmp_errors_is_one_counted_note_a_second(
+    receiving: Callable[..., RunningTransport],
+) -> None:
+    """A repeat to a closed port made a note per ICMP error (461,139 flushed the scrollback):
+    identical faults are one note with a count, the same fault is said at most once a second,
+    and what it held back is counted into its next note and the status bar's total."""
+    running = receiving()
+    session = ChatSession(running.transport, clock=lambda: T0)
+    seconds = [0.0]
+    session.fault_notes.clock = lambda: seconds[0]
+    nobody = Address("127.0.0.1", closed_port())
+    sends = refused = 0
+    notes: list[str] = []
+    deadline = time.monotonic() + DEADLINE
+    while sends < 500:
+        try:
+            running.transport.send(b"x", nobody)
+        except SendError:  # the socket's pending error answered the send itself
+            refused += 1
+        sends += 1
+        while session.counters.faults + refused < sends and time.monotonic() < deadline:
+            notes += [entry.note for entry in session.ingest(running.transport.take_all()).entries]
+        assert time.monotonic() < deadline, f"{session.counters.faults} faults, {refused} refused of {sends}"
+    notes += [entry.note for entry in session.ingest(running.transport.take_all()).entries]
+    text = f"peer port closed? (ICMP port unreachable) {nobody}"
+    assert notes[0] == text or notes[0].startswith(f"{text} ({TIMES}")
+    assert len(notes) == 1  # the rest fell within the same second: held and counted
+    said = int(notes[0].rpartition(TIMES)[2].rstrip(")").replace(",", "") or 1) if TIMES in notes[0] else 1
+    assert said + session.fault_notes.held == session.counters.faults >= 250
+
+    seconds[0] = 1.0  # the second is up: the next take, even an empty one, says the rest
+    [late] = session.ingest([]).entries
+    assert late.note == f"{text} ({TIMES}{session.counters.faults - said:,})"
+    assert session.fault_notes.held == 0
+    assert session.ingest([]).added == 0
+
+
+def test_identical_faults_in_one_take_are_one_note_in_place(
+    receiving: Callable[..., RunningTransport],
+) -> None:
+    session = ChatSession(receiving().transport, clock=lambda: T0)
+    a, b = Address("127.0.0.1", 9), Address("127.0.0.1", 10)
+    sender = ("127.0.0.1", 5000)
+    result = session.ingest(
+        [Fault("gone", a), Fault("gone", b, count=3), (b"hi", sender, 2, 0), Fault("gone", a)]
+    )
+    assert [entry.note or entry.payload for entry in result.entries] == [
+        f"gone 127.0.0.1:9 ({TIMES}2)",
+        f"gone 127.0.0.1:10 ({TIMES}3)",
+        b"hi",
+    ]
+    assert session.counters.faults == 5

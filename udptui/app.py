@@ -147,8 +147,8 @@ class UdpTuiApp(App[None]):
         if result.faults and time.monotonic() - self._last_fault_toast >= FAULT_TOAST_INTERVAL:
             self._last_fault_toast = time.monotonic()
             message = result.faults[0].text
-            if len(result.faults) > 1:
-                message += f" (and {len(result.faults) - 1} more)"
+            if (more := sum(fault.count for fault in result.faults) - 1) > 0:
+                message += f" (and {more:,} more)"
             self.notify(message, title="Network", severity="warning", markup=False)
         polled = self.sending.poll()
         if polled.entries:
@@ -188,6 +188,7 @@ class UdpTuiApp(App[None]):
             counts_drops=self.transport.counts_drops,
             rate=rate,
             let_go=self.session.store.let_go,
+            faults=counters.faults,
             rcvbuf=self.transport.rcvbuf_granted,
             sending=tuple(self.sending.status()),
         )

@@ -23,13 +23,14 @@ from typing import BinaryIO
 from udptui.address import Address, AddressError, resolve_host
 from udptui.commands import CommandError, help_lines, run_line
 from udptui.config import Config
-from udptui.datagram import Entry, Level
+from udptui.datagram import Level
 from udptui.decoders import Choice
 from udptui.pcap import PcapWriter
 from udptui.saving import SaveError, save_session
 from udptui.sending import Sending
 from udptui.session import ChatSession, Clock, RecordWriter
-from udptui.transcript import Transcript, format_records
+from udptui.stdout_records import JsonLinesOutput
+from udptui.transcript import Transcript
 from udptui.transport import Fault, Inbound, SendError, UdpTransport
 
 EXIT_DONE = 0
@@ -44,41 +45,6 @@ DROP_NOTE_INTERVAL = 1.0
 """Seconds between notes that the kernel (or the inbox) dropped datagrams."""
 MAX_LINE = 1024 * 1024
 """Bytes of standard input kept while waiting for a newline; a longer line is not sent."""
-
-
-class JsonLinesOutput:
-    """Standard output as a session writer: the `--log` records, flushed per batch.
-
-    A closed pipe (`| head -3`) is not an error: it marks the output closed, and the runner
-    ends quietly with status 0.
-    """
-
-    label = "standard output"
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self._stream = stream
-        self.closed = False
-        self.failed = False
-        """It could not be written (a full disk): the runner ends with status 1."""
-
-    def write(self, entries: Sequence[Entry]) -> None:
-        if self.closed or not entries:
-            return
-        try:
-            self._stream.write(format_records(entries).encode("utf-8"))
-            self._stream.flush()
-        except OSError as error:
-            self.closed = True
-            # What is still buffered would fail again when Python exits, with a message.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self._stream.fileno())
-            os.close(devnull)
-            if not isinstance(error, BrokenPipeError):
-                self.failed = True
-                raise  # the session says it once, as for --log
-
-    def close(self) -> None:
-        pass
 
 
 class LineReader:
@@ -129,6 +95,7 @@ class HeadlessRunner:
         self.output = output
         self.sending = Sending(session, eol=config.eol, rules=config.rules, saved=config.saved)
         """Line ending, repeats: the sending state commands act on, as on the screen."""
+        output.stopping = lambda: self._stopping
         self.reader = LineReader(stdin_fd) if stdin_fd is not None else None
         self.received = 0
         self._stopping = False

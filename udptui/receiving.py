@@ -77,6 +77,8 @@ class Fault:
     address: Address | None = None
     unreachable: bool = False
     """An ICMP error: the peer's port (or host) refused the last datagram."""
+    count: int = 1
+    """How many identical faults this one stands for (the error queue's are read together)."""
 
     @property
     def text(self) -> str:
@@ -324,7 +326,13 @@ class ReceiveLoop:
                 if (level, kind) in _RECVERR_LEVELS and len(data) >= 4:
                     code = struct.unpack_from("=I", data)[0]  # sock_extended_err.ee_errno
             address = Address.from_sockaddr(destination) if destination else None
-            faults.append(Fault(icmp_error_text(code), address, unreachable=True))
+            fault = Fault(icmp_error_text(code), address, unreachable=True)
+            last = faults[-1] if faults else None
+            if last is not None and (last.message, last.address) == (fault.message, address):
+                # A repeat to a closed port queues one error per send: one fault counts them.
+                faults[-1] = Fault(last.message, address, unreachable=True, count=last.count + 1)
+            else:
+                faults.append(fault)
 
     def stop(self) -> None:
         """Make `run_receiver` return promptly, even while it waits for data."""

@@ -4,11 +4,15 @@ A rule's PATTERN is a regular expression searched for in the datagram's text (UT
 bytes as U+FFFD) or, for a hex rule (`--respond-hex`), in its bytes written as lower-case
 hex pairs with spaces (`de ad be ef`, matched ignoring case). REPLY may use `\\1`…`\\9` (and
 `\\n`, `\\r`, `\\t`); a REPLY that starts with `/hex ` is bytes in hex after the captures
-are put in. The first rule that matches answers.
+are put in. The first rule that matches answers. Only the first MATCH_CHARS characters of
+the text (or of the hex) are searched: a pattern like `GET (.*) HTTP` takes time growing with
+the square of what it searches, and it runs on the UI thread.
 
 No rule answers a peer more than `LIMIT` times a second: two programs whose rules match
 each other's replies settle at the limit instead of flooding each other, and a spoofed
-source cannot turn udptui into an amplifier. The surplus is counted, not answered.
+source cannot turn udptui into an amplifier. The surplus is counted, not answered. Nor are
+more than `SEARCH_LIMIT` datagrams a second from one peer searched at all: a flood of
+datagrams that match nothing cannot keep the screen busy; those are counted as skipped.
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ LIMIT = 20
 MAX_TRACKED = 10_000
 """(rule, peer) windows kept; past this the idle ones are forgotten (a spoofed flood of sources)."""
 HEX_REPLY = "/hex"
+MATCH_CHARS = 4096
+"""Characters of a datagram's text (or hex) a pattern is searched in: the first 4 KiB."""
+SEARCH_LIMIT = 200
+"""Datagrams a second, per peer, searched by the rules; the rest are skipped and counted."""
 
 
 class RuleError(ValueError):
@@ -77,8 +85,10 @@ class Rule:
         return self.reply[len(HEX_REPLY) :] if self.reply_is_hex else self.reply
 
     def subject(self, payload: bytes) -> str:
-        """What the pattern is searched in."""
-        return payload.hex(" ") if self.hex_match else payload.decode("utf-8", errors="replace")
+        """What the pattern is searched in: the first MATCH_CHARS characters of the text or hex."""
+        if self.hex_match:  # three characters a byte ("de "): decode no more than is kept
+            return payload[: MATCH_CHARS // 3 + 1].hex(" ")[:MATCH_CHARS]
+        return payload[:MATCH_CHARS].decode("utf-8", errors="replace")[:MATCH_CHARS]
 
     def answer(self, payload: bytes) -> bytes | None:
         """The reply to `payload`, or None when the pattern does not match it.
@@ -113,7 +123,11 @@ class Responder:
         self.limit = limit
         self.clock = clock
         self._windows: dict[tuple[int, Address], list[float]] = {}
-        """(id of rule, peer) -> [start of its one-second window, replies in it]."""
+        """(id of rule, peer) -> [start of its one-second window, replies in it]; rule id 0
+        counts the datagrams searched (SEARCH_LIMIT)."""
+        self.search_limit = SEARCH_LIMIT
+        self.skipped = 0
+        """Datagrams not searched: their peer sent more than `search_limit` in a second."""
 
     @property
     def limited(self) -> int:
@@ -138,6 +152,9 @@ class Responder:
         now = self.clock()
         windows = self._windows
         for peer, payload in datagrams:
+            if not self._take(windows, (0, peer), now, self.search_limit):
+                self.skipped += 1
+                continue
             for rule in self.rules:
                 try:
                     reply = rule.answer(payload)
@@ -146,20 +163,31 @@ class Responder:
                     break
                 if reply is None:
                     continue
-                key = (id(rule), peer)
-                window = windows.get(key)
-                if window is None or now - window[0] >= 1.0:
-                    if window is None and len(windows) >= MAX_TRACKED:
-                        self._forget_idle(now)
-                    window = windows[key] = [now, 0.0]
-                if window[1] >= self.limit:
-                    rule.limited += 1
-                else:
-                    window[1] += 1
+                if self._take(windows, (id(rule), peer), now, self.limit):
                     rule.answered += 1
                     replies.append((peer, reply, rule))
+                else:
+                    rule.limited += 1
                 break  # the first rule that matches answers (or is over its limit)
         return replies
+
+    def _take(
+        self,
+        windows: dict[tuple[int, Address], list[float]],
+        key: tuple[int, Address],
+        now: float,
+        limit: int,
+    ) -> bool:
+        """Count one in `key`'s one-second window; False when it already holds `limit`."""
+        window = windows.get(key)
+        if window is None or now - window[0] >= 1.0:
+            if window is None and len(windows) >= MAX_TRACKED:
+                self._forget_idle(now)
+            window = windows[key] = [now, 0.0]
+        if window[1] >= limit:
+            return False
+        window[1] += 1
+        return True
 
     def _forget_idle(self, now: float) -> None:
         for key in [key for key, window in self._windows.items() if now - window[0] >= 1.0]:

@@ -309,6 +309,7 @@ class Sending:
         if self.responder.rules:
             responder = self.responder
             over = f", {responder.limited:,} over the limit" if responder.limited else ""
+            over += f", {responder.skipped:,} skipped" if responder.skipped else ""
             parts.append(("auto ", f"{responder.answered:,}{over}"))
         repeat = self.repeat
         if repeat is not None and repeat.running:

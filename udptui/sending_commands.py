@@ -15,7 +15,7 @@ from typing import Any
 from udptui.command_base import Command, CommandContext, CommandError, no_argument, parse_hex
 from udptui.datagram import Level
 from udptui.repeat import RepeatError, RepeatPlan, parse_count, parse_interval
-from udptui.responder import Rule, RuleError
+from udptui.responder import MATCH_CHARS, Rule, RuleError
 from udptui.sending import LINE_ENDINGS, SendingError
 
 
@@ -179,7 +179,13 @@ def handle_respond(context: CommandContext, arguments: RespondArguments, overwri
     elif not sending.responder.rules:
         context.note("no auto-reply rules: /respond add 'PATTERN' 'REPLY' makes one")
     else:
-        context.note(f"auto-reply rules (at most {sending.responder.limit} replies/s per peer per rule):")
+        responder = sending.responder
+        context.note(
+            f"auto-reply rules (at most {responder.limit} replies/s per peer per rule; the first "
+            f"{MATCH_CHARS} characters searched, in at most {responder.search_limit} datagrams/s per peer):"
+        )
+        if responder.skipped:
+            context.note(f"{responder.skipped:,} datagrams skipped unsearched (over the limit)")
         for number, rule in enumerate(sending.responder.rules, 1):
             context.note(f"{number}. {rule.describe()}")
     return True
@@ -230,7 +236,7 @@ SENDING_COMMANDS: tuple[Command[Any], ...] = (
     Command(
         "respond",
         RESPOND_USAGE,
-        "list, add or remove auto-reply rules (REPLY may use \\1 and /hex)",
+        "list, add or remove auto-reply rules (REPLY may use \\1 and /hex; the first 4 KiB is searched)",
         "Auto-reply rules…",
         parse_respond,
         handle_respond,

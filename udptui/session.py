@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeVar
 from udptui.address import Address
 from udptui.batch import RecvBatch, address_of
 from udptui.datagram import Direction, Entry, Level
+from udptui.faults import FaultKey, FaultNotes, fault_note
 from udptui.peers import PeerRoster
 from udptui.rtt import RttTracker
 from udptui.store import BatchChunk, Chunk, EntryChunk, EntryRange, EntryStore
@@ -51,6 +52,8 @@ class Counters:
     sent: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
+    faults: int = 0
+    """Faults (ICMP errors and the like) taken, each counted, said in a note or not yet."""
 
 
 @dataclass
@@ -111,6 +114,8 @@ class ChatSession:
         self._addresses: dict[Any, Address] = {}
         self.last_sent: Entry | None = None
         """The latest datagram sent by hand (`/keep` saves it, `/repeat` counts on it)."""
+        self.fault_notes = FaultNotes()
+        """Identical faults become one counted note, at most one a second per fault."""
         self.rtt = RttTracker()
         """Sends by hand waiting for their reply, and each peer's round trips."""
         self.react: Callable[[Sequence[Entry], dict[Address, int]], list[Entry]] | None = None
@@ -143,6 +148,11 @@ class ChatSession:
         """
         result = IngestResult()
         if not items:
+            late = self._say_faults({}, [], self.clock()) if self.fault_notes.held else []
+            if late:  # the last of a fault flood, said when its second is up
+                said: list[Chunk] = [EntryChunk(late)]
+                result.entries = EntryRange(said)
+                result.let_go = self._record(said)
             return result
         now = self.clock()
         fixed_time = None if self.arrival_times else now
@@ -152,6 +162,7 @@ class ChatSession:
         counts: dict[Address, int] = {}  # datagrams per sender, the latest sender last
         received = bytes_in = 0
         singles: list[RawDatagram] = []
+        fault_places: dict[FaultKey, EntryChunk] = {}  # each fault's note goes where it first came
         for index, item in enumerate(items):
             if type(item) is tuple:
                 singles.append(item)
@@ -163,8 +174,10 @@ class ChatSession:
                 batch = item  # type: ignore[assignment]
             if isinstance(batch, Fault):
                 result.faults.append(batch)
-                note = Entry(now, Direction.NOTE, batch.address, note=batch.text, level=Level.WARNING)
-                chunks.append(EntryChunk([note]))
+                key = (batch.message, batch.address)
+                if key not in fault_places:
+                    fault_places[key] = EntryChunk([])
+                    chunks.append(fault_places[key])
                 continue
             for sender, count in _senders(batch.senders):
                 try:
@@ -177,6 +190,9 @@ class ChatSession:
             chunks.append(BatchChunk(batch, self._address, follow=follow, target=target, time=fixed_time))
             received += len(batch)
             bytes_in += batch.wire_bytes
+        if result.faults:
+            late = self._say_faults(fault_places, result.faults, now)
+            chunks = [chunk for chunk in chunks if len(chunk)] + ([EntryChunk(late)] if late else [])
         counters = self.counters
         counters.received += received
         counters.bytes_in += bytes_in
@@ -190,6 +206,24 @@ class ChatSession:
         if self.react is not None and counts:  # after storing: its answers follow the batch
             result.sent = self.react(result.entries, counts)
         return result
+
+    def _say_faults(
+        self, places: dict[FaultKey, EntryChunk], faults: list[Fault], now: datetime
+    ) -> list[Entry]:
+        """Fill each fault's place with its counted note, if one is due; returns the notes due
+        from faults held before that have no place in this take."""
+        self.counters.faults += sum(fault.count for fault in faults)
+        late: list[Entry] = []
+        for fault, count in self.fault_notes.take(faults):
+            note = Entry(
+                now, Direction.NOTE, fault.address, note=fault_note(fault, count), level=Level.WARNING
+            )
+            place = places.get((fault.message, fault.address))
+            if place is not None:
+                place.entries.append(note)
+            else:
+                late.append(note)
+        return late
 
     def _count_senders(self, counts: dict[Address, int], now: datetime) -> None:
         """Update the roster once per sender per take: a flood comes from few addresses."""

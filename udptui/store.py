@@ -130,10 +130,12 @@ class EntryRange(Sequence[Entry]):
     def __init__(self, chunks: Sequence[Chunk] = ()) -> None:
         self._chunks = list(chunks)
         self._starts: list[int] = []
+        self._lengths = [len(chunk) for chunk in self._chunks]
+        """Taken now: the store may extend one of these chunks with the next (notes share one)."""
         total = 0
-        for chunk in self._chunks:
+        for length in self._lengths:
             self._starts.append(total)
-            total += len(chunk)
+            total += length
         self._length = total
 
     def __len__(self) -> int:
@@ -154,14 +156,14 @@ class EntryRange(Sequence[Entry]):
         return self._chunks[where].entry(index - self._starts[where])
 
     def __iter__(self) -> Iterator[Entry]:
-        for chunk in self._chunks:
-            for index in range(len(chunk)):
+        for chunk, length in zip(self._chunks, self._lengths, strict=True):
+            for index in range(length):
                 yield chunk.entry(index)
 
     def fresh(self) -> Iterator[Entry]:
         """The entries, made anew and not kept: for writers that see each one once."""
-        for chunk in self._chunks:
-            for index in range(len(chunk)):
+        for chunk, length in zip(self._chunks, self._lengths, strict=True):
+            for index in range(length):
                 yield chunk.make(index)
 
 

@@ -12,8 +12,6 @@ on the newest entry the log follows new ones; elsewhere it stays and counts them
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,14 +33,10 @@ from udptui.marks import MARKED_LINES, LogMarks
 from udptui.store import EntryStore
 from udptui.view import TimeMode, entry_matches
 from udptui.widgets.entry_lines import EntryLines
+from udptui.widgets.log_lines import HEX_PART, LogLines, Row
 
 HEX_INDENT = 2
 """Columns before each hex dump row: 2 + 68 fits a 16-byte xxd row in 70 columns."""
-HEX_PART = 1 << 20
-"""Row parts from here on are hex dump rows; below, the entry's (wrapped) text lines."""
-
-Row = tuple[Entry, int]
-"""An entry and which of its lines: 0 is the entry itself, 1.. wrapped lines, HEX_PART.. hex rows."""
 
 
 class ChatLog(ScrollView, can_focus=True):
@@ -113,7 +107,7 @@ class ChatLog(ScrollView, can_focus=True):
         """Entries with a seq below this were cleared from view (Ctrl+L); the store keeps them."""
         self._hex_row_bytes = 16
         """Bytes per hex dump row: 16 like xxd, 8 when the log is too narrow for that."""
-        self._rows: deque[Row] | None = None
+        self._rows: LogLines | None = None
         """Rows in hex, wrapped or filtered view; None in the plain view, where row i is store[i]."""
         self._wrap_width = 0
 
@@ -137,7 +131,7 @@ class ChatLog(ScrollView, can_focus=True):
         return len(self.store) - self._hidden if self._rows is None else len(self._rows)
 
     def _row(self, index: int) -> Row:
-        return (self.store[self._hidden + index], 0) if self._rows is None else self._rows[index]
+        return (self.store[self._hidden + index], 0) if self._rows is None else self._rows.row(index)
 
     def _store_index(self, seq: int) -> int | None:
         index = seq - self._first_seq
@@ -153,18 +147,15 @@ class ChatLog(ScrollView, can_focus=True):
         index = None if seq is None else self._store_index(seq)
         return None if index is None else self.store[index]
 
-    def _rows_of(self, entries: Iterable[Entry]) -> list[Row]:
+    def _rows_of(self, entries: Iterable[Entry]) -> Iterable[tuple[Entry, int, int]]:
+        """(entry, text lines, hex rows) of each entry on show: counts, not the rows."""
         needle = self.filter_text.lower()
-        rows: list[Row] = []
         for entry in entries:
             if needle and not entry_matches(entry, needle):
                 continue
             lines = self._lines.line_count(entry, self._wrap_width) if self.wrap else 1
-            rows.extend((entry, line) for line in range(lines))
-            if self.hex_view and entry.direction is not Direction.NOTE:
-                dump_rows = hex_rows(len(entry.payload), self._hex_row_bytes)
-                rows.extend((entry, HEX_PART + line) for line in range(dump_rows))
-        return rows
+            dump = self.hex_view and entry.direction is not Direction.NOTE
+            yield entry, lines, hex_rows(len(entry.payload), self._hex_row_bytes) if dump else 0
 
     def _row_of(self, seq: int | None) -> int | None:
         """The first row of the entry `seq`, if it is on show."""
@@ -173,8 +164,7 @@ class ChatLog(ScrollView, can_focus=True):
         if self._rows is None:
             index = self._store_index(seq)
             return None if index is None or index < self._hidden else index - self._hidden
-        row = bisect_left(self._rows, seq, key=lambda row: row[0].seq)
-        return row if row < len(self._rows) and self._rows[row][0].seq == seq else None
+        return self._rows.first_row_of(seq)
 
     @property
     def _fitting_hex_row_bytes(self) -> int:
@@ -187,7 +177,10 @@ class ChatLog(ScrollView, can_focus=True):
         self._cache.clear()
         self._widest = 0
         plain = not self.hex_view and not self.filter_text and not self.wrap
-        self._rows = None if plain else deque(self._rows_of(self._shown_entries()))
+        self._rows = None
+        if not plain:
+            self._rows = LogLines()
+            self._rows.extend(self._rows_of(self._shown_entries()))
         self.unseen = 0
         self._update_size()
         row = self._row_of(self.selected)
@@ -238,14 +231,8 @@ class ChatLog(ScrollView, can_focus=True):
             removed = max(0, oldest - max(first_seen, self.cleared_before))
             added = len(entries)
         else:
-            rows = self._rows
-            removed = 0
-            while rows and rows[0][0].seq < oldest:
-                rows.popleft()
-                removed += 1
-            new_rows = self._rows_of([entry for entry in entries if entry.seq >= oldest])
-            rows.extend(new_rows)
-            added = sum(1 for _, part in new_rows if part == 0)  # entries, not their other lines
+            removed = self._rows.drop_before(oldest)
+            added = self._rows.extend(self._rows_of([entry for entry in entries if entry.seq >= oldest]))
         if removed and not follow:
             # Keep the entries the user is reading in place while older ones leave.
             self.scroll_to(y=max(0, self.scroll_y - removed), animate=False, immediate=True)
@@ -318,8 +305,8 @@ class ChatLog(ScrollView, can_focus=True):
         if not self.row_count:
             return
         row = max(0, min(self.row_count - 1, row))
-        while row and self._row(row)[1] != 0:
-            row -= 1  # the entry's first line
+        if self._rows is not None:
+            row = self._rows.entry_start(row)  # the entry's first line
         self.selected = self._row(row)[0].seq
         self._show_row(row)
 
@@ -339,9 +326,7 @@ class ChatLog(ScrollView, can_focus=True):
     def action_cursor(self, step: int) -> None:
         row = self._current_row(self.row_count)
         if step > 0:
-            row += 1
-            while row < self.row_count and self._row(row)[1] != 0:
-                row += 1
+            row = row + 1 if self._rows is None or row >= self.row_count else self._rows.next_entry_start(row)
             if row >= self.row_count:
                 return
         self.select_row(row + (step if step < 0 else 0))

@@ -39,6 +39,8 @@ class Stats:
     """Datagrams received per second, over the last second."""
     let_go: int = 0
     """Entries the scrollback let go."""
+    faults: int = 0
+    """Faults (ICMP errors) taken: their notes are counted and at most one a second each."""
     rcvbuf: int = 0
     sending: tuple[tuple[str, str], ...] = ()
     """(label, value) pairs from the sending state: the line ending, a repeat's progress."""
@@ -66,6 +68,8 @@ class StatusBar(Widget):
             drops = [("dropped ", "dim"), ("uncounted", "italic")]
         if stats.rate >= RATE_SHOWN_FROM:
             drops += ["  ", (f"{stats.rate:,.0f}/s", "bold")]
+        if stats.faults:
+            drops += ["  ", ("faults ", "dim"), (f"{stats.faults:,}", "bold yellow")]
         extra: Parts = []
         for label, value in stats.sending:
             extra += ["  ", (label, "dim"), (value, "bold")]
