@@ -152,11 +152,12 @@ def test_tcpdump_reads_a_session_with_ipv4_and_ipv6_peers(headless: list[Headles
     port = udptui.port
     lines = [re.sub(r"^\S+ ", "", line) for line in tcpdump(capture)]  # without the time of day
     assert lines == [
-        # Received: the address each arrived at (IP_PKTINFO); sent: the socket's own.
+        # Received: the address each arrived at (IP_PKTINFO); sent: the address the kernel's
+        # route to the peer sends from, so each conversation is one flow in Wireshark.
         f"IP 127.0.0.1.{port4} > 127.0.0.1.{port}: UDP, length 8",
         f"IP6 ::1.{port6} > ::1.{port}: UDP, length 256",
-        f"IP 0.0.0.0.{port} > 127.0.0.1.{port4}: UDP, length 10",
-        f"IP6 ::.{port} > ::1.{port6}: UDP, length 3",
+        f"IP 127.0.0.1.{port} > 127.0.0.1.{port4}: UDP, length 10",
+        f"IP6 ::1.{port} > ::1.{port6}: UDP, length 3",
     ]
     assert not [line for line in tcpdump(capture, "-vv") if "bad" in line.lower()]
     records = read_pcap(capture.read_bytes())
@@ -248,9 +249,9 @@ def test_the_screen_writes_pcap_flushed_per_batch(tmux: Tmux, tmp_path: Path) ->
         time.sleep(0.05)
     lengths = [line.rsplit("length ", 1)[1] for line in lines]
     assert lengths == ["5", "5", "4", "8"]
-    # In at the address each arrived at (IP_PKTINFO), out from the socket's own (wildcard).
+    # In at the address each arrived at (IP_PKTINFO), out from the route's source address.
     assert all(f"127.0.0.1.{port}:" in line for line in lines[:3])
-    assert f"0.0.0.0.{port} >" in lines[3]
+    assert f"IP 127.0.0.1.{port} > 127.0.0.1." in lines[3]
 
 
 def test_a_link_local_datagram_is_written_and_a_bad_one_is_left_out_once(tmp_path: Path) -> None:

@@ -70,16 +70,48 @@ def _local_host(local: Address | str | None, ipv6: bool) -> str:
     return host if host and ":" not in host else "0.0.0.0"
 
 
-def packet(entry: Entry, local: Address) -> bytes | None:
+class SentFrom:
+    """The address the kernel sends from to each peer when the socket is bound to a wildcard
+    (`0.0.0.0`, `::`): what `connect` on a throwaway socket says, a route lookup that sends
+    nothing. Cached per peer, so a flood asks once."""
+
+    LIMIT = 4096
+
+    def __init__(self, local: Address) -> None:
+        self.wildcard = _bare(local.host) in ("", "0.0.0.0", "::")
+        self._hosts: dict[Address, str] = {}
+
+    def host_for(self, peer: Address) -> str | None:
+        if not self.wildcard:
+            return None  # a bound address is the source
+        host = self._hosts.get(peer)
+        if host is None:
+            if len(self._hosts) >= self.LIMIT:
+                self._hosts.clear()
+            family = socket.AF_INET6 if peer.is_ipv6 else socket.AF_INET
+            try:
+                with socket.socket(family, socket.SOCK_DGRAM) as probe:
+                    probe.connect(peer.sockaddr_for(family))
+                    host = str(probe.getsockname()[0])
+            except OSError:  # no route: the wildcard it is
+                host = ""
+            self._hosts[peer] = host
+        return host or None
+
+
+def packet(entry: Entry, local: Address, sent_from: SentFrom | None = None) -> bytes | None:
     """The IP packet of a datagram entry (None for a note): headers with the length it had on
     the wire, then the bytes kept. `local` is the socket's bound address; its host is used
-    unless the entry knows the address it arrived at (`entry.local_address`, IP_PKTINFO)."""
+    unless the entry knows the address it arrived at (`entry.local_address`, IP_PKTINFO) or,
+    for a sent one, `sent_from` knows the address the kernel sent it from."""
     peer = entry.peer
     if entry.direction is Direction.NOTE or peer is None:
         return None
     ipv6 = peer.is_ipv6
-    arrived_at = getattr(entry, "local_address", None)
-    here = _local_host(arrived_at if arrived_at is not None else local, ipv6)
+    here_address: Address | str | None = getattr(entry, "local_address", None)
+    if entry.direction is Direction.SENT and sent_from is not None:
+        here_address = sent_from.host_for(peer)
+    here = _local_host(here_address if here_address is not None else local, ipv6)
     local_port = local.port  # the socket's port, whichever of its addresses was used
     there = _bare(peer.host)
     if entry.direction is Direction.RECEIVED:
@@ -116,7 +148,7 @@ Skip = Callable[[Entry, Exception], None]
 
 
 def records(
-    entries: Iterable[Entry], local: Address, skip: Skip | None = None
+    entries: Iterable[Entry], local: Address, skip: Skip | None = None, sent_from: SentFrom | None = None
 ) -> Iterator[tuple[float, bytes]]:
     """(timestamp, packet) for each datagram among `entries`; notes have no packet.
 
@@ -124,7 +156,7 @@ def records(
     port out of range) is handed to it and left out; without, the error goes up."""
     for entry in entries:
         try:
-            data = packet(entry, local)
+            data = packet(entry, local, sent_from)
         except (OSError, ValueError, OverflowError, struct.error) as error:
             if skip is None:
                 raise
@@ -148,6 +180,7 @@ class PcapWriter:
         self.path = path
         self.label = f"pcap file {path}"
         self.local = local
+        self.sent_from = SentFrom(local)
         self.skipped = 0
         """Datagrams left out: no packet could be built for them."""
         self._notice: str | None = None
@@ -161,7 +194,7 @@ class PcapWriter:
 
     def write(self, entries: Iterable[Entry]) -> None:
         """Append the batch's datagrams and flush them to the OS."""
-        self._writer.writepkts(records(entries, self.local, self._skip))
+        self._writer.writepkts(records(entries, self.local, self._skip, self.sent_from))
         self._file.flush()
 
     def _skip(self, entry: Entry, error: Exception) -> None:
@@ -198,7 +231,7 @@ def pcap_bytes(entries: Iterable[Entry], local: Address) -> bytes:
     import io
 
     buffer = io.BytesIO()
-    _start(buffer).writepkts(records(entries, local))
+    _start(buffer).writepkts(records(entries, local, sent_from=SentFrom(local)))
     return buffer.getvalue()
 
 
