@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -16,7 +17,15 @@ from test_render_property import hostile_text
 
 from udptui.address import Address
 from udptui.datagram import Direction, Entry, Level, Truncation
-from udptui.transcript import Transcript, TranscriptError, _encode, entry_record, format_records
+from udptui.transcript import (
+    Transcript,
+    TranscriptError,
+    _encode,
+    _utc_offset,
+    entry_record,
+    format_records,
+    timestamp,
+)
 
 T0 = datetime(2026, 1, 2, 12, 0, 1, 234567)
 PEER = Address("127.0.0.1", 5000)
@@ -172,3 +181,22 @@ def test_every_record_is_json_dumps_of_entry_record(
     entry = Entry(T0, direction, peer, payload, len(payload) + 1, truncation, note=note)
     plain = json_escape_unsafe(json.dumps(entry_record(entry), ensure_ascii=False)) + "\n"
     assert format_records([entry, entry]) == plain * 2
+
+
+@given(when=st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2100, 1, 1)))
+def test_ts_is_what_astimezone_writes(when: datetime) -> None:
+    """The per-hour offset cache writes what `astimezone().isoformat()` would, in a zone with
+    an offset and summer time."""
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "Europe/Berlin"
+    time.tzset()
+    _utc_offset.cache_clear()
+    try:
+        assert timestamp(when) == when.astimezone().isoformat(timespec="microseconds")
+    finally:
+        if saved is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+        _utc_offset.cache_clear()

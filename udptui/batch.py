@@ -9,6 +9,7 @@ is decoded only then.
 
 from __future__ import annotations
 
+import functools
 import socket
 import struct
 import sys
@@ -98,6 +99,12 @@ def address_of(sender: Any) -> Address:
     if type(sender) is bytes:
         return address_from_raw(sender)
     return Address.from_sockaddr(sender)
+
+
+@functools.lru_cache(maxsize=64)
+def _local(host: str, port: int) -> Address:
+    """One Address per local address: a flood arrives on one or two."""
+    return Address(host, port)
 
 
 def local_datetime(nanoseconds: int) -> datetime:
@@ -200,6 +207,18 @@ class RecvBatch:
     def local_address(self, index: int) -> Address | None:
         host = local_host(self.ancillary(index))
         return None if host is None else Address(host, self.local_port)
+
+    def arrival_and_local(self, index: int) -> tuple[int, Address | None]:
+        """`arrival_ns` and `local_address` from one reading of the ancillary data: an entry
+        needs both, and a transcript of a flood makes an entry for every datagram."""
+        ancillary = self.ancillary(index)
+        found = arrival_ns(ancillary)
+        try:
+            host = local_host(ancillary)
+        except (OSError, ValueError):  # unknown, as on other platforms
+            host = None
+        local = None if host is None else _local(host, self.local_port)
+        return self.read_ns if found is None else found, local
 
     def latest_drop_count(self) -> int | None:
         """The drop counter the newest datagram carries: it is cumulative, and the kernel adds

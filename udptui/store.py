@@ -8,7 +8,6 @@ at a time, are kept as entries.
 
 from __future__ import annotations
 
-import contextlib
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
@@ -101,7 +100,8 @@ class BatchChunk:
         """A new entry for datagram `index` (the transcript's, which nothing keeps)."""
         batch = self.batch
         payload = batch.payloads[index]
-        when = self.time if self.time is not None else local_datetime(batch.arrival_ns(index))
+        arrived_ns, local_address = batch.arrival_and_local(index)
+        when = self.time if self.time is not None else local_datetime(arrived_ns)
         try:
             sender = self.resolve(batch.senders[index])
             entry = Entry(
@@ -115,8 +115,7 @@ class BatchChunk:
             )
         except Exception:  # one odd datagram must not stop the rest: show its bytes
             entry = Entry(when, Direction.RECEIVED, None, bytes(payload), len(payload))
-        with contextlib.suppress(OSError, ValueError):  # else unknown, as on other platforms
-            entry.local_address = batch.local_address(index)
+        entry.local_address = local_address
         entry.seq = self.first_seq + index
         return entry
 

@@ -11,6 +11,7 @@ safe to `cat`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from collections.abc import Iterable
 from datetime import datetime
@@ -28,7 +29,17 @@ class TranscriptError(Exception):
 
 def timestamp(time: datetime) -> str:
     """`ts`: local time with its UTC offset, to the microsecond (arrival times are that exact)."""
-    return time.astimezone().isoformat(timespec="microseconds")
+    if time.tzinfo is not None:
+        return time.astimezone().isoformat(timespec="microseconds")
+    # Every record of a flood needs one, and `astimezone` costs as much as the rest of the
+    # record: the offset is looked up once per hour of local time.
+    return time.isoformat(timespec="microseconds") + _utc_offset(time.year, time.month, time.day, time.hour)
+
+
+@functools.lru_cache(maxsize=8)
+def _utc_offset(year: int, month: int, day: int, hour: int) -> str:
+    """`+01:00`: the local UTC offset in that hour, as `isoformat` writes it."""
+    return datetime(year, month, day, hour).astimezone().isoformat()[19:]
 
 
 def entry_record(entry: Entry, ts: str | None = None) -> dict[str, Any]:
