@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from rich.cells import cell_len
+from rich.style import Style
 
 from udptui.address import Address
 from udptui.datagram import Direction, Entry, Level, Truncation, escape_char, make_visible
@@ -22,6 +23,7 @@ from udptui.view import (
     time_column,
     wrap_pieces,
 )
+from udptui.widgets.entry_lines import EntryLines
 
 DNS_QUERY = bytes.fromhex("74ea01200001000000000001076578616d706c6503636f6d0000010001")
 """`dig example.com +noedns`, as it goes on the wire (ID 0x74ea)."""
@@ -161,3 +163,14 @@ def test_wrap_keeps_joined_emoji_and_accents_whole() -> None:
         assert any(family in line for line in lines), (width, lines)
         assert any(coder in line for line in lines), (width, lines)
         assert not any(line.startswith(("\u0301", "\u200d")) for line in lines), (width, lines)
+
+
+def test_wrapped_binary_lines_break_only_between_byte_pairs() -> None:
+    payload = bytes(range(7)) + b"\x07e\x00\xff" * 4
+    entry = Entry(T0, Direction.RECEIVED, Address("127.0.0.1", 5353), payload, len(payload))
+    hex_style = Style(color="red")  # to tell the bytes from the rest of each line
+    lines = EntryLines(lambda name: hex_style if name == "hex" else Style(), Style())
+    for width in range(16, 90):
+        for line in lines.lines(entry, width):
+            hex_text = "".join(segment.text for segment in line if segment.style == hex_style)
+            assert all(len(pair) == 2 for pair in hex_text.split() if pair != "…"), (width, line.text)

@@ -52,6 +52,17 @@ def binary_summary(payload: bytes) -> tuple[str, str, str]:
     return f"{len(payload)} B", hex_preview(payload, SUMMARY_HEX_BYTES), ascii_text
 
 
+def hex_runs(hex_text: str, tag: T) -> list[Run[T]]:
+    """`be ef 00` as runs `wrap_runs` never cuts inside a byte pair: each pair is marked
+    like an escape (cut only at a backslash, which hex has none of), spaces as plain text."""
+    runs: list[Run[T]] = []
+    for index, pair in enumerate(hex_text.split(" ")):
+        if index:
+            runs.append((" ", False, tag))
+        runs.append((pair, True, tag))
+    return runs
+
+
 def entry_matches(entry: Entry, needle: str) -> bool:
     """The log's filter: a case-insensitive match on the peer address or the visible text."""
     if entry.peer is not None and needle in str(entry.peer).lower():

@@ -14,7 +14,7 @@ from textual.strip import Strip
 from udptui.datagram import Direction, Entry, Level
 from udptui.decoders import Decoded
 from udptui.peers import peer_colour
-from udptui.view import Run, TimeMode, binary_summary, looks_binary, time_column, wrap_runs
+from udptui.view import Run, TimeMode, binary_summary, hex_runs, looks_binary, time_column, wrap_runs
 
 ARROWS = {Direction.RECEIVED: "← ", Direction.SENT: "→ ", Direction.NOTE: "• "}
 LEVEL_CLASS = {Level.INFO: "note", Level.WARNING: "warning", Level.ERROR: "error"}
@@ -103,7 +103,8 @@ class EntryLines:
             body += [(size, False, self.style("size")), ("  ", False, plain)]
             if entry.truncation_text:  # before the bytes, where 80 columns still show it
                 body.append((f"[{entry.truncation_text}]  ", False, mark))
-            body += [(hex_text, False, self.style("hex")), ("  ", False, plain), (ascii_text, False, plain)]
+            body += hex_runs(hex_text, self.style("hex"))  # wrapped between byte pairs only
+            body += [("  ", False, plain), (ascii_text, False, plain)]
             if own := self.mark(entry):
                 body.append((f"  [{own}]", False, mark))
             return prefix, body
