@@ -245,7 +245,7 @@ async def test_copy_as_text_and_as_hex(open_transport: OpenTransport, peer: sock
         await receive_from(pilot, app, peer, b"copy \x1b me")
         await open_inspector(pilot)
         await pilot.press("c")
-        assert app.clipboard == "copy \x1b me"
+        assert app.clipboard == "copy \\x{1b} me"  # as the log shows it
         await pilot.press("x")
         assert app.clipboard == "63 6f 70 79 20 1b 20 6d 65"
 

@@ -24,7 +24,7 @@ from udptui.decoders import Decoding
 from udptui.store import EntryStore
 from udptui.view import entry_fields
 from udptui.widgets.chat_log import ChatLog
-from udptui.widgets.inspector import Inspector
+from udptui.widgets.inspector import Inspector, whole_text
 from udptui.widgets.save_bytes import SaveBytes
 
 BESIDE_MIN_WIDTH = 140
@@ -224,8 +224,8 @@ class LogPane(Container):
             self.app.copy_to_clipboard(entry.payload.hex(" "))
         elif entry.direction is Direction.NOTE:
             self.app.copy_to_clipboard(entry.decoded.plain)
-        else:
-            self.app.copy_to_clipboard(entry.payload.decode("utf-8", errors="replace"))
+        else:  # as the log shows it: raw controls could act on a terminal or escape a paste
+            self.app.copy_to_clipboard("".join(piece.text for piece in whole_text(entry)))
         self.notify(f"copied entry #{entry.seq + 1} as {form}", title="Clipboard", markup=False)
 
     def action_save(self) -> None:
