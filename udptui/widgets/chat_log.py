@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 
+from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
@@ -110,6 +111,8 @@ class ChatLog(ScrollView, can_focus=True):
         self._rows: LogLines | None = None
         """Rows in hex, wrapped or filtered view; None in the plain view, where row i is store[i]."""
         self._wrap_width = 0
+        self._following = True
+        """The view sits at the end: it stays there when rows arrive or its height changes."""
 
     # -- the rows on show -------------------------------------------------------------------
 
@@ -194,6 +197,22 @@ class ChatLog(ScrollView, can_focus=True):
         hex_changed = self.hex_view and self._fitting_hex_row_bytes != self._hex_row_bytes
         if hex_changed or (self.wrap and self.scrollable_content_region.width != self._wrap_width):
             self._rebuild()
+        else:
+            self._keep_in_view()
+
+    def watch_show_horizontal_scrollbar(self) -> None:
+        # The scrollbar a wide line brings takes a row: a following view must stay at the end.
+        self._keep_in_view()
+        self.call_after_refresh(self._keep_in_view)
+
+    def _keep_in_view(self) -> None:
+        """After the view's height changed: stay at the end when following, else keep the cursor on screen."""
+        row = self._row_of(self.selected)
+        following = self._following and (self.selected is None or self.selected == self.newest_seq)
+        if following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+        elif row is not None:
+            self._show_row(row)
 
     def watch_hex_view(self) -> None:
         self._rebuild()
@@ -211,7 +230,8 @@ class ChatLog(ScrollView, can_focus=True):
 
     def _update_size(self) -> None:
         width = 0 if self.wrap else self._widest
-        self.virtual_size = Size(width, self.row_count)
+        # The marker takes a row of its own, so it never hides the last entry.
+        self.virtual_size = Size(width, self.row_count + (1 if self.unseen else 0))
 
     # -- changes to the store ---------------------------------------------------------------
 
@@ -223,7 +243,7 @@ class ChatLog(ScrollView, can_focus=True):
     def entries_added(self, entries: Sequence[Entry] = ()) -> None:
         """Call after the store grew by `entries` (and perhaps let old entries go)."""
         on_newest = self.selected is not None and self.selected == self._newest_before(entries)
-        follow = on_newest or (self.selected is None and self.is_vertical_scroll_end)
+        follow = on_newest or (self.selected is None and self._following)
         oldest, first_seen = self._first_seq, self._first_seen
         self._first_seen = oldest
         if self._rows is None:
@@ -241,7 +261,7 @@ class ChatLog(ScrollView, can_focus=True):
             if on_newest:
                 self.selected = self.newest_seq
             self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
-        else:
+        elif not self.is_vertical_scroll_end:  # when every row is on screen, none is unseen
             self.unseen += added
         self.refresh()
 
@@ -279,10 +299,18 @@ class ChatLog(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
+        self._following = self.is_vertical_scroll_end
         if self.unseen and self.is_vertical_scroll_end:
             self.unseen = 0
 
-    def watch_unseen(self) -> None:
+    def watch_unseen(self, old: int, new: int) -> None:
+        if bool(old) != bool(new):
+            self._update_size()
+        if new and not old:  # the marker's row appears: keep the bottom entry above it
+            row = self._row_of(self.selected)
+            top = self.scroll_offset.y + 1
+            if row is None or row >= top:
+                self.scroll_to(y=top, animate=False, immediate=True)
         self.refresh()
 
     def watch_selected(self, seq: int | None) -> None:
@@ -316,8 +344,10 @@ class ChatLog(ScrollView, can_focus=True):
             self.scroll_to(y=max(0, row - height // 2), animate=False, immediate=True)
         elif row < self.scroll_offset.y:
             self.scroll_to(y=row, animate=False, immediate=True)
-        elif row >= self.scroll_offset.y + height - (1 if self.unseen else 0):
-            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+        else:
+            height -= 1 if self.unseen else 0  # the marker's row
+            if row >= self.scroll_offset.y + height:
+                self.scroll_to(y=row - height + 1, animate=False, immediate=True)
 
     def _current_row(self, default: int) -> int:
         row = self._row_of(self.selected)
@@ -340,8 +370,15 @@ class ChatLog(ScrollView, can_focus=True):
 
     def action_cursor_end(self) -> None:
         self.select_row(self.row_count - 1)
-        self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+        self.follow_newest()
+
+    def follow_newest(self) -> None:
+        """Show the newest entries and follow them (End, Ctrl+End); the cursor goes along."""
+        if self.selected is not None:
+            self.selected = self.newest_seq
         self.unseen = 0
+        self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+        self._following = True
 
     def on_click(self, event: events.Click) -> None:
         row = self.scroll_offset.y + event.y
@@ -377,8 +414,8 @@ class ChatLog(ScrollView, can_focus=True):
                 self._widest = strip.cell_length
                 self.call_after_refresh(self._update_size)
         line = strip.crop_extend(scroll_x, scroll_x + width, base)
-        if entry.seq == self.selected:
-            line = line.apply_style(self._style("cursor"))
+        if entry.seq == self.selected:  # over the line's own background, which it would hide
+            line = Strip(Segment.apply_style(line, post_style=self._style("cursor")), line.cell_length)
         return line
 
     def _render_part(self, entry: Entry, part: int) -> Strip:

@@ -109,7 +109,7 @@ class LogPane(Container):
         elif where == "home":
             log.scroll_home(animate=False)
         else:
-            log.scroll_end(animate=False)
+            log.follow_newest()
 
     # -- the inspector ----------------------------------------------------------------------
 
