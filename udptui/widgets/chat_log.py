@@ -19,13 +19,10 @@ from itertools import islice
 
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
-from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from udptui.datagram import Direction, Entry, hex_rows, hexdump_line
@@ -34,25 +31,17 @@ from udptui.marks import MARKED_LINES, LogMarks
 from udptui.store import EntryStore
 from udptui.view import TimeMode, entry_matches
 from udptui.widgets.entry_lines import EntryLines
+from udptui.widgets.log_cursor import LogCursor
 from udptui.widgets.log_lines import HEX_PART, LogLines, Row
 
 HEX_INDENT = 2
 """Columns before each hex dump row: 2 + 68 fits a 16-byte xxd row in 70 columns."""
 
 
-class ChatLog(ScrollView, can_focus=True):
+class ChatLog(LogCursor, can_focus=True):
     """Shows the entries of an `EntryStore`, newest at the bottom, following new ones
     unless the user has scrolled up or put the cursor on an older entry; then a marker
     counts the new entries below."""
-
-    BINDINGS = [
-        Binding("up", "cursor(-1)", "Previous", show=False, id="log-cursor-back"),
-        Binding("down", "cursor(1)", "Next", show=False, id="log-cursor-on"),
-        Binding("pageup", "cursor_page(-1)", "Page up", show=False, id="log-cursor-page-back"),
-        Binding("pagedown", "cursor_page(1)", "Page down", show=False, id="log-cursor-page-on"),
-        Binding("home", "cursor_home", "Oldest", show=False, id="log-cursor-home"),
-        Binding("end", "cursor_end", "Newest", show=False, id="log-cursor-end"),
-    ]
 
     COMPONENT_CLASSES = {
         "chat-log--time",
@@ -85,10 +74,6 @@ class ChatLog(ScrollView, can_focus=True):
     """What the time column shows."""
     filter_text: reactive[str] = reactive("")
     """Show only entries whose peer or text contains this (case-insensitive)."""
-    unseen: reactive[int] = reactive(0)
-    """Entries (that pass the filter) that arrived below while the user was elsewhere."""
-    selected: reactive[int | None] = reactive(None)
-    """The `seq` of the entry under the cursor."""
 
     def __init__(self, store: EntryStore, *, started: datetime | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -111,8 +96,6 @@ class ChatLog(ScrollView, can_focus=True):
         self._rows: LogLines | None = None
         """Rows in hex, wrapped or filtered view; None in the plain view, where row i is store[i]."""
         self._wrap_width = 0
-        self._following = True
-        """The view sits at the end: it stays there when rows arrive or its height changes."""
 
     # -- the rows on show -------------------------------------------------------------------
 
@@ -199,20 +182,6 @@ class ChatLog(ScrollView, can_focus=True):
             self._rebuild()
         else:
             self._keep_in_view()
-
-    def watch_show_horizontal_scrollbar(self) -> None:
-        # The scrollbar a wide line brings takes a row: a following view must stay at the end.
-        self._keep_in_view()
-        self.call_after_refresh(self._keep_in_view)
-
-    def _keep_in_view(self) -> None:
-        """After the view's height changed: stay at the end when following, else keep the cursor on screen."""
-        row = self._row_of(self.selected)
-        following = self._following and (self.selected is None or self.selected == self.newest_seq)
-        if following:
-            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
-        elif row is not None:
-            self._show_row(row)
 
     def watch_hex_view(self) -> None:
         self._rebuild()
@@ -324,10 +293,6 @@ class ChatLog(ScrollView, can_focus=True):
 
     # -- the cursor -------------------------------------------------------------------------
 
-    @property
-    def selected_entry(self) -> Entry | None:
-        return self.entry_by_seq(self.selected)
-
     def select_row(self, row: int) -> None:
         """Put the cursor on the entry of a row, and that row on screen."""
         if not self.row_count:
@@ -338,21 +303,6 @@ class ChatLog(ScrollView, can_focus=True):
         self.selected = self._row(row)[0].seq
         self._show_row(row)
 
-    def _show_row(self, row: int, *, center: bool = False) -> None:
-        height = self.scrollable_content_region.height
-        if center:
-            self.scroll_to(y=max(0, row - height // 2), animate=False, immediate=True)
-        elif row < self.scroll_offset.y:
-            self.scroll_to(y=row, animate=False, immediate=True)
-        else:
-            height -= 1 if self.unseen else 0  # the marker's row
-            if row >= self.scroll_offset.y + height:
-                self.scroll_to(y=row - height + 1, animate=False, immediate=True)
-
-    def _current_row(self, default: int) -> int:
-        row = self._row_of(self.selected)
-        return default if row is None else row
-
     def action_cursor(self, step: int) -> None:
         row = self._current_row(self.row_count)
         if step > 0:
@@ -360,30 +310,6 @@ class ChatLog(ScrollView, can_focus=True):
             if row >= self.row_count:
                 return
         self.select_row(row + (step if step < 0 else 0))
-
-    def action_cursor_page(self, step: int) -> None:
-        height = max(1, self.scrollable_content_region.height - 1)
-        self.select_row(self._current_row(self.row_count - 1) + step * height)
-
-    def action_cursor_home(self) -> None:
-        self.select_row(0)
-
-    def action_cursor_end(self) -> None:
-        self.select_row(self.row_count - 1)
-        self.follow_newest()
-
-    def follow_newest(self) -> None:
-        """Show the newest entries and follow them (End, Ctrl+End); the cursor goes along."""
-        if self.selected is not None:
-            self.selected = self.newest_seq
-        self.unseen = 0
-        self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
-        self._following = True
-
-    def on_click(self, event: events.Click) -> None:
-        row = self.scroll_offset.y + event.y
-        if row < self.row_count:
-            self.select_row(row)
 
     # -- drawing ----------------------------------------------------------------------------
 
