@@ -178,3 +178,30 @@ def test_wrap_on(snap_compare: SnapCompare, sockets: ExitStack) -> None:
         await still_cursor(pilot)
 
     assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)
+
+
+def test_the_cursor_line_on_a_middle_entry(snap_compare: SnapCompare, sockets: ExitStack) -> None:
+    """Tab into the log, Up three times: the cursor sits on `third` of five entries.
+
+    The `third` line has an accent-tinted background across the whole width of the log; the
+    other four lines (`first`, `second`, `fourth`, `fifth`) have the plain log background.
+    The footer shows the log's keys (Reply, Again, Edit, Copy…).
+    """
+    config = Config(port=23007, listening=True, rcvbuf=SNAPSHOT_RCVBUF, decode=NONE)
+    app, to = open_app(sockets, config)
+    peer = peer_socket(sockets, 23107)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        for payload in (b"first", b"second", b"third", b"fourth", b"fifth"):
+            await receive(pilot, peer, to, payload)
+        log = pilot.app.query_one(ChatLog)
+        log.focus()
+        await pilot.press("up", "up", "up")
+        await wait_for(
+            pilot,
+            lambda: log.selected_entry is not None and log.selected_entry.payload == b"third",
+            "the cursor on the third entry",
+        )
+        await still_cursor(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 16), run_before=run_before)
