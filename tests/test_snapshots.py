@@ -362,13 +362,11 @@ def test_filtered_log(snap_compare: SnapCompare, sockets: ExitStack) -> None:
 
 
 def test_new_entries_marker(snap_compare: SnapCompare, sockets: ExitStack) -> None:
-    """Scrolled to the top while three more datagrams arrive: the view stays there but for
-    the one row the marker takes, so it hides no entry.
+    """Scrolled to the top while three more datagrams arrive: the view stays put.
 
-    The log shows `message 01` to `message 23` from 127.0.0.1:22104 (`message 23`, the last
-    line before the datagrams came, still shows) and a vertical scrollbar; its last line is
-    the marker `▼ 3 new below: ctrl+end`, right-aligned, bold on the accent colour. The
-    status bar counts `rx 43`.
+    The log shows `message 00` to `message 22` from 127.0.0.1:22104 and a vertical
+    scrollbar; its last line is the marker `▼ 3 new below: ctrl+end`, right-aligned, bold
+    on the accent colour. The status bar counts `rx 43`.
     """
     config = Config(port=22004, listening=True, rcvbuf=SNAPSHOT_RCVBUF)
     app, to = open_app(sockets, config)

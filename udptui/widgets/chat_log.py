@@ -213,6 +213,7 @@ class ChatLog(LogCursor, can_focus=True):
         """Call after the store grew by `entries` (and perhaps let old entries go)."""
         on_newest = self.selected is not None and self.selected == self._newest_before(entries)
         follow = on_newest or (self.selected is None and self._following)
+        newest_on_screen = self.is_vertical_scroll_end
         oldest, first_seen = self._first_seq, self._first_seen
         self._first_seen = oldest
         if self._rows is None:
@@ -231,7 +232,10 @@ class ChatLog(LogCursor, can_focus=True):
                 self.selected = self.newest_seq
             self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
         elif not self.is_vertical_scroll_end:  # when every row is on screen, none is unseen
+            marker_appears = not self.unseen
             self.unseen += added
+            if marker_appears and newest_on_screen:
+                self._make_room_for_marker()
         self.refresh()
 
     def marks_changed(self, seqs: Iterable[int]) -> None:
@@ -274,12 +278,7 @@ class ChatLog(LogCursor, can_focus=True):
 
     def watch_unseen(self, old: int, new: int) -> None:
         if bool(old) != bool(new):
-            self._update_size()
-        if new and not old:  # the marker's row appears: keep the bottom entry above it
-            row = self._row_of(self.selected)
-            top = self.scroll_offset.y + 1
-            if row is None or row >= top:
-                self.scroll_to(y=top, animate=False, immediate=True)
+            self._update_size()  # the marker's row comes or goes
         self.refresh()
 
     def watch_selected(self, seq: int | None) -> None:

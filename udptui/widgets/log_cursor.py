@@ -72,6 +72,14 @@ class LogCursor(ScrollView):
         elif row is not None:
             self._show_row(row)
 
+    def _make_room_for_marker(self) -> None:
+        """The marker appeared over the bottom line, which showed the newest entry: scroll one
+        row so that entry stays in sight above it (unless the cursor would leave the top)."""
+        row = self._row_of(self.selected)
+        top = self.scroll_offset.y + 1
+        if row is None or row >= top:
+            self.scroll_to(y=top, animate=False, immediate=True)
+
     @property
     def selected_entry(self) -> Entry | None:
         return self.entry_by_seq(self.selected)
