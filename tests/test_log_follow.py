@@ -145,3 +145,22 @@ async def test_copy_as_text_shows_controls_as_escapes(
         await pilot.press("c")
         assert app.clipboard == "\\x{1b}[2J\\x{1b}]0;PWNED\\x{07} \\u{202e}evil \\x{1b}[201~"
         assert not any(ord(char) < 0x20 or char == "\u202e" for char in app.clipboard)
+
+
+async def test_the_cursor_line_keeps_its_colours(open_transport: OpenTransport, peer: socket.socket) -> None:
+    app = build(open_transport)
+    async with app.run_test(size=NARROW) as pilot:
+        await receive_from(pilot, app, peer, b"one", b"two")
+        log = app.query_one(ChatLog)
+        log.focus()
+        await pilot.press("up", "up")
+        await settle(pilot)
+
+        def colours(y: int) -> list[object]:
+            return [
+                segment.style.color
+                for segment in log.render_line(y)
+                if segment.style and segment.text.strip()
+            ]
+
+        assert colours(0) == colours(1), "the tint took the time, arrow and peer colours away"

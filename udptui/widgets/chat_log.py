@@ -339,8 +339,9 @@ class ChatLog(LogCursor, can_focus=True):
                 self._widest = strip.cell_length
                 self.call_after_refresh(self._update_size)
         line = strip.crop_extend(scroll_x, scroll_x + width, base)
-        if entry.seq == self.selected:  # over the line's own background, which it would hide
-            line = Strip(Segment.apply_style(line, post_style=self._style("cursor")), line.cell_length)
+        if entry.seq == self.selected:  # over the line's own background; its colours stay
+            tint = Style(bgcolor=self._style("cursor").bgcolor)
+            line = Strip(Segment.apply_style(line, post_style=tint), line.cell_length)
         return line
 
     def _render_part(self, entry: Entry, part: int) -> Strip:
