@@ -508,10 +508,18 @@ def headless_child(spec: dict[str, Any]) -> dict[str, Any]:
                     check=True,
                 )
                 seen, since, deadline = counters.received, time.monotonic(), time.monotonic() + RUN_LIMIT
-                while time.monotonic() - since < QUIET and not result.timed_out:
+                expected = before[0] + parse_sender(sent.stdout).sent
+                # Headless writes a whole take's records before it takes the next, so its count
+                # can stand still for longer than QUIET while the socket still holds datagrams:
+                # it is over when all arrived or were dropped, or the count stood still 5 s.
+                while not result.timed_out:
                     time.sleep(0.02)
                     if counters.received != seen:
                         seen, since = counters.received, time.monotonic()
+                    lost = transport.kernel_drops - before[1] + transport.inbox_drops - before[2]
+                    quiet_for = time.monotonic() - since
+                    if (seen + lost >= expected and quiet_for >= QUIET) or quiet_for >= 5:
+                        break
                     result.timed_out = time.monotonic() > deadline
                 result.cpu_percent = 100 * (cpu_seconds() - cpu_before) / (time.monotonic() - wall_before)
                 result.received, last_ingest = counters.received - before[0], last[0]

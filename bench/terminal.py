@@ -47,11 +47,11 @@ def free_port() -> int:
 
 def counts(screen: str) -> tuple[int, int] | None:
     """(rx, dropped) from the status bar, or None when it is not drawn."""
-    rx = re.search(r"rx (\d+)", screen)
-    dropped = re.search(r"dropped (\d+)", screen)
+    rx = re.search(r"rx ([\d,]+)", screen)  # the bar writes thousands with commas
+    dropped = re.search(r"dropped ([\d,]+)", screen)
     if rx is None or dropped is None:
         return None
-    return int(rx.group(1)), int(dropped.group(1))
+    return int(rx.group(1).replace(",", "")), int(dropped.group(1).replace(",", ""))
 
 
 def wait_counts(server: str, target: str, condition: object = None) -> tuple[tuple[int, int], bool]:
