@@ -23,7 +23,8 @@ from udptui.lookup import LookupResult, Lookups
 from udptui.palette import system_commands
 from udptui.saving import SaveError, save_session
 from udptui.sending import Sending
-from udptui.session import ChatSession, Clock
+from udptui.session import Clock
+from udptui.startup import new_session
 from udptui.transcript import Transcript
 from udptui.transport import SendError, TransportError, UdpTransport
 from udptui.widgets import ChatBody, ChatHeader, ChatLog, Composer, FilterBar, PeerList, StatusBar
@@ -74,14 +75,7 @@ class UdpTuiApp(App[None]):
         super().__init__()
         self.config = config
         self.transport = transport
-        self.session = ChatSession(
-            transport,
-            target=config.peer,
-            follow=config.follows_sender,
-            scrollback=config.scrollback,
-            transcript=transcript,
-            clock=clock,
-        )
+        self.session = new_session(config, transport, transcript, clock)
         self.sending = Sending(self.session, eol=config.eol, rules=config.rules, saved=config.saved)
         """Line ending, repeats (and their log marks): the sending state commands act on."""
         self._lookups = Lookups(partial(self.call_from_thread, self._looked_up))

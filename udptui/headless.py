@@ -29,6 +29,7 @@ from udptui.pcap import PcapWriter
 from udptui.saving import SaveError, save_session
 from udptui.sending import Sending
 from udptui.session import ChatSession, Clock, RecordWriter
+from udptui.startup import new_session
 from udptui.stdout_records import JsonLinesOutput
 from udptui.transcript import Transcript
 from udptui.transport import Fault, Inbound, SendError, UdpTransport
@@ -311,14 +312,7 @@ def build_runner(
     clock: Clock = datetime.now,
 ) -> HeadlessRunner:
     """A runner whose records go to `output` (standard output, or /dev/null in the benchmark)."""
-    session = ChatSession(
-        transport,
-        target=config.peer,
-        follow=config.follows_sender,
-        scrollback=config.scrollback,
-        transcript=transcript,
-        clock=clock,
-    )
+    session = new_session(config, transport, transcript, clock)
     for writer in writers:
         session.add_writer(writer)
     records = JsonLinesOutput(output)

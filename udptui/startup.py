@@ -7,10 +7,12 @@ Nothing here imports Textual.
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 from udptui.config import Config
 from udptui.files import FileExists
 from udptui.pcap import PcapWriter
+from udptui.session import ChatSession, Clock
 from udptui.transcript import Transcript, TranscriptError
 from udptui.transport import UdpTransport
 
@@ -33,6 +35,20 @@ def open_transport(config: Config) -> UdpTransport:
     """Bind the socket the config asks for (`TransportError`, one line, when it cannot)."""
     return UdpTransport.open(
         bind_host=config.bind_host, port=config.port, bufsize=config.bufsize, rcvbuf=config.rcvbuf
+    )
+
+
+def new_session(
+    config: Config, transport: UdpTransport, transcript: Transcript | None, clock: Clock = datetime.now
+) -> ChatSession:
+    """The chat state for `config`, the same for the screen and headless."""
+    return ChatSession(
+        transport,
+        target=config.peer,
+        follow=config.follows_sender,
+        scrollback=config.scrollback,
+        transcript=transcript,
+        clock=clock,
     )
 
 
