@@ -59,6 +59,21 @@ def arrival_ns(ancillary: Ancillary) -> int | None:
     return None
 
 
+def _timestamp_in(raw: bytes, start: int, used: int) -> int | None:
+    """`arrival_ns(parse_cmsgs(raw[start:start + used]))`, without making the list: a record
+    of a flood needs only the time."""
+    offset, end, header = start, start + used, _HEADER.size
+    while offset + header <= end:
+        length, level, kind = _HEADER.unpack_from(raw, offset)
+        if length < header or offset + length > end:
+            return None
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and length - header >= _TIMESPEC.size:
+            seconds, nanoseconds = _TIMESPEC.unpack_from(raw, offset + header)
+            return int(seconds) * 1_000_000_000 + int(nanoseconds)
+        offset += (length + _ALIGN - 1) & ~(_ALIGN - 1)
+    return None
+
+
 def drop_count(ancillary: Ancillary) -> int | None:
     """The socket's cumulative drop counter (SO_RXQ_OVFL), if the kernel added it."""
     for level, kind, data in ancillary:
@@ -201,8 +216,15 @@ class RecvBatch:
 
     def arrival_ns(self, index: int) -> int:
         """When the datagram arrived: the kernel's time, else when the batch was read."""
-        found = arrival_ns(self.ancillary(index))
+        controls = self.controls
+        if isinstance(controls, bytes):  # recvmmsg: read the timespec in place, copying nothing
+            found = _timestamp_in(controls, index * self.control_size, self._control_used(index))
+        else:
+            found = arrival_ns(self.ancillary(index))
         return self.read_ns if found is None else found
+
+    def _control_used(self, index: int) -> int:
+        return self.control_lens[index] if self.control_lens is not None else self.control_size
 
     def local_address(self, index: int) -> Address | None:
         host = local_host(self.ancillary(index))

@@ -16,7 +16,7 @@ from udptui.datagram import Direction, Entry, Level
 from udptui.faults import FaultKey, FaultNotes, fault_note
 from udptui.peers import PeerRoster
 from udptui.rtt import RttTracker
-from udptui.store import BatchChunk, Chunk, EntryChunk, EntryRange, EntryStore
+from udptui.store import BatchChunk, Chunk, EntryChunk, EntryRange, EntryStore, FreshEntries
 from udptui.transcript import Transcript
 from udptui.transport import (
     ETHERNET_PAYLOAD,
@@ -234,11 +234,11 @@ class ChatSession:
     def _record(self, chunks: list[Chunk]) -> int:
         """Store chunks (returns how many old entries the scrollback let go) and write them out."""
         let_go = self.store.add(chunks)
-        if self.writers:  # made once for every writer and not kept: the store makes its own when read
-            self._write(list(EntryRange(chunks).fresh()))
+        if self.writers:
+            self._write(FreshEntries(chunks))
         return let_go
 
-    def _write(self, entries: list[Entry]) -> None:
+    def _write(self, entries: Sequence[Entry]) -> None:
         for writer in self.writers[:]:
             try:
                 writer.write(entries)

@@ -10,8 +10,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
+from udptui.batch_records import records_text
 from udptui.datagram import Entry
-from udptui.transcript import format_records
 
 WRITE_STEP = 0.05
 """Seconds a write to a full pipe waits before it looks whether a signal asked to stop."""
@@ -40,7 +40,7 @@ class JsonLinesOutput:
     def write(self, entries: Sequence[Entry]) -> None:
         if self.closed or not entries:
             return
-        data = format_records(entries).encode("utf-8")
+        data = records_text(entries).encode("utf-8")
         try:
             if self._pipe_fd is None:
                 self._stream.write(data)

@@ -165,6 +165,29 @@ class EntryRange(Sequence[Entry]):
             for index in range(length):
                 yield chunk.make(index)
 
+    def parts(self) -> list[tuple[Chunk, int]]:
+        """Each chunk with how many of its entries are in this range."""
+        return list(zip(self._chunks, self._lengths, strict=True))
+
+
+class FreshEntries(EntryRange):
+    """What one ingest added, as the writers get it: each pass makes the entries anew and
+    nothing keeps them (the store makes its own when read). A writer of text lines may read
+    the chunks themselves (`batch_records.records_text`) and make no entry at all."""
+
+    def __getitem__(self, index: int | slice) -> Entry | list[Entry]:  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]  # type: ignore[misc]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        where = bisect_right(self._starts, index) - 1
+        return self._chunks[where].make(index - self._starts[where])
+
+    def __iter__(self) -> Iterator[Entry]:
+        return self.fresh()
+
 
 class EntryStore:
     """Keeps the newest `limit` entries (and at most `byte_limit` payload bytes); older

@@ -67,7 +67,7 @@ def entry_record(entry: Entry, ts: str | None = None) -> dict[str, Any]:
     return record
 
 
-_string = json.encoder.encode_basestring
+_string = json_string = json.encoder.encode_basestring
 """JSON's own string encoder, the one `json.dumps(..., ensure_ascii=False)` uses."""
 
 
@@ -130,7 +130,9 @@ class Transcript:
 
     def write(self, entries: Iterable[Entry]) -> None:
         """Append the records of a batch and flush them to the OS."""
-        text = format_records(entries)
+        from udptui.batch_records import records_text  # it imports this module
+
+        text = records_text(entries)
         if text:
             self._file.write(text)
             self._file.flush()
