@@ -486,5 +486,8 @@ def test_headless_runs_the_sending_commands_and_rules(headless: list[Headless], 
         peer.sendto(b"PING 42", ("127.0.0.1", udptui.port))
         assert peer.recvfrom(100)[0] == b"PONG 42"
         udptui.process.send_signal(signal.SIGTERM)
-        udptui.finish()
+        _, rest, _ = udptui.finish()
+    ping, pong = [record for record in rest if record.get("text") in ("PING 42", "PONG 42")]
+    assert (ping["dir"], "auto" in ping) == ("in", False)
+    assert (pong["dir"], pong.get("auto")) == ("out", True)  # the records say which sends a rule made
     assert b'["line"]' in messages.read_bytes()

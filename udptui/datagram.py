@@ -126,6 +126,8 @@ class Entry:
     level: Level = Level.INFO
     local_address: Address | None = None
     """The local address a received datagram arrived on (IP_PKTINFO); None when unknown."""
+    automatic: bool = False
+    """Sent by an auto-reply rule (`--respond`), not by hand: the transcript says `"auto": true`."""
     seq: int = field(default=-1)
     """Position in the session, set by the store."""
 

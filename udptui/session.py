@@ -303,7 +303,7 @@ class ChatSession:
         self.transport.send(payload, destination)
         self.counters.sent += 1
         self.counters.bytes_out += len(payload)
-        entry = Entry(sent_at, Direction.SENT, destination, payload, len(payload))
+        entry = Entry(sent_at, Direction.SENT, destination, payload, len(payload), automatic=not by_hand)
         self.roster.sent(destination, entry.time)
         self._record([EntryChunk([entry])])
         if by_hand:  # an auto-reply is no request: what comes next is not its answer

@@ -64,6 +64,8 @@ def entry_record(entry: Entry, ts: str | None = None) -> dict[str, Any]:
         record["truncated"] = True
     elif entry.truncation is Truncation.POSSIBLE:
         record["truncated"] = "possibly"
+    if entry.automatic:
+        record["auto"] = True
     return record
 
 
