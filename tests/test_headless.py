@@ -374,3 +374,18 @@ def test_sigterm_ends_it_while_its_output_pipe_is_full(headless: list[Headless])
 def _unread(fd: int) -> int:
     """Bytes waiting in a pipe, read end (FIONREAD)."""
     return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]  # type: ignore[no-any-return]
+
+
+def test_clear_keeps_the_session_for_save(headless: list[Headless], tmp_path: Path) -> None:
+    """As on the screen, /clear never loses entries for /save: without a screen it says so."""
+    udptui = start(headless, "--listen", "0", "--jsonl")
+    saved = tmp_path / "session.jsonl"
+    with udp_socket() as peer:
+        peer.sendto(b"keep me", ("127.0.0.1", udptui.port))
+        assert udptui.record()["text"] == "keep me"
+    udptui.type("/clear", f"/save {saved}")
+    assert "nothing to clear" in udptui.record()["text"]
+    assert udptui.record()["text"].startswith("saved ")
+    assert any(json.loads(line).get("text") == "keep me" for line in saved.read_text().splitlines())
+    udptui.process.send_signal(signal.SIGTERM)
+    assert udptui.finish()[0] == 128 + signal.SIGTERM

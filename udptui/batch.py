@@ -226,10 +226,6 @@ class RecvBatch:
     def _control_used(self, index: int) -> int:
         return self.control_lens[index] if self.control_lens is not None else self.control_size
 
-    def local_address(self, index: int) -> Address | None:
-        host = local_host(self.ancillary(index))
-        return None if host is None else Address(host, self.local_port)
-
     def arrival_and_local(self, index: int) -> tuple[int, Address | None]:
         """`arrival_ns` and `local_address` from one reading of the ancillary data: an entry
         needs both, and a transcript of a flood makes an entry for every datagram."""

@@ -248,7 +248,9 @@ class HeadlessRunner:
         self.session.note(message, Level.INFO)
 
     def clear_log(self) -> None:
-        self.session.store.clear()
+        # The screen's /clear only hides entries, so /save still writes them; without a screen
+        # there is nothing to hide, and forgetting them would lose them for /save.
+        self.session.note("nothing to clear without a screen: /save still writes every entry", Level.INFO)
 
     def save_transcript(self, path: str, *, overwrite: bool = False) -> bool:
         try:
