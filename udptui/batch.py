@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from udptui.address import Address, interface_name
+from udptui.net.destinations import special_destination, special_raw
 
 SO_TIMESTAMPNS = 35
 """Linux: the kernel's arrival time of each datagram (struct timespec) in the ancillary data."""
@@ -84,15 +85,38 @@ def drop_count(ancillary: Ancillary) -> int | None:
 
 def local_host(ancillary: Ancillary) -> str | None:
     """The local address a datagram arrived on (IP_PKTINFO / IPV6_PKTINFO), if there."""
+    return local_host_and_interface(ancillary)[0]
+
+
+def local_host_and_interface(ancillary: Ancillary) -> tuple[str | None, int]:
+    """The address a datagram was sent to (its IP header's destination: a local address, a
+    group or a broadcast address) and the index of the interface it came in on (0: unknown)."""
     for level, kind, data in ancillary:
         if level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO and len(data) >= 20:
             host = socket.inet_ntop(socket.AF_INET6, data[:16])
-            if host.startswith("::ffff:") and "." in host:
-                return host[7:]
             index = int.from_bytes(data[16:20], sys.byteorder)
-            return f"{host}%{interface_name(index)}" if host.startswith("fe80:") and index else host
+            if host.startswith("::ffff:") and "." in host:
+                return host[7:], index
+            return (f"{host}%{interface_name(index)}" if host.startswith("fe80:") and index else host), index
         if level == socket.IPPROTO_IP and kind == IP_PKTINFO and len(data) >= 12:
-            return socket.inet_ntop(socket.AF_INET, data[8:12])  # ipi_addr: the header's destination
+            # ipi_addr: the header's destination (ipi_spec_dst is the local address a reply goes from)
+            index = int.from_bytes(data[:4], sys.byteorder)
+            return socket.inet_ntop(socket.AF_INET, data[8:12]), index
+    return None, 0
+
+
+def _destination_in(raw: bytes, start: int, used: int) -> bytes | None:
+    """The raw destination address in the pktinfo of one message's control bytes, if there."""
+    offset, end, header = start, start + used, _HEADER.size
+    while offset + header <= end:
+        length, level, kind = _HEADER.unpack_from(raw, offset)
+        if length < header or offset + length > end:
+            return None
+        if level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO and length - header >= 20:
+            return raw[offset + header : offset + header + 16]
+        if level == socket.IPPROTO_IP and kind == IP_PKTINFO and length - header >= 12:
+            return raw[offset + header + 8 : offset + header + 12]
+        offset += (length + _ALIGN - 1) & ~(_ALIGN - 1)
     return None
 
 
@@ -226,17 +250,30 @@ class RecvBatch:
     def _control_used(self, index: int) -> int:
         return self.control_lens[index] if self.control_lens is not None else self.control_size
 
-    def arrival_and_local(self, index: int) -> tuple[int, Address | None]:
-        """`arrival_ns` and `local_address` from one reading of the ancillary data: an entry
-        needs both, and a transcript of a flood makes an entry for every datagram."""
+    def arrival_and_local(self, index: int) -> tuple[int, Address | None, int]:
+        """`arrival_ns`, the address the datagram was sent to (with our port) and the index of
+        the interface it came in on, from one reading of the ancillary data: an entry needs
+        all three, and a transcript of a flood makes an entry for every datagram."""
         ancillary = self.ancillary(index)
         found = arrival_ns(ancillary)
         try:
-            host = local_host(ancillary)
+            host, interface = local_host_and_interface(ancillary)
         except (OSError, ValueError):  # unknown, as on other platforms
-            host = None
+            host, interface = None, 0
         local = None if host is None else _local(host, self.local_port)
-        return self.read_ns if found is None else found, local
+        return self.read_ns if found is None else found, local, interface
+
+    def special_destination(self, index: int, broadcasts: frozenset[bytes]) -> str | None:
+        """The group or broadcast address datagram `index` was sent to; None for unicast (or
+        unknown). Read in place: a record of a flood pays a scan of a few control headers."""
+        controls = self.controls
+        if controls is None:
+            return None
+        if isinstance(controls, bytes):
+            raw = _destination_in(controls, index * self.control_size, self._control_used(index))
+            return None if raw is None else special_raw(raw, broadcasts)
+        host = local_host(controls[index])
+        return None if host is None else special_destination(host)
 
     def latest_drop_count(self) -> int | None:
         """The drop counter the newest datagram carries: it is cumulative, and the kernel adds

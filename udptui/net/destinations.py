@@ -1,0 +1,126 @@
+"""Where a datagram was addressed: unicast, a multicast group, or a broadcast address; and
+what to tell the user when a send to a group or a broadcast address fails.
+
+A received datagram's destination is the one in its IP header (IP_PKTINFO's `ipi_addr`,
+IPV6_PKTINFO's `ipi6_addr`), read from the ancillary data only when something draws or
+records it. Broadcast addresses are the kernel's own: `255.255.255.255` and the `BROADCAST`
+routes of the local table (`/proc/net/fib_trie` on Linux: `127.255.255.255`, each subnet's
+broadcast), read again at most every few seconds.
+
+Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import ipaddress
+import socket
+import time
+
+LIMITED_BROADCAST = "255.255.255.255"
+FIB_TRIE = "/proc/net/fib_trie"
+REFRESH_SECONDS = 5.0
+"""How long the list of broadcast addresses is trusted before the kernel is asked again."""
+_V4_MAPPED = bytes(10) + b"\xff\xff"
+
+
+class _Broadcasts:
+    """The machine's IPv4 broadcast addresses, as raw 4-byte values, re-read now and then."""
+
+    def __init__(self) -> None:
+        self.raw: frozenset[bytes] = frozenset()
+        self.read_at = float("-inf")
+
+    def current(self) -> frozenset[bytes]:
+        now = time.monotonic()
+        if now - self.read_at >= REFRESH_SECONDS:
+            self.read_at = now
+            self.raw = frozenset(socket.inet_aton(host) for host in read_broadcasts())
+        return self.raw
+
+
+def read_broadcasts(path: str = FIB_TRIE) -> set[str]:
+    """`255.255.255.255` and every `BROADCAST` route of the local routing table."""
+    found = {LIMITED_BROADCAST}
+    try:
+        with open(path, encoding="ascii", errors="replace") as trie:
+            last = ""
+            for line in trie:
+                text = line.strip()
+                if text.startswith("|-- "):
+                    last = text[4:]
+                elif "BROADCAST" in text and text.startswith("/32") and last:
+                    found.add(last)
+    except OSError:  # not Linux, or /proc not mounted: the limited broadcast only
+        pass
+    return found
+
+
+BROADCASTS = _Broadcasts()
+
+
+def is_broadcast(host: str) -> bool:
+    """Whether sending to `host` needs SO_BROADCAST (the kernel's list of broadcast addresses)."""
+    try:
+        raw = socket.inet_aton(host) if "." in host and ":" not in host else b""
+    except OSError:
+        return False
+    return len(raw) == 4 and raw in BROADCASTS.current()
+
+
+@functools.lru_cache(maxsize=256)
+def _is_multicast(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.partition("%")[0]).is_multicast
+    except ValueError:
+        return False
+
+
+def special_destination(host: str | None) -> str | None:
+    """`host` when it is a multicast group or a broadcast address, else None (unicast, unknown)."""
+    if host is None:
+        return None
+    if _is_multicast(host) or is_broadcast(host):
+        return host
+    return None
+
+
+def special_raw(raw: bytes, broadcasts: frozenset[bytes]) -> str | None:
+    """`special_destination` of a raw pktinfo address (4 bytes, or 16, perhaps v4-mapped),
+    cheap enough for every record of a flood: a unicast one costs a few byte tests."""
+    if len(raw) == 16:
+        if raw[0] == 0xFF:
+            return socket.inet_ntop(socket.AF_INET6, raw)
+        if raw[:12] != _V4_MAPPED:
+            return None
+        raw = raw[12:]
+    if 224 <= raw[0] <= 239 or raw in broadcasts:
+        return socket.inet_ntop(socket.AF_INET, raw)
+    return None
+
+
+# -- why a send to a group or a broadcast address failed -------------------------------------
+
+_NO_ROUTE = (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENODEV, errno.EADDRNOTAVAIL)
+
+
+def send_advice(error: OSError, host: str, interface: str) -> str | None:
+    """What to change when a send to `host` failed with `error`, or None when it is no
+    multicast or broadcast matter. `interface` is `--iface` ('' when not given)."""
+    code = error.errno
+    if code in (errno.EACCES, errno.EPERM) and is_broadcast(host):
+        return (
+            "the kernel refused a broadcast although SO_BROADCAST is on: "
+            "a firewall rule (nft list ruleset, iptables -L OUTPUT) may drop it"
+        )
+    if not _is_multicast(host):
+        return None
+    if code in _NO_ROUTE:
+        if interface:
+            return f"no route to {host} out of {interface}: is {interface} up (ip link set {interface} up)?"
+        route = "ip -6 route add ff00::/8 dev IFACE" if ":" in host else "ip route add 224.0.0.0/4 dev IFACE"
+        return f"no route to the group: choose the interface with --iface NAME, or add a route: {route}"
+    if code == errno.EINVAL and ":" in host and "%" not in host:
+        return f"name the interface for {host}: --iface NAME, or /to [{host}%IFACE]:PORT"
+    return None
