@@ -69,6 +69,11 @@ def is_broadcast(host: str) -> bool:
     return len(raw) == 4 and raw in BROADCASTS.current()
 
 
+def is_group(host: str) -> bool:
+    """Whether `host` is a multicast group (else a broadcast or unicast address)."""
+    return _is_multicast(host)
+
+
 @functools.lru_cache(maxsize=256)
 def _is_multicast(host: str) -> bool:
     try:
