@@ -364,7 +364,7 @@ def _check_joins(
     """`--join` needs a port to listen on, and a socket bound to no one unicast address."""
     if not joins:
         return
-    if listen is None or listen == 0:
+    if listen is None:
         hint = f" (the group's port: --listen {peer.port})" if peer is not None else ""
         parser.error(f"--join needs --listen PORT: datagrams to a group go to a port senders know{hint}")
     if bind_host is not None and bind_host not in ("0.0.0.0", "::") and not _is_group(bind_host):
