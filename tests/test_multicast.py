@@ -396,3 +396,48 @@ def test_broadcast_addresses_come_from_the_kernel() -> None:
     assert destinations.special_destination("127.255.255.255") == "127.255.255.255"
     assert destinations.special_destination("127.0.0.1") is None
     assert destinations.special_destination("ff02::1") == "ff02::1"
+
+
+def _cmsg(level: int, kind: int, data: bytes) -> bytes:
+    header = struct.pack("@Nii", struct.calcsize("@Nii") + len(data), level, kind)
+    raw = header + data
+    return raw + bytes(-len(raw) % struct.calcsize("N"))
+
+
+def test_destinations_read_in_place_match_the_parsed_ones() -> None:
+    """recvmmsg's control bytes, the pktinfo in its usual place or moved by a drop counter
+    that came in mid-batch: read in place, each gives what parsing it whole gives."""
+    from udptui.batch import IPV6_PKTINFO, SO_RXQ_OVFL, SO_TIMESTAMPNS, RecvBatch, local_host
+
+    def pktinfo(host: str) -> bytes:
+        mapped = socket.inet_pton(socket.AF_INET6, host if ":" in host else f"::ffff:{host}")
+        return _cmsg(socket.IPPROTO_IPV6, IPV6_PKTINFO, mapped + struct.pack("@I", LO))
+
+    stamp = _cmsg(socket.SOL_SOCKET, SO_TIMESTAMPNS, bytes(16))
+    drops = _cmsg(socket.SOL_SOCKET, SO_RXQ_OVFL, struct.pack("=I", 3))
+    hosts = ["127.0.0.1", "239.1.2.3", "127.255.255.255", "::1", "ff02::fb", "10.0.0.255", "192.0.2.9"]
+    messages = [
+        stamp + pktinfo(host) if number < 3 else stamp + drops + pktinfo(host)
+        for number, host in enumerate(hosts)
+    ]
+    size = max(map(len, messages))
+    controls = b"".join(message + bytes(size - len(message)) for message in messages)
+    batch = RecvBatch(
+        [b"x"] * len(hosts),
+        [b""] * len(hosts),
+        controls=controls,
+        control_size=size,
+        control_lens=list(map(len, messages)),
+    )
+    broadcasts = destinations.BROADCASTS.current()
+    expected = {
+        index: host
+        for index, host in enumerate(hosts)
+        if destinations.special_destination(local_host(batch.ancillary(index))) is not None
+    }
+    # 10.0.0.255 and 192.0.2.9 depend on this machine's networks; these do not:
+    assert {1: "239.1.2.3", 2: "127.255.255.255", 4: "ff02::fb"}.items() <= expected.items()
+    assert 0 not in expected and 3 not in expected
+    assert batch.special_destinations(broadcasts) == expected
+    unicast = RecvBatch([b"x"] * 2, [b""] * 2, controls=messages[0] * 2, control_size=len(messages[0]))
+    assert unicast.special_destinations(broadcasts) == {}

@@ -33,6 +33,11 @@ _HEADER = struct.Struct("@Nii")
 _ALIGN = struct.calcsize("N")
 _TIMESPEC = struct.Struct("@qq" if struct.calcsize("N") == 8 else "@ll")
 
+_LEVEL_AT = struct.calcsize("@N")
+_TYPE_AT = _LEVEL_AT + 4
+_GROUP_BYTE = bytes(1 if 224 <= byte <= 239 else 0 for byte in range(256))
+"""A translation table: 1 for the first bytes of IPv4 groups (224-239), else 0."""
+
 Ancillary = list[tuple[int, int, bytes]]
 """What `socket.recvmsg` returns as ancillary data: (level, type, data)."""
 
@@ -105,19 +110,20 @@ def local_host_and_interface(ancillary: Ancillary) -> tuple[str | None, int]:
     return None, 0
 
 
-def _destination_in(raw: bytes, start: int, used: int) -> bytes | None:
-    """The raw destination address in the pktinfo of one message's control bytes, if there."""
+def _destination_at(raw: bytes, start: int, used: int) -> tuple[int, int, int]:
+    """Where the pktinfo's control header starts in one message's control bytes, where its
+    destination address is, and that address's length (4 or 16); (-1, -1, 0) if none."""
     offset, end, header = start, start + used, _HEADER.size
     while offset + header <= end:
         length, level, kind = _HEADER.unpack_from(raw, offset)
         if length < header or offset + length > end:
-            return None
+            break
         if level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO and length - header >= 20:
-            return raw[offset + header : offset + header + 16]
+            return offset, offset + header, 16  # in6_pktinfo: ipi6_addr first
         if level == socket.IPPROTO_IP and kind == IP_PKTINFO and length - header >= 12:
-            return raw[offset + header + 8 : offset + header + 12]
+            return offset, offset + header + 8, 4  # in_pktinfo: ifindex, spec_dst, then ipi_addr
         offset += (length + _ALIGN - 1) & ~(_ALIGN - 1)
-    return None
+    return -1, -1, 0
 
 
 def address_from_raw(raw: bytes) -> Address:
@@ -263,17 +269,75 @@ class RecvBatch:
         local = None if host is None else _local(host, self.local_port)
         return self.read_ns if found is None else found, local, interface
 
-    def special_destination(self, index: int, broadcasts: frozenset[bytes]) -> str | None:
-        """The group or broadcast address datagram `index` was sent to; None for unicast (or
-        unknown). Read in place: a record of a flood pays a scan of a few control headers."""
+    def special_destinations(self, broadcasts: frozenset[bytes]) -> dict[int, str]:
+        """The datagrams sent to a group or a broadcast address, by index, with that address;
+        unicast ones (nearly always all) are left out.
+
+        A record of a flood needs this for every datagram, so the control bytes are read in
+        place: the pktinfo sits where it sat in the first message (its control header's bytes
+        say so), and a unicast address is let go after a byte or two is looked at."""
         controls = self.controls
-        if controls is None:
-            return None
-        if isinstance(controls, bytes):
-            raw = _destination_in(controls, index * self.control_size, self._control_used(index))
-            return None if raw is None else special_raw(raw, broadcasts)
-        host = local_host(controls[index])
-        return None if host is None else special_destination(host)
+        found: dict[int, str] = {}
+        if controls is None or not self.payloads:
+            return found
+        if not isinstance(controls, bytes):  # recvmsg: parsed ancillary lists
+            for index, ancillary in enumerate(controls):
+                to = special_destination(local_host(ancillary))
+                if to is not None:
+                    found[index] = to
+            return found
+        size, header = self.control_size, _HEADER.size
+        head_at, address_at, length = _destination_at(controls, 0, self._control_used(0))
+        if head_at < 0:
+            return found
+        head = controls[head_at : head_at + header]
+        lasts = {raw[3] for raw in broadcasts}
+        """The last bytes of the broadcast addresses: a unicast one rarely ends in one (255)."""
+        count = len(self.payloads)
+        if self._all_unicast(head_at, address_at, length, lasts, count):
+            return found
+        for index in range(count):
+            start = index * size
+            at = start + address_at
+            if controls[start + head_at : start + head_at + header] != head:  # moved (a drop count came)
+                _, at, length = _destination_at(controls, start, self._control_used(index))
+                if at < 0:
+                    continue
+            if length == 16:  # IPv6, or IPv4 v4-mapped on a dual-stack socket
+                if (
+                    controls[at] != 0xFF
+                    and controls[at + 12] & 0xF0 != 0xE0
+                    and controls[at + 15] not in lasts
+                ):
+                    continue
+            elif controls[at] & 0xF0 != 0xE0 and controls[at + 3] not in lasts:
+                continue
+            to = special_raw(controls[at : at + length], broadcasts)
+            if to is not None:
+                found[index] = to
+        return found
+
+    def _all_unicast(self, head_at: int, address_at: int, length: int, lasts: set[int], count: int) -> bool:
+        """True when no datagram can have come to a group or a broadcast address, told from a
+        few bytes of every message at once (slices with the message stride, in C): each
+        pktinfo header in its place, no address starting 0xff or 224-239, none ending like a
+        broadcast one. False means: look at each one."""
+        controls, size = self.controls, self.control_size
+        assert isinstance(controls, bytes)
+
+        def column(offset: int) -> bytes:
+            return controls[offset::size][:count]
+
+        for offset in (head_at, head_at + _LEVEL_AT, head_at + _TYPE_AT):  # the header's length, level, type
+            if column(offset).count(controls[offset]) != count:
+                return False
+        first = 12 if length == 16 else 0  # where a v4-mapped address's IPv4 part starts
+        if column(address_at + first).translate(_GROUP_BYTE).count(1):
+            return False
+        if length == 16 and column(address_at).count(0xFF):
+            return False
+        ends = column(address_at + length - 1)
+        return not any(ends.count(last) for last in lasts)
 
     def latest_drop_count(self) -> int | None:
         """The drop counter the newest datagram carries: it is cumulative, and the kernel adds

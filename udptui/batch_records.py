@@ -55,7 +55,7 @@ class _SecondClock:
 def _batch_lines(chunk: BatchChunk, lines: list[str]) -> None:
     batch = chunk.batch
     clock = _SecondClock()
-    broadcasts = BROADCASTS.current()
+    destinations = batch.special_destinations(BROADCASTS.current())
     peers: dict[Any, str] = {}
     for index, payload in enumerate(batch.payloads):
         sender = batch.senders[index]
@@ -71,7 +71,7 @@ def _batch_lines(chunk: BatchChunk, lines: list[str]) -> None:
         except UnicodeDecodeError:
             body = '"hex": "' + payload.hex() + '"'
         ts = clock.ts(batch.arrival_ns(index))
-        to = batch.special_destination(index, broadcasts)
+        to = destinations.get(index) if destinations else None
         # A group or broadcast address: `"to"` after the peer, where entry_record puts it.
         peer_to = peer if to is None else f'{peer}, "to": "{to}"'
         line = (

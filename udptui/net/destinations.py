@@ -91,9 +91,10 @@ def special_destination(host: str | None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def special_raw(raw: bytes, broadcasts: frozenset[bytes]) -> str | None:
     """`special_destination` of a raw pktinfo address (4 bytes, or 16, perhaps v4-mapped),
-    cheap enough for every record of a flood: a unicast one costs a few byte tests."""
+    remembered: a flood comes to few addresses."""
     if len(raw) == 16:
         if raw[0] == 0xFF:
             return socket.inet_ntop(socket.AF_INET6, raw)
