@@ -28,12 +28,12 @@ def test_a_group_and_a_broadcast_are_marked_and_inspected(
     """Joined to 239.24.7.1 on lo: three datagrams from 127.0.0.1:24751, then F6 on the first.
 
     The header reads `udptui  listening on :24701  joined 239.24.7.1%lo` (the full local
-    address gave way to the group), then `peer 127.0.0.1:24751` and `follow`. The log's lines: `← 127.0.0.1:24751 →
-    239.24.7.1  hello group` (the `→ 239.24.7.1` bold in the secondary colour), `←
-    127.0.0.1:24751 → 127.255.255.255  hello everyone` and `← 127.0.0.1:24751  hello you`
-    with no mark. The inspector, below, on the first: `from 127.0.0.1:24751`, `local
-    0.0.0.0:24701 and [::]:24701`, `sent to 239.24.7.1 (multicast group)`, `interface lo
-    (index 1)`, then size, content and time.
+    address gave way to the group), then `peer 127.0.0.1:24751` and `follow`. The log's
+    lines: `← 127.0.0.1:24751 → 239.24.7.1  hello group` (the `→ 239.24.7.1` bold in the
+    secondary colour), `← 127.0.0.1:24751 → 127.255.255.255  hello everyone` and
+    `← 127.0.0.1:24751  hello you` with no mark. The inspector, below, on the first:
+    `from 127.0.0.1:24751`, `local 0.0.0.0:24701 and [::]:24701`, `sent to 239.24.7.1
+    (multicast group)`, `interface lo (index 1)`, then size, content and time.
     """
     config = Config(
         port=24701, listening=True, rcvbuf=SNAPSHOT_RCVBUF, decode=NONE, joins=(parse_group(f"{GROUP}%lo"),)
