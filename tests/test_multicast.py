@@ -346,18 +346,21 @@ def test_a_multicast_send_without_a_route_says_what_to_change() -> None:
     code = (
         "from udptui.transport import UdpTransport, SendError\n"
         "from udptui.address import Address\n"
-        "t = UdpTransport.open(bind_host='0.0.0.0')\n"
-        "try:\n"
-        "    t.send(b'x', Address('239.1.2.3', 5000))\n"
-        "except SendError as error:\n"
-        "    print(error)\n"
+        "t = UdpTransport.open()\n"
+        "for host in ('239.1.2.3', 'ff05::1:3', 'ff02::1:3'):\n"
+        "    try:\n"
+        "        t.send(b'x', Address(host, 5000))\n"
+        "    except SendError as error:\n"
+        "        print(error)\n"
     )
     result = subprocess.run(
         ["unshare", "-n", sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
     )
-    line = result.stdout.strip()
-    assert line.startswith("not sent to 239.1.2.3:5000: Network is unreachable; no route to the group")
-    assert "--iface NAME" in line and "ip route add 224.0.0.0/4 dev IFACE" in line
+    ipv4, ipv6, link_local = result.stdout.splitlines()
+    assert ipv4.startswith("not sent to 239.1.2.3:5000: Network is unreachable; no route to the group")
+    assert "--iface NAME" in ipv4 and "ip route add 224.0.0.0/4 dev IFACE" in ipv4
+    assert ipv6.startswith("not sent to [ff05::1:3]:5000: ") and "ip -6 route add ff00::/8 dev IFACE" in ipv6
+    assert "ff02::1:3 is a link-local group: name its link, as in /to [ff02::1:3%eth0]:PORT" in link_local
 
 
 # -- start-up refusals ---------------------------------------------------------------------------

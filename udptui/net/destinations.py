@@ -123,6 +123,8 @@ def send_advice(error: OSError, host: str, interface: str) -> str | None:
     if not _is_multicast(host):
         return None
     if code in _NO_ROUTE:
+        if ":" in host and int(ipaddress.ip_address(host)) >> 112 & 0xF in (1, 2):  # one link's group
+            return f"{host} is a link-local group: name its link, as in /to [{host}%eth0]:PORT, or --iface"
         if interface:
             return f"no route to {host} out of {interface}: is {interface} up (ip link set {interface} up)?"
         route = "ip -6 route add ff00::/8 dev IFACE" if ":" in host else "ip route add 224.0.0.0/4 dev IFACE"
