@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import pytest
 from conftest import (
     Headless,
+    Notices,
     fixed_clock,
     start,
     type_line,
@@ -444,3 +445,22 @@ def test_destinations_read_in_place_match_the_parsed_ones() -> None:
     assert batch.special_destinations(broadcasts) == expected
     unicast = RecvBatch([b"x"] * 2, [b""] * 2, controls=messages[0] * 2, control_size=len(messages[0]))
     assert unicast.special_destinations(broadcasts) == {}
+
+
+async def test_the_app_says_once_that_it_turned_so_broadcast_on() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as plain:
+        plain.bind(("0.0.0.0", 0))
+        plain.settimeout(5)
+        target = Address("127.255.255.255", plain.getsockname()[1])
+        app = make_app(Config(peer=target), clock=fixed_clock)
+        notices = Notices()
+        async with app.run_test(message_hook=notices) as pilot:
+            await type_line(pilot, app, "hello all")
+            await type_line(pilot, app, "again")
+            await wait_for(pilot, lambda: app.session.counters.sent == 2, "two sends")
+            [said] = notices.matching("SO_BROADCAST")
+            assert said.notification.title == "Broadcast"
+            assert said.notification.message == (
+                "127.255.255.255 is a broadcast address: turned SO_BROADCAST on to send to it"
+            )
+        assert [plain.recvfrom(100)[0], plain.recvfrom(100)[0]] == [b"hello all", b"again"]
