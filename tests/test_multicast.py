@@ -216,15 +216,17 @@ def test_joining_twice_says_already_joined(received: list[Received]) -> None:
         item.transport.groups.join(parse_group(f"{group}%lo"))
 
 
-def test_a_source_specific_join_hears_that_source_only(received: list[Received]) -> None:
+@pytest.mark.parametrize("interface", ["lo", "127.0.0.1"])  # group_source_req, ip_mreq_source
+def test_a_source_specific_join_hears_that_source_only(received: list[Received], interface: str) -> None:
     group = random_group("232")
-    item = listen(received, Config(listening=True, joins=(parse_group(f"127.0.0.1@{group}%lo"),)))
+    item = listen(received, Config(listening=True, joins=(parse_group(f"127.0.0.1@{group}%{interface}"),)))
     port = item.transport.local_address.port
     with group_sender("127.0.0.2") as other, group_sender("127.0.0.1") as chosen:
         other.sendto(b"other source", (group, port))
         chosen.sendto(b"chosen source", (group, port))
     assert [entry.payload for entry in item.entries(1)] == [b"chosen source"]
-    assert item.transport.groups.leave(parse_group(f"127.0.0.1@{group}")) == f"left 127.0.0.1@{group}%lo"
+    said = item.transport.groups.leave(parse_group(f"127.0.0.1@{group}"))
+    assert said == f"left 127.0.0.1@{group}%{interface}"
 
 
 def test_records_carry_the_group_both_ways(received: list[Received], sender: socket.socket) -> None:
