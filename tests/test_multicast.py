@@ -217,6 +217,13 @@ def test_joining_twice_says_already_joined(received: list[Received]) -> None:
 
 
 @pytest.mark.parametrize("interface", ["lo", "127.0.0.1"])  # group_source_req, ip_mreq_source
+def test_a_socket_bound_to_one_unicast_address_refuses_a_join(received: list[Received]) -> None:
+    item = listen(received, Config(listening=True, bind_host="127.0.0.1"))
+    with pytest.raises(GroupError, match=r"bound to 127\.0\.0\.1, and a socket bound to one unicast address"):
+        item.transport.groups.join(parse_group(f"{random_group()}%lo"))
+
+
+@pytest.mark.parametrize("interface", ["lo", "127.0.0.1"])  # group_source_req, ip_mreq_source
 def test_a_source_specific_join_hears_that_source_only(received: list[Received], interface: str) -> None:
     group = random_group("232")
     item = listen(received, Config(listening=True, joins=(parse_group(f"127.0.0.1@{group}%{interface}"),)))

@@ -250,13 +250,20 @@ class Memberships:
             socket.IPPROTO_IPV6, socket.IPV6_V6ONLY
         )
         self.joined: list[GroupSpec] = []
+        self.bound_host = str(sock.getsockname()[0]).partition("%")[0]
         with contextlib.suppress(OSError):  # only this socket's groups (Linux; elsewhere a no-op)
             if self.family == socket.AF_INET or self.dual_stack:
                 sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
             if self.family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0)
 
-    def _check_family(self, spec: GroupSpec) -> None:
+    def _check_socket(self, spec: GroupSpec) -> None:
+        bound = ipaddress.ip_address(self.bound_host)
+        if not (bound.is_unspecified or bound.is_multicast):
+            raise GroupError(
+                f"cannot join {spec}: this socket is bound to {bound}, and a socket bound to one "
+                "unicast address hears nothing sent to a group (start without --bind)"
+            )
         if spec.ipv6 and self.family == socket.AF_INET:
             raise GroupError(f"cannot join {spec}: this socket is IPv4 only (leave out --bind, or bind ::)")
         if not spec.ipv6 and self.family == socket.AF_INET6 and not self.dual_stack:
@@ -266,7 +273,7 @@ class Memberships:
 
     def join(self, spec: GroupSpec) -> str:
         """Join `spec`; what to say about it, or `GroupError`."""
-        self._check_family(spec)
+        self._check_socket(spec)
         if spec in self.joined:
             raise GroupError(f"cannot join {spec}: already joined")
         level, option, value = membership_call(spec, join=True)
