@@ -14,6 +14,7 @@ from udptui.address import Address
 from udptui.batch import RecvBatch, address_of
 from udptui.datagram import Direction, Entry, Level
 from udptui.faults import FaultKey, FaultNotes, fault_note
+from udptui.muting import Muting
 from udptui.peers import PeerRoster
 from udptui.rtt import RttTracker
 from udptui.store import BatchChunk, Chunk, EntryChunk, EntryRange, EntryStore, FreshEntries
@@ -101,6 +102,8 @@ class ChatSession:
         """True: the target becomes whoever wrote last. False: the target stays put."""
         self.store = EntryStore(scrollback)
         self.roster = PeerRoster()
+        self.muting = Muting()
+        """Muted senders: counted and recorded, hidden from the log, never the follow target."""
         self.transcript = transcript
         """`--log`: every entry is appended here as it is stored."""
         self.writers: list[RecordWriter] = [transcript] if transcript is not None else []
@@ -158,6 +161,7 @@ class ChatSession:
         fixed_time = None if self.arrival_times else now
         follow = self.follow
         target = self.target
+        muted = self.muting.is_muted if self.muting else None
         chunks: list[Chunk] = []
         counts: dict[Address, int] = {}  # datagrams per sender, the latest sender last
         received = bytes_in = 0
@@ -185,7 +189,7 @@ class ChatSession:
                 except Exception:  # an odd sender still makes an entry, but no peer
                     continue
                 counts[address] = counts.pop(address, 0) + count  # pop and put back: recency order
-                if follow:
+                if follow and (muted is None or not muted(address)):
                     target = address
             chunks.append(BatchChunk(batch, self._address, follow=follow, target=target, time=fixed_time))
             received += len(batch)
@@ -227,8 +231,12 @@ class ChatSession:
 
     def _count_senders(self, counts: dict[Address, int], now: datetime) -> None:
         """Update the roster once per sender per take: a flood comes from few addresses."""
+        muting = self.muting
         for address, count in counts.items():
             unread = 0 if self.follow or address == self.target else count
+            if muting and muting.is_muted(address):
+                muting.hidden += count
+                unread = 0  # nothing of it is shown: nothing to catch up on
             self.roster.received(address, now, count=count, unread=unread)
 
     def _record(self, chunks: list[Chunk]) -> int:

@@ -28,6 +28,7 @@ from textual.strip import Strip
 from udptui.datagram import Direction, Entry, hex_rows, hexdump_line
 from udptui.decoders import Decoded
 from udptui.marks import MARKED_LINES, LogMarks
+from udptui.muting import Muting
 from udptui.store import EntryStore
 from udptui.view import TimeMode, entry_matches
 from udptui.widgets.entry_lines import EntryLines
@@ -96,6 +97,8 @@ class ChatLog(LogCursor, can_focus=True):
         self._rows: LogLines | None = None
         """Rows in hex, wrapped or filtered view; None in the plain view, where row i is store[i]."""
         self._wrap_width = 0
+        self.muting = Muting()
+        """Senders whose datagrams the log leaves out (the session's, set by the App)."""
 
     # -- the rows on show -------------------------------------------------------------------
 
@@ -110,6 +113,8 @@ class ChatLog(LogCursor, can_focus=True):
         return max(0, min(len(self.store), self.cleared_before - self._first_seq))
 
     def _shown_entries(self) -> Iterable[Entry]:
+        if self.muting:  # hidden entries are skipped chunk by chunk, never made
+            return self.muting.visible_entries(self.store.spans(self.cleared_before))
         return islice(self.store, self._hidden, None)
 
     @property
@@ -162,7 +167,7 @@ class ChatLog(LogCursor, can_focus=True):
         self._wrap_width = self.scrollable_content_region.width
         self._cache.clear()
         self._widest = 0
-        plain = not self.hex_view and not self.filter_text and not self.wrap
+        plain = not self.hex_view and not self.filter_text and not self.wrap and not self.muting
         self._rows = None
         if not plain:
             self._rows = LogLines()
@@ -190,6 +195,11 @@ class ChatLog(LogCursor, can_focus=True):
         self._rebuild()
 
     def watch_filter_text(self) -> None:
+        self._rebuild()
+
+    def mutes_changed(self) -> None:
+        """Show or hide what a `/mute` or `/unmute` changed: the whole store is looked at again,
+        so hidden history comes back on unmute."""
         self._rebuild()
 
     def watch_time_mode(self, mode: TimeMode) -> None:
@@ -222,7 +232,8 @@ class ChatLog(LogCursor, can_focus=True):
             added = len(entries)
         else:
             removed = self._rows.drop_before(oldest)
-            added = self._rows.extend(self._rows_of([entry for entry in entries if entry.seq >= oldest]))
+            shown = self.muting.shown(entries) if self.muting else entries
+            added = self._rows.extend(self._rows_of([entry for entry in shown if entry.seq >= oldest]))
         if removed and not follow:
             # Keep the entries the user is reading in place while older ones leave.
             self.scroll_to(y=max(0, self.scroll_y - removed), animate=False, immediate=True)
