@@ -90,7 +90,7 @@ class PeerList(ScrollView, can_focus=True):
     def __init__(self, roster: PeerRoster, *, muting: Muting | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self.roster = roster
-        self.muting = muting or Muting()
+        self.muting = muting if muting is not None else Muting()
         self._rows: list[PeerRow] = []
         self._lines: list[tuple[int, int]] = []
         """(peer index, part) for every line: 0 the address, 1 the counts, 2 round trips if any."""
