@@ -194,7 +194,8 @@ async def test_mute_errors_are_notices_and_mute_alone_lists(open_transport: Open
         await type_line(pilot, app, "/mute")
         notes = [entry.decoded.plain for entry in app.session.store if entry.direction is Direction.NOTE]
         assert notes[0] == "nothing is muted: /mute HOST or /mute HOST:PORT"
-        assert notes[1].startswith("muted 10.0.0.1 (every port): its datagrams are counted")
+        meaning = "counted and recorded (--log, --pcap), not shown, never the reply target"
+        assert notes[1] == f"muted 10.0.0.1 (every port): {meaning}"
         assert notes[2] == "/mute: 10.0.0.1:53 is muted already: its host 10.0.0.1 is"
         assert notes[3] == "muted: 10.0.0.1 (every port); 0 datagrams hidden so far"
 

@@ -19,7 +19,7 @@ from udptui.widgets import ChatLog, PeerList
 if TYPE_CHECKING:
     from udptui.session import ChatSession
 
-MUTE_MEANING = "its datagrams are counted and written to --log and --pcap, hidden from the log here"
+MUTE_MEANING = "counted and recorded (--log, --pcap), not shown"
 
 
 class PeerActions(App[None]):
@@ -44,7 +44,7 @@ class PeerActions(App[None]):
         self._update_status()
         if not self.session.follow:
             return MUTE_MEANING
-        return f"{MUTE_MEANING}; it no longer becomes the reply target"
+        return f"{MUTE_MEANING}, never the reply target"
 
     def on_peer_list_mute_toggled(self, event: PeerList.MuteToggled) -> None:
         try:
