@@ -38,6 +38,7 @@ from udptui.store import BatchChunk, EntryChunk
 from udptui.transcript import Transcript
 from udptui.transport import UdpTransport
 from udptui.widgets import ChatLog, PeerList, StatusBar
+from udptui.widgets.log_lines import ShownRuns
 
 OpenTransport = Callable[..., UdpTransport]
 
@@ -295,3 +296,53 @@ def test_unmute_of_one_port_of_a_muted_host_says_to_unmute_the_host() -> None:
         muting.unmute("10.0.0.2", None)
     assert muting.unmute("10.0.0.1", None) == "unmuted 10.0.0.1"
     assert not muting
+
+
+async def test_while_a_peer_is_muted_a_flood_from_another_makes_no_entry_it_does_not_draw(
+    open_transport: OpenTransport, peer: socket.socket, stranger: socket.socket
+) -> None:
+    """The plain view keeps the shown seqs as runs: 300 datagrams from a peer still shown
+    make only the entries on screen; and the scrollback letting entries go keeps rows right."""
+    app = build(open_transport, Config(listening=True, scrollback=200))
+    async with app.run_test(size=WIDE) as pilot:
+        await receive_from(pilot, app, stranger, b"noise")
+        await type_line(pilot, app, f"/mute {address_of(stranger)}")
+        await receive_from(pilot, app, peer, *[b"n%d" % number for number in range(300)])
+        await receive_from(pilot, app, stranger, b"more noise")
+        await pilot.pause()
+        log = app.query_one(ChatLog)
+        assert log._runs is not None
+        chunks = [chunk for chunk, _, _ in app.session.store.spans() if isinstance(chunk, BatchChunk)]
+        built = sum(len(chunk.built or {}) for chunk in chunks)
+        assert built <= log.size.height + 2  # the lines drawn, not 300
+        # 303 entries, 200 kept: the peer's last 199 and the hidden `more noise`.
+        assert log.row_count == 199
+        assert [entry.seq for entry in app.session.store if not app.session.muting.hides(entry)] == [
+            log._row(row)[0].seq for row in range(log.row_count)
+        ]
+        assert shown(app)[0] == b"n101" and shown(app)[-1] == b"n299"
+        log.filter_text = "n29"  # the filter and the mute together
+        await pilot.pause()
+        assert shown(app) == [b"n%d" % number for number in range(290, 300)]
+        await type_line(pilot, app, f"/unmute {address_of(stranger)}")
+        assert shown(app)[-1] == b"n299" and log._rows is not None
+        log.filter_text = ""
+        await pilot.pause()
+        assert log._runs is None and shown(app)[-1] == b"more noise"
+
+
+def test_shown_runs_join_consecutive_seqs_and_let_old_ones_go() -> None:
+    runs = ShownRuns()
+    runs.add(0, 3)
+    runs.add(3, 2)  # joins the first run
+    runs.add(10, 4)
+    assert (len(runs), runs.runs) == (9, 2)
+    assert [runs.seq(row) for row in range(9)] == [0, 1, 2, 3, 4, 10, 11, 12, 13]
+    assert [runs.row_of(seq) for seq in (0, 4, 5, 9, 10, 13, 14)] == [0, 4, None, None, 5, 8, None]
+    assert runs.drop_before(2) == 2
+    assert [runs.seq(row) for row in range(len(runs))] == [2, 3, 4, 10, 11, 12, 13]
+    assert runs.drop_before(11) == 4
+    assert [runs.seq(row) for row in range(len(runs))] == [11, 12, 13]
+    assert runs.row_of(11) == 0 and runs.row_of(4) is None
+    with pytest.raises(IndexError):
+        runs.seq(3)

@@ -184,6 +184,18 @@ class Muting:
                 for index in range(run_start, run_end):
                     yield chunk.entry(index)
 
+    def shown_seqs(self, entries: Sequence[Entry]) -> Iterator[tuple[int, int]]:
+        """(first seq, count) of each run of a take's `entries` the log shows, making no entry
+        of an `EntryRange` (what an ingest adds)."""
+        if isinstance(entries, EntryRange):
+            for chunk, length in entries.parts():
+                for start, end in self.visible_runs(chunk, 0, length):
+                    yield chunk.first_seq + start, end - start
+        else:
+            for entry in entries:
+                if not self.hides(entry):
+                    yield entry.seq, 1
+
     def shown(self, entries: Sequence[Entry]) -> Iterator[Entry]:
         """What of a take's `entries` the log shows: an `EntryRange` is looked at chunk by chunk."""
         if isinstance(entries, EntryRange):
