@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import (
     Headless,
+    Notices,
     address_of,
     receive_from,
     start,
@@ -103,7 +104,8 @@ async def test_enter_on_a_host_row_replies_to_its_most_recent_port(
     open_transport: OpenTransport, one_shots: list[socket.socket], other_host: socket.socket
 ) -> None:
     app = build(open_transport, clock=TickingClock())
-    async with app.run_test(size=WIDE) as pilot:
+    notices = Notices()
+    async with app.run_test(size=WIDE, message_hook=notices) as pilot:
         for sock in one_shots:
             await receive_from(pilot, app, sock, b"one shot")
         await receive_from(pilot, app, other_host, b"last")
@@ -111,6 +113,8 @@ async def test_enter_on_a_host_row_replies_to_its_most_recent_port(
         pane.focus()
         await pilot.press("g", "down", "enter")  # the second row: 127.0.0.1, five ports
         await wait_for(pilot, lambda: not app.session.follow, "the host row to pin a target")
+        newest = address_of(one_shots[-1])
+        assert notices.matching(f"127.0.0.1 has 5 ports: replying to the one heard from last, {newest}")
         assert app.session.target == address_of(one_shots[-1])
         await type_line(pilot, app, "to the newest port")
         assert one_shots[-1].recv(100) == b"to the newest port"

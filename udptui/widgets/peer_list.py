@@ -164,6 +164,9 @@ class PeerList(ScrollView, can_focus=True):
         if self._rows:
             row = self._rows[self.cursor]
             host = row.host if isinstance(row, HostGroup) else None
+            if isinstance(row, HostGroup) and len(row.peers) > 1:
+                said = f"{row.host} has {row.ports_text}: replying to the one heard from last, {row.address}"
+                self.notify(said, title="Reply to", markup=False)
             self.post_message(self.Selected(self, row.address, host))
 
     def action_toggle_group(self) -> None:
