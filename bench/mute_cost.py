@@ -3,8 +3,9 @@
 Feeds `session.ingest` whole batches of 256 datagrams (as the receive thread makes them) and
 then does the log's own bookkeeping for them (what `ChatLog.entries_added` does for its rows),
 for: nothing muted (the plain view, the baseline), another host muted while the flood is
-shown (the view keeps runs of shown seqs), the flooding host itself muted, and, for
-comparison, the text filter (F5), which makes and matches an entry per datagram.
+shown (the view keeps runs of shown seqs), the flooding host itself muted, the text filter
+(F5) for comparison, which makes and matches an entry per datagram, and a flood of one-shot
+senders (a new port each datagram, one in four from a muted host), looked at sender by sender.
 
     python bench/mute_cost.py [--count 200000] [--repeat 5]
 """
@@ -37,9 +38,13 @@ def run(transport: UdpTransport, count: int, case: str) -> tuple[float, float]:
     elif case == "the flooding host muted":
         session.muting.mute("127.0.0.1", None)
     payload = b"x" * 64
-    batches = [
-        RecvBatch([payload] * BATCH, [SENDER] * BATCH, read_ns=time.time_ns()) for _ in range(count // BATCH)
-    ]
+    senders = [SENDER] * BATCH
+    if case.startswith("one-shot"):  # every datagram from another port, every 4th of host .9
+        if "nothing" not in case:
+            session.muting.mute("127.0.0.9", None)
+        hosts = ("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.9")
+        senders = [(hosts[index % 4], 20000 + index) for index in range(BATCH)]
+    batches = [RecvBatch([payload] * BATCH, senders, read_ns=time.time_ns()) for _ in range(count // BATCH)]
     runs, lines = ShownRuns(), LogLines()
     ingest_ns = log_ns = 0
     for batch in batches:
@@ -71,8 +76,10 @@ def main() -> None:
             "another host muted",
             "the flooding host muted",
             "filter (F5), nothing muted",
+            "one-shot senders, nothing muted",
+            "one-shot senders, 1 in 4 muted",
         ]
-        print(f"{options.count:,} datagrams from one sender, batches of {BATCH}, median of {options.repeat}:")
+        print(f"{options.count:,} datagrams, batches of {BATCH}, median of {options.repeat}:")
         print(f"{'case':32} {'ingest µs/dgram':>16} {'log rows µs/dgram':>18}")
         for case in cases:
             figures = [run(transport, options.count, case) for _ in range(options.repeat)]
