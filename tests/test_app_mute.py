@@ -100,6 +100,25 @@ async def test_g_groups_the_pane_by_host_and_back(
         ]
 
 
+async def test_the_cursor_stays_with_its_host_when_the_pane_is_grouped_and_back(
+    open_transport: OpenTransport, one_shots: list[socket.socket], other_host: socket.socket
+) -> None:
+    app = build(open_transport, clock=TickingClock())
+    async with app.run_test(size=WIDE) as pilot:
+        await receive_from(pilot, app, other_host, b"first")
+        for sock in one_shots:
+            await receive_from(pilot, app, sock, b"one shot")
+        pane = app.query_one(PeerList)
+        pane.focus()
+        await pilot.press("end")  # the oldest row: 127.0.0.2, below five ports of 127.0.0.1
+        await pilot.press("g")
+        await pilot.pause()
+        assert pane.cursor == 1 and pane._rows[1].address == address_of(other_host)
+        await pilot.press("up", "g")  # the host 127.0.0.1, then by port: its newest port
+        await pilot.pause()
+        assert pane._rows[pane.cursor].address == address_of(one_shots[-1])
+
+
 async def test_enter_on_a_host_row_replies_to_its_most_recent_port(
     open_transport: OpenTransport, one_shots: list[socket.socket], other_host: socket.socket
 ) -> None:

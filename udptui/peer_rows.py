@@ -64,6 +64,10 @@ def row_key(row: PeerRow) -> Address | str:
     return row.host if isinstance(row, HostGroup) else row.address
 
 
+def row_host(row: PeerRow) -> str:
+    return row.host if isinstance(row, HostGroup) else row.address.host
+
+
 def peer_rows(peers: list[Peer], *, by_host: bool, muting: Muting) -> list[PeerRow]:
     """The pane's rows from the roster (most recent first): peers, or hosts when `by_host`;
     a host muted as a whole is one row either way, where its most recent port would be."""

@@ -21,7 +21,7 @@ from textual.strip import Strip
 
 from udptui.address import Address
 from udptui.muting import Muting
-from udptui.peer_rows import HostGroup, PeerRow, peer_rows, row_key, row_muted
+from udptui.peer_rows import HostGroup, PeerRow, peer_rows, row_host, row_key, row_muted
 from udptui.peers import PeerRoster
 
 LINES_PER_PEER = 2
@@ -108,12 +108,15 @@ class PeerList(ScrollView, can_focus=True):
         self._seen_version = version
         self._rows = peer_rows(self.roster.ordered(), by_host=self.by_host, muting=self.muting)
         if self._cursor_key is not None:
-            for index, row in enumerate(self._rows):
-                if row_key(row) == self._cursor_key:
-                    self.set_reactive(PeerList.cursor, index)
-                    break
-            else:
-                self.set_reactive(PeerList.cursor, min(self.cursor, max(0, len(self._rows) - 1)))
+            # The same row, else (grouped or ungrouped since) the row of the same host.
+            key = self._cursor_key
+            host = key.host if isinstance(key, Address) else key
+            index = next((i for i, row in enumerate(self._rows) if row_key(row) == key), None)
+            if index is None:
+                index = next((i for i, row in enumerate(self._rows) if row_host(row) == host), None)
+            if index is None:
+                index = min(self.cursor, max(0, len(self._rows) - 1))
+            self.set_reactive(PeerList.cursor, index)
         self._lines, self._tops = [], []
         if self.by_host:
             self._lines.append((-1, 0))  # a title line: the pane is by host
