@@ -35,6 +35,7 @@ from udptui.commands import CommandError, parse_command
 from udptui.config import Config
 from udptui.datagram import Direction, Entry
 from udptui.muting import MuteError, Muting, parse_mute_spec
+from udptui.session import ChatSession
 from udptui.store import BatchChunk, EntryChunk
 from udptui.transcript import Transcript
 from udptui.transport import UdpTransport
@@ -85,12 +86,14 @@ async def test_g_groups_the_pane_by_host_and_back(
         assert len(pane._rows) == 6
         await pilot.press("g")
         await pilot.pause()
-        title, first, first_detail, second, second_detail = pane_lines(app, 5)
+        title, first, first_detail, first_bytes, second, second_detail, second_bytes = pane_lines(app, 7)
         assert title.strip() == "by host: 2 (g: by port)"
         assert first.startswith("▶ 127.0.0.2  1 port")  # it wrote last: the target's host
         assert "in 2  out 0" in first_detail
+        assert first_bytes.strip() == "2 B in  0 B out"
         assert second.startswith("  127.0.0.1  5 ports")
         assert "in 5  out 0" in second_detail
+        assert second_bytes.strip() == "40 B in  0 B out"  # summed over its ports
         await pilot.press("g")
         await pilot.pause()
         lines = pane_lines(app, 12)
@@ -192,7 +195,7 @@ async def test_m_mutes_a_whole_host_whose_ports_collapse_into_one_row(
         assert shown(app) == [b"keep me"]
         await pilot.press("g")  # by port again: the muted host stays one row
         await pilot.pause()
-        first, _, second, _ = pane_lines(app, 4)
+        first, _, _, second = pane_lines(app, 4)  # a host row has three lines
         # Muting the target does not move it: replies still go there until another writes.
         assert first.startswith("▶ 127.0.0.1  5 ports  muted")
         assert second.startswith(f"  {address_of(other_host)}")
@@ -324,8 +327,24 @@ def test_unmute_of_one_port_of_a_muted_host_says_to_unmute_the_host() -> None:
 async def test_while_a_peer_is_muted_a_flood_from_another_makes_no_entry_it_does_not_draw(
     open_transport: OpenTransport, peer: socket.socket, stranger: socket.socket
 ) -> None:
-    """The plain view keeps the shown seqs as runs: 300 datagrams from a peer still shown
-    make only the entries on screen; and the scrollback letting entries go keeps rows right."""
+    """The plain view keeps the shown seqs as runs: 3,000 datagrams from a peer still shown
+    make entries only for the lines drawn (a screenful a frame, a few frames), not 3,000."""
+    app = build(open_transport)
+    async with app.run_test(size=WIDE) as pilot:
+        await type_line(pilot, app, f"/mute {address_of(stranger)}")
+        await receive_from(pilot, app, peer, *[b"n%d" % number for number in range(3000)])
+        await pilot.pause()
+        assert app.query_one(ChatLog)._runs is not None
+        chunks = [chunk for chunk, _, _ in app.session.store.spans() if isinstance(chunk, BatchChunk)]
+        built = sum(len(chunk.built or {}) for chunk in chunks)
+        assert built < 500, built
+
+
+async def test_with_a_mute_on_the_scrollback_letting_entries_go_keeps_the_rows_right(
+    open_transport: OpenTransport, peer: socket.socket, stranger: socket.socket
+) -> None:
+    """Entries let go from the front of the shown runs; the filter works over a mute; unmuting
+    and clearing the filter come back to the plain view."""
     app = build(open_transport, Config(listening=True, scrollback=200))
     async with app.run_test(size=WIDE) as pilot:
         await receive_from(pilot, app, stranger, b"noise")
@@ -335,9 +354,6 @@ async def test_while_a_peer_is_muted_a_flood_from_another_makes_no_entry_it_does
         await pilot.pause()
         log = app.query_one(ChatLog)
         assert log._runs is not None
-        chunks = [chunk for chunk, _, _ in app.session.store.spans() if isinstance(chunk, BatchChunk)]
-        built = sum(len(chunk.built or {}) for chunk in chunks)
-        assert built <= log.size.height + 2  # the lines drawn, not 300
         # 303 entries, 200 kept: the peer's last 199 and the hidden `more noise`.
         assert log.row_count == 199
         assert [entry.seq for entry in app.session.store if not app.session.muting.hides(entry)] == [
@@ -369,3 +385,17 @@ def test_shown_runs_join_consecutive_seqs_and_let_old_ones_go() -> None:
     assert runs.row_of(11) == 0 and runs.row_of(4) is None
     with pytest.raises(IndexError):
         runs.seq(3)
+
+
+def test_the_roster_sums_bytes_per_peer_from_mixed_and_single_sender_batches(
+    open_transport: OpenTransport,
+) -> None:
+    """Bytes on the wire per peer: a flood's batch counts its total once; a batch from
+    several senders is summed per sender; a cut datagram counts its size on the wire."""
+    session = ChatSession(open_transport())
+    one, two = ("10.0.0.1", 1), ("10.0.0.2", 2)
+    session.ingest([RecvBatch([b"abc"] * 4, [one] * 4)])
+    session.ingest([RecvBatch([b"a", b"bb", b"c"], [one, two, two], wire=[1, 50, 1], cut=[0, 1, 0])])
+    first, second = session.roster.get(Address(*one)), session.roster.get(Address(*two))
+    assert first is not None and second is not None
+    assert (first.received, first.bytes_in, second.received, second.bytes_in) == (5, 13, 2, 51)

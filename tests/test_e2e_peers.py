@@ -57,7 +57,8 @@ def test_two_hundred_one_shot_senders_group_into_one_host_row_and_mute_as_one(
         pane = pane_side(screen)
         assert pane[1].startswith(f"▶ 127.0.0.1  {SENDERS} ports"), pane
         assert re.fullmatch(rf"  \d\d:\d\d:\d\d  in {SENDERS}  out 0", pane[2]), pane
-        assert pane[3].strip() == "127.0.0.2  1 port"
+        assert pane[3] == f"  {SENDERS * 13 / 1024:.1f} KiB in  0 B out", pane  # 13 bytes each
+        assert pane[4].strip() == "127.0.0.2  1 port"
 
         tmux.key("app", "m")  # mute the host under the cursor: every port of it
         screen = tmux.wait_for("app", "muted 0")

@@ -27,11 +27,12 @@ def test_peers_grouped_by_host_with_a_muted_host(snap_compare: SnapCompare, sock
     """Four one-shot senders on 127.0.0.1, a chat peer on 127.0.0.2, a muted host 127.0.0.3;
     the pane focused and grouped by host (`g`).
 
-    The pane's first line reads `by host: 3 (g: by port)` (muted colour); then
-    `▶ 127.0.0.2  1 port` (the target, which wrote last) over `12:00:06  in 1  out 0`, with
-    the cursor's accent background; then, dimmed and italic `muted`,
-    `127.0.0.3  2 ports  muted` over `12:00:05  in 3  out 0` (it wrote after the mute, and
-    did not become the target); then `127.0.0.1  4 ports` over `12:00:04  in 4  out 0`.
+    The pane's first line reads `by host: 3 (g: by port)` (muted colour); then, three lines
+    a host, `▶ 127.0.0.2  1 port` (the target, which wrote last) over `12:00:06  in 1  out 0`
+    and `5 B in  0 B out`, with the cursor's accent background; then, dimmed and italic
+    `muted`, `127.0.0.3  2 ports  muted` over `12:00:05  in 3  out 0` and `21 B in  0 B out`
+    (it wrote after the mute, and did not become the target); then `127.0.0.1  4 ports`
+    over `12:00:04  in 4  out 0` and `52 B in  0 B out`.
     The log shows the note `12:00:03.000 • muted 127.0.0.3 (every port): counted and
     recorded …`, the four `← 127.0.0.1:2510N  disk N% full` lines and
     `← 127.0.0.2:25201  hello`, and none of 127.0.0.3's three StatsD datagrams. The status

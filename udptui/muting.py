@@ -75,7 +75,8 @@ class Muting:
         return bool(self.hosts or self.addresses)
 
     def is_muted(self, address: Address) -> bool:
-        return address in self.addresses or address.host in self.hosts
+        # The host first: a set of strings, where an Address would be hashed field by field.
+        return address.host in self.hosts or (bool(self.addresses) and address in self.addresses)
 
     def host_muted(self, host: str) -> bool:
         return host in self.hosts

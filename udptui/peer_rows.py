@@ -43,6 +43,14 @@ class HostGroup:
         return sum(peer.sent for peer in self.peers)
 
     @property
+    def bytes_in(self) -> int:
+        return sum(peer.bytes_in for peer in self.peers)
+
+    @property
+    def bytes_out(self) -> int:
+        return sum(peer.bytes_out for peer in self.peers)
+
+    @property
     def unread(self) -> int:
         return sum(peer.unread for peer in self.peers)
 

@@ -23,9 +23,10 @@ from udptui.address import Address
 from udptui.muting import Muting
 from udptui.peer_rows import HostGroup, PeerRow, peer_rows, row_host, row_key, row_muted
 from udptui.peers import PeerRoster
+from udptui.widgets.status_bar import human_bytes
 
 LINES_PER_PEER = 2
-"""Lines per peer; a third shows its round trips once there are some."""
+"""Lines per peer; a third shows its round trips once there are some, or a host's bytes."""
 
 
 def fit_address(address: str, width: int) -> str:
@@ -122,7 +123,7 @@ class PeerList(ScrollView, can_focus=True):
             self._lines.append((-1, 0))  # a title line: the pane is by host
         for index, row in enumerate(self._rows):
             self._tops.append(len(self._lines))
-            parts = LINES_PER_PEER + 1 if not isinstance(row, HostGroup) and row.rtt else LINES_PER_PEER
+            parts = LINES_PER_PEER + 1 if isinstance(row, HostGroup) or row.rtt else LINES_PER_PEER
             self._lines += [(index, part) for part in range(parts)]
         self.virtual_size = Size(self.size.width, len(self._lines))
         self.refresh()
@@ -239,7 +240,10 @@ class PeerList(ScrollView, can_focus=True):
             text.append(detail, self._foreground("peer-list--detail"))
             if peer.unread:
                 text.append(f"  {peer.unread} new", self._foreground("peer-list--unread"))
-        elif not isinstance(peer, HostGroup):
+        elif isinstance(peer, HostGroup):
+            volume = f"  {human_bytes(peer.bytes_in)} in  {human_bytes(peer.bytes_out)} out"
+            text.append(volume, self._foreground("peer-list--detail"))
+        else:
             text.append(f"  {peer.rtt}", self._foreground("peer-list--detail"))
         if muted:  # a muted row is dimmed, its colours kept
             text.stylize(Style(dim=True))
