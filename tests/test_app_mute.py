@@ -368,6 +368,13 @@ async def test_with_a_mute_on_the_scrollback_letting_entries_go_keeps_the_rows_r
         log.filter_text = ""
         await pilot.pause()
         assert log._runs is None and shown(app)[-1] == b"more noise"
+        await type_line(pilot, app, f"/mute {address_of(stranger)}")
+        await pilot.press("ctrl+l")  # cleared from view with a mute on: new ones still come
+        assert log.row_count == 0
+        await receive_from(pilot, app, stranger, b"hidden")
+        await receive_from(pilot, app, peer, b"after the clear")
+        await pilot.pause()
+        assert shown(app) == [b"after the clear"]
 
 
 def test_shown_runs_join_consecutive_seqs_and_let_old_ones_go() -> None:
