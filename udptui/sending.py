@@ -277,7 +277,8 @@ class Sending:
             counters = self.session.counters
             counters.sent += new
             counters.bytes_out += new * len(repeat.plan.payload)
-            self.session.roster.sent(entry.peer, self.session.clock(), count=new)
+            size = new * len(repeat.plan.payload)
+            self.session.roster.sent(entry.peer, self.session.clock(), count=new, size=size)
         times = repeat.take_times()
         if times:  # the transcript has every send, each with its own time
             peer, payload = entry.peer, entry.payload
