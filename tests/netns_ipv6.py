@@ -1,6 +1,7 @@
 """Run inside a private network namespace (`unshare -n`, as root) by `test_multicast_ipv6.py`:
 make a veth pair v0/v1 (a real multicast link, which IPv6 groups need and `lo` is not), then
-check IPv6 groups end to end and print one JSON object of what was seen.
+check IPv6 groups end to end (and an IPv4 subnet's broadcast) and print one JSON object of
+what was seen.
 
     unshare -n python tests/netns_ipv6.py
 """
@@ -123,6 +124,26 @@ def loop_and_iface(loop: bool) -> dict[str, Any]:
     return {"v1 heard": heard_there, "v0 heard": heard_here}
 
 
+def subnet_broadcast() -> dict[str, Any]:
+    """An IPv4 subnet on v0: its broadcast address is known as one, and udptui's first send
+    to it turns SO_BROADCAST on; a plain socket bound to 0.0.0.0 hears it."""
+    from udptui.net.destinations import read_broadcasts
+
+    subprocess.run(["ip", "addr", "add", "10.9.8.7/24", "dev", "v0"], check=True)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as plain:
+        plain.bind(("0.0.0.0", 0))
+        plain.settimeout(WAIT)
+        transport = open_transport(Config())
+        try:
+            result = ChatSession(transport).send(
+                b"to the subnet", Address("10.9.8.255", plain.getsockname()[1])
+            )
+            heard = plain.recvfrom(100)[0].decode()
+        finally:
+            transport.close()
+    return {"known": "10.9.8.255" in read_broadcasts(), "notes": result.notes, "heard": heard}
+
+
 def main() -> None:
     make_link()
     print(
@@ -131,6 +152,7 @@ def main() -> None:
                 "headless": headless_join_and_leave(),
                 "loop": loop_and_iface(True),
                 "no loop": loop_and_iface(False),
+                "subnet broadcast": subnet_broadcast(),
             }
         )
     )

@@ -402,9 +402,23 @@ def test_join_may_be_given_many_times(headless: list[Headless]) -> None:
     ]
 
 
+def fib_trie_broadcasts() -> set[str]:
+    """The kernel's broadcast routes, as `/proc/net/fib_trie` lists them: the oracle."""
+    found, last = set(), ""
+    with open("/proc/net/fib_trie", encoding="ascii") as trie:
+        for line in trie:
+            text = line.strip()
+            if text.startswith("|-- "):
+                last = text[4:]
+            elif text.startswith("/32") and "BROADCAST" in text:
+                found.add(last)
+    return found
+
+
 def test_broadcast_addresses_come_from_the_kernel() -> None:
     found = destinations.read_broadcasts()
     assert {"255.255.255.255", "127.255.255.255"} <= found
+    assert found == fib_trie_broadcasts() | {"255.255.255.255"}
     assert destinations.special_destination("127.255.255.255") == "127.255.255.255"
     assert destinations.special_destination("127.0.0.1") is None
     assert destinations.special_destination("ff02::1") == "ff02::1"

@@ -3,9 +3,9 @@ what to tell the user when a send to a group or a broadcast address fails.
 
 A received datagram's destination is the one in its IP header (IP_PKTINFO's `ipi_addr`,
 IPV6_PKTINFO's `ipi6_addr`), read from the ancillary data only when something draws or
-records it. Broadcast addresses are the kernel's own: `255.255.255.255` and the `BROADCAST`
-routes of the local table (`/proc/net/fib_trie` on Linux: `127.255.255.255`, each subnet's
-broadcast), read again at most every few seconds.
+records it. Broadcast addresses are the kernel's own: `255.255.255.255` and those of every
+IPv4 address on the machine (`127.255.255.255`, each subnet's), asked of the kernel by
+netlink again at most every few seconds.
 
 Nothing here imports Textual.
 """
@@ -16,10 +16,10 @@ import errno
 import functools
 import ipaddress
 import socket
+import struct
 import time
 
 LIMITED_BROADCAST = "255.255.255.255"
-FIB_TRIE = "/proc/net/fib_trie"
 REFRESH_SECONDS = 5.0
 """How long the list of broadcast addresses is trusted before the kernel is asked again."""
 _V4_MAPPED = bytes(10) + b"\xff\xff"
@@ -40,21 +40,59 @@ class _Broadcasts:
         return self.raw
 
 
-def read_broadcasts(path: str = FIB_TRIE) -> set[str]:
-    """`255.255.255.255` and every `BROADCAST` route of the local routing table."""
+def read_broadcasts() -> set[str]:
+    """`255.255.255.255` and the broadcast address of every IPv4 address on this machine, as
+    the kernel makes its broadcast routes: the subnet's all-ones address (prefixes up to /30)
+    and the address's own `brd`. Asked by netlink (RTM_GETADDR): a router's routing table,
+    which `/proc/net/fib_trie` would list in full, is never read."""
     found = {LIMITED_BROADCAST}
+    netlink = getattr(socket, "AF_NETLINK", None)
+    if netlink is None:  # not Linux: the limited broadcast only
+        return found
     try:
-        with open(path, encoding="ascii", errors="replace") as trie:
-            last = ""
-            for line in trie:
-                text = line.strip()
-                if text.startswith("|-- "):
-                    last = text[4:]
-                elif "BROADCAST" in text and text.startswith("/32") and last:
-                    found.add(last)
-    except OSError:  # not Linux, or /proc not mounted: the limited broadcast only
+        with socket.socket(netlink, socket.SOCK_RAW, NETLINK_ROUTE) as sock:
+            sock.settimeout(1.0)
+            request = struct.pack("=IHHII", 16 + 8, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 1, 0)
+            sock.send(request + struct.pack("=BBBBI", socket.AF_INET, 0, 0, 0, 0))
+            while _read_addresses(sock.recv(65536), found):
+                pass
+    except OSError:  # no netlink here (a sandbox): the limited broadcast only
         pass
     return found
+
+
+NETLINK_ROUTE = 0
+RTM_NEWADDR, RTM_GETADDR = 20, 22
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
+IFA_ADDRESS, IFA_BROADCAST = 1, 4
+
+
+def _read_addresses(data: bytes, found: set[str]) -> bool:
+    """Add the broadcast addresses of one netlink reply to `found`; False once the dump is done."""
+    offset = 0
+    while offset + 16 <= len(data):
+        length, kind = struct.unpack_from("=IH", data, offset)
+        if length < 16 or kind in (NLMSG_DONE, NLMSG_ERROR):
+            return False
+        if kind == RTM_NEWADDR and length >= 24:
+            family, prefix = struct.unpack_from("=BB", data, offset + 16)
+            attributes: dict[int, bytes] = {}
+            at = offset + 24
+            while at + 4 <= offset + length:
+                size, name = struct.unpack_from("=HH", data, at)
+                if size < 4:
+                    break
+                attributes[name] = data[at + 4 : at + size]
+                at += (size + 3) & ~3
+            address = attributes.get(IFA_ADDRESS, b"")
+            if family == socket.AF_INET and len(address) == 4 and prefix < 31:
+                host = int.from_bytes(address, "big") | (0xFFFFFFFF >> prefix)
+                found.add(socket.inet_ntoa(host.to_bytes(4, "big")))
+            if len(attributes.get(IFA_BROADCAST, b"")) == 4:
+                found.add(socket.inet_ntoa(attributes[IFA_BROADCAST]))
+        offset += (length + 3) & ~3
+    return True
 
 
 BROADCASTS = _Broadcasts()
