@@ -262,6 +262,36 @@ async def inspector(pilot: Pilot[None], stage: Stage) -> None:
     await pilot.press("f2", "f6", "up", "up")  # the inspector on the DNS query
 
 
+def dns_question(name: str, kind: int) -> bytes:
+    """A DNS query (id 0, as mDNS sends them) for `name`, type `kind`, class IN."""
+    labels = b"".join(bytes([len(part)]) + part.encode() for part in name.split(".")) + b"\0"
+    return bytes(4) + b"\x00\x01" + bytes(6) + labels + kind.to_bytes(2, "big") + b"\x00\x01"
+
+
+async def multicast(pilot: Pilot[None], stage: Stage) -> None:
+    """Joined to the mDNS group on lo: two hosts ask there, a third broadcasts, one writes to
+    us alone; F6 on a question sent to the group."""
+    printer, laptop, tv = stage.peer(21608), stage.peer(21708), stage.peer(21808)
+    for sock in (printer, laptop, tv):
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    await stage.command(pilot, "/join 224.0.0.251%lo")
+    port = stage.address.port
+    app = stage.app
+    for sender, payload, host in (
+        (printer, dns_question("_ipp._tcp.local", 12), "224.0.0.251"),
+        (laptop, dns_question("_services._dns-sd._udp.local", 12), "224.0.0.251"),
+        (tv, b"DISCOVER tv-livingroom 1.4", "127.255.255.255"),
+        (laptop, b"hello, just you", "127.0.0.1"),
+        (printer, dns_question("printer.local", 1), "224.0.0.251"),
+    ):
+        stage.clock.advance(0.7)
+        before = app.session.counters.received
+        sender.sendto(payload, (host, port))
+        await stage.wait_for(pilot, lambda before=before: app.session.counters.received > before, host)  # type: ignore[misc]
+    await pilot.press("f2", "f6", "up", "up", "up")  # the inspector on the laptop's question
+
+
 async def main() -> None:
     made = [
         await shoot("listen-idle", Config(port=21501, listening=True, rcvbuf=RCVBUF), idle, bind_host=None),
@@ -277,6 +307,13 @@ async def main() -> None:
         await shoot("peers-by-host", Config(port=21508, listening=True, rcvbuf=RCVBUF), by_host),
         await shoot(
             "inspector", Config(port=21507, listening=True, rcvbuf=RCVBUF), inspector, size=(150, 34)
+        ),
+        await shoot(
+            "multicast",
+            Config(port=21508, listening=True, rcvbuf=RCVBUF),
+            multicast,
+            bind_host=None,
+            size=(150, 34),
         ),
     ]
     for path in made:

@@ -189,6 +189,9 @@ def test_help_and_the_palette_come_from_one_table() -> None:
         "keep",
         "respond",
         "eol",
+        "join",
+        "leave",
+        "groups",
         "clear",
         "save",
         "decode",
@@ -208,6 +211,8 @@ def test_help_and_the_palette_come_from_one_table() -> None:
         "respond",
         "eol",
         "decode",
+        "join",
+        "leave",
         "mute",
         "unmute",
     }

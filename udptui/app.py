@@ -25,7 +25,7 @@ from udptui.palette import system_commands
 from udptui.saving import SaveError, save_session
 from udptui.sending import Sending
 from udptui.session import Clock
-from udptui.startup import new_session
+from udptui.startup import new_session, open_transport
 from udptui.transcript import Transcript
 from udptui.transport import SendError, TransportError, UdpTransport
 from udptui.widgets import ChatBody, ChatHeader, ChatLog, Composer, FilterBar, PeerList, StatusBar
@@ -188,6 +188,7 @@ class UdpTuiApp(PeerActions):
             sending=tuple(self.sending.status()),
             muted=self.session.muting.status,
         )
+        self.query_one(ChatHeader).groups = self.transport.groups.labels()
 
     def _show_target(self) -> None:
         target = self.session.target
@@ -235,8 +236,8 @@ class UdpTuiApp(PeerActions):
             self.notice(str(error), Level.ERROR, title="Not sent")
             return False
         self._entries_added([result.entry])
-        for warning in result.warnings:
-            self.notice(warning, Level.WARNING, title="Large datagram")
+        for title, warning in result.notices():
+            self.notice(warning, Level.WARNING, title=title)
         self._update_status()
         return True
 
@@ -381,12 +382,7 @@ def make_app(
         transcript = Transcript(config.log_path)
     if transport is None:
         try:
-            transport = UdpTransport.open(
-                bind_host=config.bind_host,
-                port=config.port,
-                bufsize=config.bufsize,
-                rcvbuf=config.rcvbuf,
-            )
+            transport = open_transport(config)  # with its groups joined
         except TransportError:
             if transcript is not None:
                 transcript.close()

@@ -13,6 +13,7 @@ from typing import Any
 
 from udptui.batch import local_datetime
 from udptui.datagram import Entry
+from udptui.net.destinations import BROADCASTS
 from udptui.store import BatchChunk, FreshEntries
 from udptui.transcript import format_record, format_records, json_string, timestamp
 from udptui.visible import json_escape_unsafe
@@ -54,6 +55,7 @@ class _SecondClock:
 def _batch_lines(chunk: BatchChunk, lines: list[str]) -> None:
     batch = chunk.batch
     clock = _SecondClock()
+    destinations = batch.special_destinations(BROADCASTS.current())
     peers: dict[Any, str] = {}
     for index, payload in enumerate(batch.payloads):
         sender = batch.senders[index]
@@ -69,8 +71,11 @@ def _batch_lines(chunk: BatchChunk, lines: list[str]) -> None:
         except UnicodeDecodeError:
             body = '"hex": "' + payload.hex() + '"'
         ts = clock.ts(batch.arrival_ns(index))
+        to = destinations.get(index) if destinations else None
+        # A group or broadcast address: `"to"` after the peer, where entry_record puts it.
+        peer_to = peer if to is None else f'{peer}, "to": "{to}"'
         line = (
-            f'{{"ts": "{ts}", "dir": "in", "peer": {peer}, "len": {batch.wire_length(index)}, '
+            f'{{"ts": "{ts}", "dir": "in", "peer": {peer_to}, "len": {batch.wire_length(index)}, '
             f"{body}{_TRUNCATED[batch.truncation(index)]}}}"
         )
         lines.append(json_escape_unsafe(line) + "\n")

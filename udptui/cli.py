@@ -7,6 +7,7 @@ start-up error answer at once.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -16,6 +17,8 @@ from udptui.address import Address, AddressError, parse_endpoint, parse_port, re
 from udptui.config import DEFAULT_SCROLLBACK, Config
 from udptui.decoders.decoding import Choice
 from udptui.decoders.registry import DecoderLoadError, Registry
+from udptui.net.groups import GroupError, GroupSpec, parse_group
+from udptui.net.outgoing import MulticastOptions, check_interface
 from udptui.responder import Rule, RuleError
 from udptui.saved_messages import SavedMessages, SavedMessagesError, default_path
 from udptui.startup import NEEDS_TERMINAL, StartError, has_terminal, open_files, open_transport
@@ -34,6 +37,8 @@ examples:
   udptui --listen 0 --log chat.jsonl      any free port, every datagram kept
   udptui --listen 0 --pcap chat.pcap      every datagram as pcap, for tcpdump
   udptui --listen 5514 --jsonl | jq -r .text  no screen: each datagram's text
+  udptui --listen 5353 --join 224.0.0.251  hear mDNS (multicast DNS) queries
+  udptui --peer 255.255.255.255:9999      broadcast to the local network
 """
 
 
@@ -144,6 +149,21 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _group(text: str) -> GroupSpec:
+    try:
+        return parse_group(text)
+    except GroupError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _interface(text: str) -> str:
+    try:
+        check_interface(text)
+    except GroupError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def build_parser() -> OneLineParser:
     parser = OneLineParser(
         prog="udptui",
@@ -252,6 +272,27 @@ def build_parser() -> OneLineParser:
         default=[],
         help="load your own decoder(s) from this Python file (DECODER or DECODERS in it)",
     )
+    parser.add_argument(
+        "--join",
+        metavar="GROUP",
+        dest="joins",
+        action="append",
+        type=_group,
+        default=[],
+        help="join a multicast group: 239.1.2.3, 239.1.2.3%%eth0, ff02::fb%%eth0, or "
+        "SOURCE@GROUP (source-specific); repeatable; needs --listen",
+    )
+    parser.add_argument(
+        "--ttl", metavar="N", type=_int_range(0, 255), help="hops a datagram to a group may take (default 1)"
+    )
+    parser.add_argument(
+        "--loop",
+        action=argparse.BooleanOptionalAction,
+        help="hear our own datagrams to a group on this machine (default: yes)",
+    )
+    parser.add_argument(
+        "--iface", metavar="NAME", type=_interface, help="send datagrams to a group out of this interface"
+    )
     parser.add_argument("--version", action="version", version=f"udptui {__version__}")
     return parser  # fmt: skip
 
@@ -272,6 +313,7 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         parser.error(str(error))
     if peer and bind_host and bind_host != "::" and Address(bind_host, 0).is_ipv6 != peer.is_ipv6:
         parser.error(f"cannot reach {peer} from bind address {bind_host}: the IP versions differ")
+    _check_joins(parser, args.joins, args.listen, bind_host, peer)
     rules = []
     for hex_match, pattern, reply in args.rules or ():
         try:
@@ -300,7 +342,36 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         saved=saved,
         decode=args.decode,
         decoder_paths=tuple(args.decoder_path),
+        joins=tuple(args.joins),
+        multicast=MulticastOptions(args.ttl, args.loop, args.iface or ""),
     )
+
+
+def _is_group(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.partition("%")[0]).is_multicast
+    except ValueError:
+        return False
+
+
+def _check_joins(
+    parser: OneLineParser,
+    joins: list[GroupSpec],
+    listen: int | None,
+    bind_host: str | None,
+    peer: Address | None,
+) -> None:
+    """`--join` needs a port to listen on, and a socket bound to no one unicast address."""
+    if not joins:
+        return
+    if listen is None:
+        hint = f" (the group's port: --listen {peer.port})" if peer is not None else ""
+        parser.error(f"--join needs --listen PORT: datagrams to a group go to a port senders know{hint}")
+    if bind_host is not None and bind_host not in ("0.0.0.0", "::") and not _is_group(bind_host):
+        parser.error(
+            f"--join with --bind {bind_host}: a socket bound to one unicast address hears nothing sent "
+            "to a group; leave --bind out"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

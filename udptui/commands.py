@@ -19,6 +19,7 @@ from udptui.command_base import no_argument as no_argument
 from udptui.command_base import parse_hex as parse_hex
 from udptui.decoders.decoding import Choice
 from udptui.files import OVERWRITE_SUFFIX
+from udptui.group_commands import GROUP_COMMANDS
 from udptui.peer_commands import PEER_COMMANDS
 from udptui.sending_commands import SENDING_COMMANDS
 
@@ -113,6 +114,7 @@ COMMANDS: tuple[Command[Any], ...] = (
         lambda context, payload, _: context.send_payload(payload),
     ),
     *SENDING_COMMANDS,
+    *GROUP_COMMANDS,
     Command("clear", "/clear", "clear the log", "Clear log", no_argument("clear"), handle_clear),
     Command(
         "save",

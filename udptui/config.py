@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from udptui.address import Address
 from udptui.decoders.decoding import AUTO, Choice
+from udptui.net.groups import GroupSpec
+from udptui.net.outgoing import MulticastOptions
 from udptui.responder import Rule
 from udptui.saved_messages import SavedMessages
 from udptui.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF
@@ -51,6 +53,10 @@ class Config:
     """`--decode`: which decoders read datagrams (auto: by content and well-known port)."""
     decoder_paths: tuple[str, ...] = ()
     """`--decoder-path FILE.py`: the user's own decoders, loaded at start."""
+    joins: tuple[GroupSpec, ...] = ()
+    """`--join GROUP`: multicast groups joined at start, in order."""
+    multicast: MulticastOptions = field(default_factory=MulticastOptions)
+    """`--ttl`, `--loop/--no-loop`, `--iface`: how datagrams to a group leave."""
 
     @property
     def follows_sender(self) -> bool:

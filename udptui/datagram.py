@@ -125,7 +125,10 @@ class Entry:
     """The message of a note entry (app text, may quote peer bytes: it is made visible too)."""
     level: Level = Level.INFO
     local_address: Address | None = None
-    """The local address a received datagram arrived on (IP_PKTINFO); None when unknown."""
+    """The address a received datagram was sent to, with our port: a local address, a group or
+    a broadcast address (its IP header's destination, IP_PKTINFO); None when unknown."""
+    interface: int = 0
+    """The index of the interface a received datagram came in on (IP_PKTINFO); 0 when unknown."""
     automatic: bool = False
     """Sent by an auto-reply rule (`--respond`), not by hand: the transcript says `"auto": true`."""
     seq: int = field(default=-1)

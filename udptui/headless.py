@@ -223,7 +223,7 @@ class HeadlessRunner:
         except SendError as error:
             self.notice(str(error), Level.ERROR)
             return False
-        for warning in result.warnings:
+        for _, warning in result.notices():
             self.notice(warning, Level.WARNING)
         return True
 

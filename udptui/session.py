@@ -81,6 +81,14 @@ class SendResult:
 
     entry: Entry
     warnings: list[str]
+    notes: list[str] = field(default_factory=list)
+    """What the transport changed by itself to send it (SO_BROADCAST turned on)."""
+
+    def notices(self) -> list[tuple[str, str]]:
+        """(title, text) of everything to tell the user about this send."""
+        return [("Broadcast", note) for note in self.notes] + [
+            ("Large datagram", warning) for warning in self.warnings
+        ]
 
 
 class ChatSession:
@@ -320,7 +328,9 @@ class ChatSession:
         if by_hand:  # an auto-reply is no request: what comes next is not its answer
             self.last_sent = entry
             self.rtt.sent(destination, sent_ns)
-        return SendResult(entry, size_warnings(len(payload), destination.is_ipv6))
+        return SendResult(
+            entry, size_warnings(len(payload), destination.is_ipv6), self.transport.take_notes()
+        )
 
 
 def _senders(senders: list[Any]) -> list[tuple[Any, int]]:

@@ -11,10 +11,12 @@ from datetime import datetime
 
 from udptui.config import Config
 from udptui.files import FileExists
+from udptui.net import outgoing
+from udptui.net.groups import GroupError
 from udptui.pcap import PcapWriter
 from udptui.session import ChatSession, Clock
 from udptui.transcript import Transcript, TranscriptError
-from udptui.transport import UdpTransport
+from udptui.transport import TransportError, UdpTransport
 
 
 class StartError(Exception):
@@ -33,9 +35,18 @@ def has_terminal() -> bool:
 
 def open_transport(config: Config) -> UdpTransport:
     """Bind the socket the config asks for (`TransportError`, one line, when it cannot)."""
-    return UdpTransport.open(
+    transport = UdpTransport.open(
         bind_host=config.bind_host, port=config.port, bufsize=config.bufsize, rcvbuf=config.rcvbuf
     )
+    try:
+        outgoing.apply(transport.sock, config.multicast)
+        transport.multicast_interface = config.multicast.interface
+        for spec in config.joins:
+            transport.groups.join(spec)
+    except GroupError as error:
+        transport.close()
+        raise TransportError(str(error)) from None
+    return transport
 
 
 def new_session(

@@ -100,7 +100,7 @@ class BatchChunk:
         """A new entry for datagram `index` (the transcript's, which nothing keeps)."""
         batch = self.batch
         payload = batch.payloads[index]
-        arrived_ns, local_address = batch.arrival_and_local(index)
+        arrived_ns, local_address, interface = batch.arrival_and_local(index)
         when = self.time if self.time is not None else local_datetime(arrived_ns)
         try:
             sender = self.resolve(batch.senders[index])
@@ -116,6 +116,7 @@ class BatchChunk:
         except Exception:  # one odd datagram must not stop the rest: show its bytes
             entry = Entry(when, Direction.RECEIVED, None, bytes(payload), len(payload))
         entry.local_address = local_address
+        entry.interface = interface
         entry.seq = self.first_seq + index
         return entry
 

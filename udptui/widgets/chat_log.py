@@ -54,6 +54,7 @@ class ChatLog(LogCursor, can_focus=True):
         "chat-log--escape",
         "chat-log--mark",
         "chat-log--stranger",
+        "chat-log--destination",
         "chat-log--hex",
         "chat-log--size",
         "chat-log--marker",

@@ -14,7 +14,16 @@ from textual.strip import Strip
 from udptui.datagram import Direction, Entry, Level
 from udptui.decoders import Decoded
 from udptui.peers import peer_colour
-from udptui.view import Run, TimeMode, binary_summary, hex_runs, looks_binary, time_column, wrap_runs
+from udptui.view import (
+    Run,
+    TimeMode,
+    binary_summary,
+    destination_mark,
+    hex_runs,
+    looks_binary,
+    time_column,
+    wrap_runs,
+)
 
 ARROWS = {Direction.RECEIVED: "← ", Direction.SENT: "→ ", Direction.NOTE: "• "}
 LEVEL_CLASS = {Level.INFO: "note", Level.WARNING: "warning", Level.ERROR: "error"}
@@ -88,6 +97,8 @@ class EntryLines:
             prefix.append(("unknown sender", self.style("stranger")))
         else:
             prefix.append((str(entry.peer), Style(color=peer_colour(entry.peer))))
+        if (to := destination_mark(entry)) is not None:  # multicast or broadcast: unicast stays quiet
+            prefix.append((f" → {to}", self.style("destination")))
         if entry.stranger:
             prefix.append((" (other peer)", self.style("stranger")))
         prefix.append(("  ", plain))
