@@ -16,6 +16,7 @@ from udptui.address import Address, AddressError, parse_endpoint, parse_port, re
 from udptui.config import DEFAULT_SCROLLBACK, Config
 from udptui.decoders.decoding import Choice
 from udptui.decoders.registry import DecoderLoadError, Registry
+from udptui.impair_flags import add_impair_flags, impair_from_args, join_negative_values
 from udptui.responder import Rule, RuleError
 from udptui.saved_messages import SavedMessages, SavedMessagesError, default_path
 from udptui.startup import NEEDS_TERMINAL, StartError, has_terminal, open_files, open_transport
@@ -34,6 +35,7 @@ examples:
   udptui --listen 0 --log chat.jsonl      any free port, every datagram kept
   udptui --listen 0 --pcap chat.pcap      every datagram as pcap, for tcpdump
   udptui --listen 5514 --jsonl | jq -r .text  no screen: each datagram's text
+  udptui --peer 127.0.0.1:8080 --loss 30%  lose 30% of what you send, marked
 """
 
 
@@ -252,6 +254,7 @@ def build_parser() -> OneLineParser:
         default=[],
         help="load your own decoder(s) from this Python file (DECODER or DECODERS in it)",
     )
+    add_impair_flags(parser)
     parser.add_argument("--version", action="version", version=f"udptui {__version__}")
     return parser  # fmt: skip
 
@@ -259,7 +262,7 @@ def build_parser() -> OneLineParser:
 def config_from_args(argv: list[str] | None = None) -> Config:
     """Parse flags into a Config; usage errors exit with status 2 and one line."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else argv))
     if args.listen is None and args.peer is None:
         parser.error("say where to talk: --listen PORT, --peer HOST:PORT, or both")
     for flag, value in (("--count", args.count), ("--idle-timeout", args.idle_timeout)):
@@ -282,6 +285,7 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         saved = SavedMessages.load(args.messages if args.messages is not None else default_path())
     except SavedMessagesError as error:
         parser.error(str(error))
+    impair, impair_direction = impair_from_args(args, parser)
     return Config(
         port=args.listen or 0,
         bind_host=bind_host,
@@ -300,6 +304,8 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         saved=saved,
         decode=args.decode,
         decoder_paths=tuple(args.decoder_path),
+        impair=impair,
+        impair_direction=impair_direction,
     )
 
 

@@ -19,6 +19,7 @@ from udptui.command_base import no_argument as no_argument
 from udptui.command_base import parse_hex as parse_hex
 from udptui.decoders.decoding import Choice
 from udptui.files import OVERWRITE_SUFFIX
+from udptui.impair_commands import IMPAIR_COMMAND
 from udptui.sending_commands import SENDING_COMMANDS
 
 
@@ -112,6 +113,7 @@ COMMANDS: tuple[Command[Any], ...] = (
         lambda context, payload, _: context.send_payload(payload),
     ),
     *SENDING_COMMANDS,
+    IMPAIR_COMMAND,
     Command("clear", "/clear", "clear the log", "Clear log", no_argument("clear"), handle_clear),
     Command(
         "save",

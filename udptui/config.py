@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from udptui.address import Address
 from udptui.decoders.decoding import AUTO, Choice
+from udptui.net.impair_settings import ImpairSettings
 from udptui.responder import Rule
 from udptui.saved_messages import SavedMessages
 from udptui.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF
@@ -51,6 +52,10 @@ class Config:
     """`--decode`: which decoders read datagrams (auto: by content and well-known port)."""
     decoder_paths: tuple[str, ...] = ()
     """`--decoder-path FILE.py`: the user's own decoders, loaded at start."""
+    impair: ImpairSettings = field(default_factory=ImpairSettings)
+    """`--loss`, `--delay`, `--jitter`, `--duplicate`, `--reorder`, `--corrupt`, `--rate`, `--seed`."""
+    impair_direction: str | None = None
+    """`--impair`: out (what udptui sends), in, or both; None when not given (out)."""
 
     @property
     def follows_sender(self) -> bool:

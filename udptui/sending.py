@@ -16,7 +16,9 @@ from pathlib import Path
 
 from udptui.address import Address
 from udptui.datagram import Direction, Entry, Level
+from udptui.impairing import Impairing
 from udptui.marks import LogMarks
+from udptui.net.impair_settings import ImpairSettings
 from udptui.repeat import BufferFull, Repeat, RepeatPlan, rate_text
 from udptui.responder import Responder, Rule
 from udptui.rtt import rtt_text
@@ -117,8 +119,12 @@ class Sending:
         eol: str = "none",
         rules: Iterable[Rule] = (),
         saved: SavedMessages | None = None,
+        impair: ImpairSettings | None = None,
+        impair_direction: str = "out",
     ) -> None:
         self.session = session
+        self.impairing = Impairing(session, impair or ImpairSettings(), impair_direction)
+        """`--loss`, `--delay`, … and `/impair`: the impairments each way, and their counts."""
         self.saved = saved if saved is not None else SavedMessages()
         """`/send NAME`, `/keep NAME` and the palette's `Send: NAME`."""
         self.eol = eol
@@ -244,9 +250,12 @@ class Sending:
         entry = self.session.last_sent
         if entry is None or entry.peer is None:
             raise SendingError("send the first datagram before starting a repeat")
+        impaired = self.session.impair_out
         repeat = Repeat(
             plan,
-            repeat_sender(self.session.transport, entry.peer),
+            impaired.repeat_sender(entry.peer)
+            if impaired is not None
+            else repeat_sender(self.session.transport, entry.peer),
             record_times=bool(self.session.writers),
         )
         self.repeat, self._repeat_entry, self._repeat_counted = repeat, entry, 1
@@ -311,6 +320,7 @@ class Sending:
             over = f", {responder.limited:,} over the limit" if responder.limited else ""
             over += f", {responder.skipped:,} skipped" if responder.skipped else ""
             parts.append(("auto ", f"{responder.answered:,}{over}"))
+        parts += self.impairing.status()
         repeat = self.repeat
         if repeat is not None and repeat.running:
             progress = f"{count_text(repeat.sent, repeat.plan.count)} at {repeat.plan.asked_rate}"
@@ -320,6 +330,8 @@ class Sending:
     def entry_fields(self, entry: Entry) -> list[tuple[str, str]]:
         """The inspector's lines for an entry: its mark, and its peer's round trips."""
         fields = []
+        if entry.impairment is not None:
+            fields.append(("impaired", entry.impairment.text()))
         if mark := self.marks.get(entry.seq):
             fields.append(("marked", mark))
         stats = self.session.rtt.stats.get(entry.peer) if entry.peer is not None else None
@@ -342,5 +354,16 @@ class Sending:
                 note = self._finish_repeat()
                 if note is not None:
                     result.entries.append(note)
+        errors = self.impairing.errors
+        while errors:  # sends an impairment held that failed when their time came
+            result.entries.append(self.session.note(errors.popleft(), Level.ERROR))
         result.marks_changed = self.marks.take_changed()
         return result
+
+    def close(self) -> None:
+        """Stop the repeat and the impairments' releases (at quit), with a note of what they
+        still held."""
+        self.stop_repeat()
+        held = self.impairing.close()
+        if held:
+            self.session.note(f"{held:,} datagrams held by impairments never went: udptui stopped first")

@@ -12,6 +12,7 @@ from datetime import datetime
 from udptui.config import Config
 from udptui.files import FileExists
 from udptui.pcap import PcapWriter
+from udptui.sending import Sending
 from udptui.session import ChatSession, Clock
 from udptui.transcript import Transcript, TranscriptError
 from udptui.transport import UdpTransport
@@ -49,6 +50,18 @@ def new_session(
         scrollback=config.scrollback,
         transcript=transcript,
         clock=clock,
+    )
+
+
+def new_sending(config: Config, session: ChatSession) -> Sending:
+    """The sending state for `config` (line ending, rules, saved messages, impairments)."""
+    return Sending(
+        session,
+        eol=config.eol,
+        rules=config.rules,
+        saved=config.saved,
+        impair=config.impair,
+        impair_direction=config.impair_direction or "out",
     )
 
 

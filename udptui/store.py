@@ -117,6 +117,8 @@ class BatchChunk:
             entry = Entry(when, Direction.RECEIVED, None, bytes(payload), len(payload))
         entry.local_address = local_address
         entry.seq = self.first_seq + index
+        if type(batch) is not RecvBatch:  # an ImpairedBatch: what the way-in impairments did
+            entry.impairment = batch.fates[index]  # type: ignore[attr-defined]
         return entry
 
 

@@ -222,8 +222,12 @@ class Impairer(Generic[D]):
                 self._link_bytes = 0
             self.settings = settings
 
-    def submit(self, payload: bytes, destination: D) -> list[tuple[bytes, Fate]]:
-        """Impair one datagram: each copy's bytes (corrupted, maybe) and fate, in order."""
+    def submit(self, payload: bytes, destination: D, *, at: float | None = None) -> list[tuple[bytes, Fate]]:
+        """Impair one datagram: each copy's bytes (corrupted, maybe) and fate, in order.
+
+        `at` is when the datagram reached this direction, on the scheduler's clock, when
+        that was before now (a received one the UI took a moment later): its delay counts
+        from then."""
         with self._lock:
             settings, rng = self.settings, self.rng
             seq = self._seq
@@ -271,7 +275,7 @@ class Impairer(Generic[D]):
                 counts.corrupted += bit >= 0
                 results.append((data, fate))
                 if held:
-                    self._hold(_Pending(data, destination, fate), now)
+                    self._hold(_Pending(data, destination, fate), now if at is None else min(at, now))
                 else:
                     self._release(data, destination, fate, inline=True)
             return results
@@ -290,13 +294,13 @@ class Impairer(Generic[D]):
         self._link_bytes += size
         return leaves - now
 
-    def _hold(self, pending: _Pending[D], now: float) -> None:
+    def _hold(self, pending: _Pending[D], start: float) -> None:
         self._held += 1
         self._held_bytes += len(pending.payload)
         if pending.fate.delay > 0:
-            self.scheduler.call_at(now + pending.fate.delay, lambda: self._due(pending))
+            self.scheduler.call_at(start + pending.fate.delay, lambda: self._due(pending))
         else:
-            self._wait_for_later(pending, now)
+            self._wait_for_later(pending, self.scheduler.now())
 
     def _due(self, pending: _Pending[D]) -> None:
         """A held datagram's time has come (on the scheduler's thread)."""
