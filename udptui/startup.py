@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from udptui.config import Config
 from udptui.files import FileExists
 from udptui.pcap import PcapWriter
-from udptui.sending import Sending
 from udptui.session import ChatSession, Clock
 from udptui.transcript import Transcript, TranscriptError
 from udptui.transport import UdpTransport
+
+if TYPE_CHECKING:
+    from udptui.sending import Sending
 
 
 class StartError(Exception):
@@ -55,6 +58,8 @@ def new_session(
 
 def new_sending(config: Config, session: ChatSession) -> Sending:
     """The sending state for `config` (line ending, rules, saved messages, impairments)."""
+    from udptui.sending import Sending  # here: `udptui --version` never loads sending
+
     return Sending(
         session,
         eol=config.eol,
