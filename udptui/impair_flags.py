@@ -49,7 +49,7 @@ def add_impair_flags(parser: argparse.ArgumentParser) -> None:
         help="impair what udptui sends (out, the default), what it receives (in), or both",
     )
     for name, example, text in FLAGS:
-        group.add_argument(f"--{name}", metavar=example.upper() if name == "rate" else example, help=text)
+        group.add_argument(f"--{name}", metavar=example, help=text)
     group.add_argument(
         "--seed", metavar="N", help="seed the impairments: the same seed repeats a run exactly"
     )
