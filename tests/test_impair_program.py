@@ -249,3 +249,20 @@ def test_pcap_holds_what_went_and_not_what_was_lost(headless: list[Headless], tm
 )
 def test_bad_impairment_values_exit_2_with_one_line(args: tuple[str, ...], words: str) -> None:
     assert_one_line_error(run_udptui("--listen", "0", *args), words)
+
+
+def test_a_repeat_goes_through_the_impairments_and_its_records_say_so(headless: list[Headless]) -> None:
+    """`/repeat 50 1ms` with `--loss 50% --seed 1`: send i is lost when the seed's i-th draw
+    is below 0.5 (the first send, typed, included); each lost one is a record saying so."""
+    predictor = random.Random(1)
+    went = [predictor.random() >= 0.5 for _ in range(50)]
+    with receiver() as plain:
+        udptui = sender(headless, plain.getsockname()[1], "--loss", "50%", "--seed", "1")
+        udptui.type("/repeat 50 1ms tick")
+        udptui.end_input()
+        _, records, _ = udptui.finish(timeout=30)
+        got = [data for data, _ in receive_all(plain)]
+    assert got == [b"tick"] * sum(went)
+    out = sent_records(records)
+    assert len(out) == 50
+    assert [record.get("impaired") != "lost" for record in out] == went

@@ -184,13 +184,9 @@ class Impairing:
             session.rtt.sent(destination, sent_ns)
         return SendResult(entries[0], size_warnings(len(payload), destination.is_ipv6), entries[1:])
 
-    def repeat_sender(self, destination: Address) -> Any:
-        """A repeat's send through the way-out impairments (its sends are counted, not shown)."""
-
-        def send(payload: bytes) -> None:
-            self.out.submit(payload, destination)
-
-        return send
+    def repeat_sender(self, destination: Address, *, record: bool) -> ImpairedSends:
+        """A repeat's sends through the way-out impairments."""
+        return ImpairedSends(self.out, destination, record=record)
 
     # -- the way in -----------------------------------------------------------------------
 
@@ -270,3 +266,36 @@ class Impairing:
         if self._own_scheduler and isinstance(self.scheduler, Scheduler):
             self.scheduler.stop()
         return held
+
+
+class ImpairedSends:
+    """A repeat's send, through the way-out impairments, on the pacing thread: it counts the
+    copies that went and keeps each copy's time, bytes and fate for the transcript (the log
+    keeps its one counting line for the repeat)."""
+
+    def __init__(self, impairer: Impairer[Address], destination: Address, *, record: bool) -> None:
+        self.impairer = impairer
+        self.destination = destination
+        self.went = 0
+        """Copies that went out (not lost), written by the pacing thread only."""
+        self._sends: deque[tuple[int, bytes, Fate]] | None = deque() if record else None
+
+    def __call__(self, payload: bytes) -> None:
+        results = self.impairer.submit(payload, self.destination)
+        self.went += sum(1 for _, fate in results if not fate.lost)
+        if self._sends is not None:
+            now = time.time_ns()
+            self._sends.extend((now, data, fate) for data, fate in results)
+
+    def take_entries(self) -> list[Entry]:
+        """An entry for each copy sent since the last call, with its fate, for the transcript."""
+        sends = self._sends
+        if not sends:
+            return []
+        entries = []
+        for _ in range(len(sends)):
+            ns, data, fate = sends.popleft()
+            entry = Entry(local_datetime(ns), Direction.SENT, self.destination, data, len(data))
+            entry.impairment = fate if fate.impaired else None
+            entries.append(entry)
+        return entries

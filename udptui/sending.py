@@ -16,7 +16,7 @@ from pathlib import Path
 
 from udptui.address import Address
 from udptui.datagram import Direction, Entry, Level
-from udptui.impairing import Impairing
+from udptui.impairing import ImpairedSends, Impairing
 from udptui.marks import LogMarks
 from udptui.net.impair_settings import ImpairSettings
 from udptui.repeat import BufferFull, Repeat, RepeatPlan, rate_text
@@ -132,6 +132,8 @@ class Sending:
         self.responder = Responder(rules)
         self._hook_responder()
         self.repeat: Repeat | None = None
+        self._impaired_sends: ImpairedSends | None = None
+        """The running repeat's sends, when they go through impairments."""
         self._repeat_entry: Entry | None = None
         self._repeat_counted = 0
         """The repeat's sends already added to the counters and the roster."""
@@ -250,15 +252,13 @@ class Sending:
         entry = self.session.last_sent
         if entry is None or entry.peer is None:
             raise SendingError("send the first datagram before starting a repeat")
-        impaired = self.session.impair_out
-        repeat = Repeat(
-            plan,
-            impaired.repeat_sender(entry.peer)
-            if impaired is not None
-            else repeat_sender(self.session.transport, entry.peer),
-            record_times=bool(self.session.writers),
-        )
-        self.repeat, self._repeat_entry, self._repeat_counted = repeat, entry, 1
+        impaired, record = self.session.impair_out, bool(self.session.writers)
+        sends = impaired.repeat_sender(entry.peer, record=record) if impaired is not None else None
+        send = sends if sends is not None else repeat_sender(self.session.transport, entry.peer)
+        repeat = Repeat(plan, send, record_times=record and sends is None)
+        self._impaired_sends = sends
+        # The first send is counted already; an impaired repeat counts the copies that went.
+        self.repeat, self._repeat_entry, self._repeat_counted = repeat, entry, 1 if sends is None else 0
         self.marks.put(entry.seq, self._repeat_mark(repeat))
         repeat.start()
 
@@ -279,7 +279,8 @@ class Sending:
 
     def _count_repeat(self, repeat: Repeat, entry: Entry) -> None:
         """Add the sends since the last poll to the counters, roster and transcript."""
-        sent = repeat.sent
+        sends = self._impaired_sends
+        sent = repeat.sent if sends is None else sends.went
         new = sent - self._repeat_counted
         self._repeat_counted = sent
         if new > 0 and entry.peer is not None:
@@ -287,6 +288,10 @@ class Sending:
             counters.sent += new
             counters.bytes_out += new * len(repeat.plan.payload)
             self.session.roster.sent(entry.peer, self.session.clock(), count=new)
+        if sends is not None:  # each copy with its fate
+            if impaired := sends.take_entries():
+                self.session.transcribe(impaired)
+            return
         times = repeat.take_times()
         if times:  # the transcript has every send, each with its own time
             peer, payload = entry.peer, entry.payload
