@@ -399,3 +399,21 @@ def test_delayed_release_on_the_real_scheduler() -> None:
     assert arrived.wait(5)
     assert times[0] - start >= 0.05
     scheduler.stop()
+
+
+# -- /impair parsing -------------------------------------------------------------------------
+
+
+def test_impair_command_parses_settings_direction_and_off() -> None:
+    from udptui.command_base import CommandError
+    from udptui.impair_commands import ImpairArguments, parse_impair
+
+    assert parse_impair("") == ImpairArguments()
+    assert parse_impair("off") == ImpairArguments(off=True)
+    assert parse_impair("in off") == ImpairArguments(off=True, direction="in")
+    assert parse_impair("both loss 25% DELAY 200ms") == ImpairArguments(
+        (("loss", "25%"), ("delay", "200ms")), direction="both"
+    )
+    for bad, words in (("loss", "needs a value"), ("lag 5ms", "no impairment 'lag'"), ("up", "relay mode")):
+        with pytest.raises(CommandError, match=words):
+            parse_impair(bad)

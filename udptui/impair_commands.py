@@ -38,6 +38,8 @@ def parse_impair(argument: str) -> ImpairArguments:
         direction = words.pop(0).lower()
     elif words[0].lower() in RELAY_DIRECTIONS:
         raise CommandError(f"/impair {words[0]}: up and down are for relay mode (--forward)")
+    if words == ["off"]:  # `/impair in off`
+        return ImpairArguments(off=True, direction=direction)
     if len(words) % 2:
         raise CommandError(f"/impair: {words[-1]!r} needs a value, as in /impair loss 25%; usage: {USAGE}")
     changes = tuple((words[i].lower(), words[i + 1]) for i in range(0, len(words), 2))

@@ -277,7 +277,7 @@ class Impairer(Generic[D]):
                 if held:
                     self._hold(_Pending(data, destination, fate), now if at is None else min(at, now))
                 else:
-                    self._release(data, destination, fate, inline=True)
+                    self._release(data, destination, fate)
             return results
 
     def _link_wait(self, now: float, size: int, rate: int) -> float | None:
@@ -325,14 +325,15 @@ class Impairer(Generic[D]):
                 self._let_go(pending)
 
     def _let_go(self, pending: _Pending[D]) -> None:
-        self._held -= 1
-        self._held_bytes -= len(pending.payload)
         try:
-            self._release(pending.payload, pending.destination, pending.fate, inline=False)
+            self._release(pending.payload, pending.destination, pending.fate)
         except Exception as error:
             self._report(error)
+        finally:  # after the release: `held` never reads 0 while one is on its way
+            self._held -= 1
+            self._held_bytes -= len(pending.payload)
 
-    def _release(self, payload: bytes, destination: D, fate: Fate, *, inline: bool) -> None:
+    def _release(self, payload: bytes, destination: D, fate: Fate) -> None:
         """Release one copy; then the reordered ones it was to overtake."""
         try:
             self.release(payload, destination, fate)
