@@ -80,9 +80,7 @@ class Impairing:
         self.errors: deque[str] = deque(maxlen=100)
         """Sends that failed when their time came (on the scheduler's thread), to be said."""
         self._own_scheduler = scheduler is None
-        self.scheduler: Schedules = scheduler or Scheduler(
-            on_error=lambda error: self.errors.append(str(error))
-        )
+        self.scheduler: Schedules = scheduler if scheduler is not None else Scheduler(on_error=self._failed)
         self.out: Impairer[Address] = Impairer(
             settings, self._send, scheduler=self.scheduler, direction="out", on_error=self._failed
         )
