@@ -266,3 +266,13 @@ def test_a_repeat_goes_through_the_impairments_and_its_records_say_so(headless: 
     out = sent_records(records)
     assert len(out) == 50
     assert [record.get("impaired") != "lost" for record in out] == went
+
+
+def test_what_is_held_at_the_end_never_goes_and_a_note_says_so(headless: list[Headless]) -> None:
+    with receiver() as plain:
+        udptui = sender(headless, plain.getsockname()[1], "--delay", "30s", idle=0.5)
+        udptui.type("too late")
+        udptui.end_input()
+        _, records, _ = udptui.finish(timeout=30)
+        assert receive_all(plain, quiet=0.2) == []
+    assert records[-1]["text"] == "1 datagram held back by impairments never went: udptui stopped first"

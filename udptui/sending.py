@@ -371,4 +371,5 @@ class Sending:
         self.stop_repeat()
         held = self.impairing.close()
         if held:
-            self.session.note(f"{held:,} datagrams held by impairments never went: udptui stopped first")
+            them = "1 datagram" if held == 1 else f"{held:,} datagrams"
+            self.session.note(f"{them} held back by impairments never went: udptui stopped first")
