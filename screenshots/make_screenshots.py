@@ -55,10 +55,10 @@ class Stage:
         self.clock = clock
         self.sockets: list[socket.socket] = []
 
-    def peer(self, port: int) -> socket.socket:
-        """A plain UDP socket on 127.0.0.1:`port` playing another program."""
+    def peer(self, port: int, host: str = "127.0.0.1") -> socket.socket:
+        """A plain UDP socket on `host`:`port` (127.0.0.1 unless told) playing another program."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind(("127.0.0.1", port))
+        sock.bind((host, port))
         sock.settimeout(WAIT_SECONDS)
         self.sockets.append(sock)
         return sock
@@ -220,6 +220,27 @@ async def many_peers(pilot: Pilot[None], stage: Stage) -> None:
     await pilot.press("tab", "tab", "down", "down")  # past the log to the pane, the cursor on the third peer
 
 
+async def by_host(pilot: Pilot[None], stage: Stage) -> None:
+    """One-shot senders: syslog lines from a new port each (127.0.0.1), StatsD from another
+    host (127.0.0.3), muted with `m`; the pane grouped by host (`g`), a chat peer (127.0.0.2)
+    still the target."""
+    chat = stage.peer(21870, "127.0.0.2")
+    await stage.receive(pilot, chat, b"deploying web01 now", after=1)
+    await stage.send(pilot, "ok, watching the logs", after=2)
+    chat.recv(100)
+    lines = [b"starting nginx", b"listening on :443", b"GET /health 200", b"GET /health 200"]
+    statsd = [b"web.req:1|c", b"web.lat:12|ms", b"web.req:1|c", b"web.lat:9|ms"]
+    for index, (line, metric) in enumerate(zip(lines, statsd, strict=True)):
+        await stage.receive(pilot, stage.peer(21861 + index, "127.0.0.3"), metric, after=0.5)
+        syslog = b"<30>1 2026-01-02T09:41:0%dZ web01 nginx - - - " % index + line
+        await stage.receive(pilot, stage.peer(21851 + index), syslog, after=0.5)
+    await stage.receive(pilot, chat, b"done, any errors?", after=2)
+    # Into the pane, grouped by host; the cursor on 127.0.0.3 (the third host), muted.
+    await pilot.press("shift+tab", "g", "down", "down", "m")
+    await stage.wait_for(pilot, lambda: bool(stage.app.session.muting), "the mute")
+    stage.app.clear_notifications()
+
+
 async def inspector(pilot: Pilot[None], stage: Stage) -> None:
     """F6 on a DNS query from `dig`, between a game packet and syslog lines: the inspector
     beside the log shows where, when and what, then every byte and the text."""
@@ -270,6 +291,7 @@ async def main() -> None:
         await shoot("hostile", Config(port=21504, listening=True, bufsize=32, rcvbuf=RCVBUF), hostile),
         await shoot("hex-view", Config(port=21505, listening=True, rcvbuf=RCVBUF), hex_view),
         await shoot("peers", Config(port=21506, listening=True, rcvbuf=RCVBUF), many_peers),
+        await shoot("peers-by-host", Config(port=21508, listening=True, rcvbuf=RCVBUF), by_host),
         await shoot(
             "inspector", Config(port=21507, listening=True, rcvbuf=RCVBUF), inspector, size=(150, 34)
         ),

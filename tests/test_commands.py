@@ -193,6 +193,8 @@ def test_help_and_the_palette_come_from_one_table() -> None:
         "clear",
         "save",
         "decode",
+        "mute",
+        "unmute",
         "help",
     ]
     assert [command.name for command in COMMANDS] == names
@@ -208,6 +210,8 @@ def test_help_and_the_palette_come_from_one_table() -> None:
         "eol",
         "decode",
         "impair",
+        "mute",
+        "unmute",
     }
     assert {command.name for command in COMMANDS if command.takes_argument} == with_argument
     assert all(command.title and command.help for command in COMMANDS)

@@ -9,12 +9,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import partial
 
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from udptui.address import Address
+from udptui.app_peers import PeerActions
 from udptui.commands import CommandError, help_lines, run_line
 from udptui.config import Config
 from udptui.datagram import Entry, Level
@@ -38,7 +39,7 @@ FAULT_TOAST_INTERVAL = 1.0
 """Seconds between network toasts; faults in between are still logged as entries."""
 
 
-class UdpTuiApp(App[None]):
+class UdpTuiApp(PeerActions):
     """A chat over raw UDP: every datagram in the log, Enter sends one."""
 
     CSS_PATH = "udptui.tcss"
@@ -87,7 +88,7 @@ class UdpTuiApp(App[None]):
         yield ChatHeader(id="header")
         with ChatBody(id="body"):
             yield LogPane(self.session.store, started=self.session.clock(), id="logs")
-            yield PeerList(self.session.roster, id="peers")
+            yield PeerList(self.session.roster, muting=self.session.muting, id="peers")
         yield FilterBar(id="filter")
         yield Composer(id="composer")
         yield StatusBar(id="status")
@@ -184,6 +185,7 @@ class UdpTuiApp(App[None]):
             faults=counters.faults,
             rcvbuf=self.transport.rcvbuf_granted,
             sending=tuple(self.sending.status()),
+            muted=self.session.muting.status,
         )
 
     def _show_target(self) -> None:
@@ -339,21 +341,19 @@ class UdpTuiApp(App[None]):
         self.query_one(ChatLog).filter_text = ""
         self.query_one(Composer).focus()
 
-    def action_clear_log(self) -> None:
-        self.clear_log()
-
     def clear_log(self) -> None:
         self.query_one(ChatLog).clear_view()
+
+    action_clear_log = clear_log
 
     def action_scroll_log(self, where: str) -> None:
         self.query_one(LogPane).scroll_log(where)
 
-    def action_help(self) -> None:
-        self.show_help()
-
     def show_help(self) -> None:
         for usage, meaning in help_lines():
             self.note(f"{usage}  {meaning}")
+
+    action_help = show_help
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Every command is in the palette too (ctrl+p)."""

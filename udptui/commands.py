@@ -20,6 +20,7 @@ from udptui.command_base import parse_hex as parse_hex
 from udptui.decoders.decoding import Choice
 from udptui.files import OVERWRITE_SUFFIX
 from udptui.impair_commands import IMPAIR_COMMAND
+from udptui.peer_commands import PEER_COMMANDS
 from udptui.sending_commands import SENDING_COMMANDS
 
 
@@ -132,6 +133,7 @@ COMMANDS: tuple[Command[Any], ...] = (
         parse_decode,
         lambda context, spec, _: context.choose_decoders(spec.choice, spec.peer),
     ),
+    *PEER_COMMANDS,
     Command("help", "/help", "list the commands", "Command help", no_argument("help"), handle_help),
 )
 BY_NAME = {command.name: command for command in COMMANDS}

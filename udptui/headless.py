@@ -25,6 +25,7 @@ from udptui.commands import CommandError, help_lines, run_line
 from udptui.config import Config
 from udptui.datagram import Level
 from udptui.decoders import Choice
+from udptui.muting import Muting
 from udptui.pcap import PcapWriter
 from udptui.saving import SaveError, save_session
 from udptui.session import ChatSession, Clock, RecordWriter
@@ -263,6 +264,14 @@ class HeadlessRunner:
     def show_help(self) -> None:
         for usage, meaning in help_lines():
             self.notice(f"{usage}  {meaning}", Level.INFO)
+
+    @property
+    def muting(self) -> Muting:
+        return self.session.muting
+
+    def mutes_changed(self) -> str:
+        """Standard output is a record, like `--log`: a mute keeps writing every datagram."""
+        return "still written here and counted, never the reply target (hiding is the screen's)"
 
     def choose_decoders(self, choice: Choice, peer: Address | None) -> bool:
         """JSON lines carry the bytes themselves: decoding is the screen's."""

@@ -165,17 +165,18 @@ class Impairing:
         sent_ns = int(sent_at.timestamp() * 1_000_000) * 1000
         results = self.out.submit(payload, destination)
         entries = []
-        went = 0
+        went = went_bytes = 0
         for data, fate in results:
             entry = Entry(sent_at, Direction.SENT, destination, data, len(data), automatic=not by_hand)
             entry.impairment = fate if fate.impaired else None
             entries.append(entry)
             if not fate.lost:
                 went += 1
+                went_bytes += len(data)
                 session.counters.sent += 1
                 session.counters.bytes_out += len(data)
         if went:  # the peers pane counts what went out
-            session.roster.sent(destination, sent_at, count=went)
+            session.roster.sent(destination, sent_at, count=went, size=went_bytes)
         session.store_entries(entries)
         if by_hand:
             session.last_sent = entries[0]

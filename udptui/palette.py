@@ -42,6 +42,9 @@ def system_commands(app: UdpTuiApp) -> Iterator[SystemCommand]:
             f"Send: {literal(message.name)}", literal(message.preview), partial(send.run, app)
         )
     yield SystemCommand("Toggle peers pane", "Show or hide every peer seen", app.action_toggle_peers)
+    yield SystemCommand(
+        "Toggle peers by host", "One row per host (IP), or per address (g)", app.toggle_peer_grouping
+    )
     yield SystemCommand("Toggle hex view", "A hex dump under each datagram", app.action_toggle_hex)
     yield SystemCommand("Toggle follow/pinned", "Follow the last sender, or stay", app.action_toggle_follow)
     yield SystemCommand("Filter log", "Show only matching entries", app.action_filter)

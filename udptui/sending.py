@@ -287,7 +287,8 @@ class Sending:
             counters = self.session.counters
             counters.sent += new
             counters.bytes_out += new * len(repeat.plan.payload)
-            self.session.roster.sent(entry.peer, self.session.clock(), count=new)
+            size = new * len(repeat.plan.payload)
+            self.session.roster.sent(entry.peer, self.session.clock(), count=new, size=size)
         if sends is not None:  # each copy with its fate
             if impaired := sends.take_entries():
                 self.session.transcribe(impaired)

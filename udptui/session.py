@@ -14,6 +14,7 @@ from udptui.address import Address
 from udptui.batch import RecvBatch, address_of
 from udptui.datagram import Direction, Entry, Level
 from udptui.faults import FaultKey, FaultNotes, fault_note
+from udptui.muting import Muting
 from udptui.peers import PeerRoster
 from udptui.rtt import RttTracker
 from udptui.store import BatchChunk, Chunk, EntryChunk, EntryRange, EntryStore, FreshEntries
@@ -110,6 +111,8 @@ class ChatSession:
         """True: the target becomes whoever wrote last. False: the target stays put."""
         self.store = EntryStore(scrollback)
         self.roster = PeerRoster()
+        self.muting = Muting()
+        """Muted senders: counted and recorded, hidden from the log, never the follow target."""
         self.transcript = transcript
         """`--log`: every entry is appended here as it is stored."""
         self.writers: list[RecordWriter] = [transcript] if transcript is not None else []
@@ -177,8 +180,10 @@ class ChatSession:
         fixed_time = None if self.arrival_times else now
         follow = self.follow
         target = self.target
+        muted = self.muting.is_muted if self.muting else None
         chunks: list[Chunk] = []
         counts: dict[Address, int] = {}  # datagrams per sender, the latest sender last
+        sizes: dict[Address, int] = {}  # bytes per sender
         received = bytes_in = 0
         singles: list[RawDatagram] = []
         fault_places: dict[FaultKey, EntryChunk] = {}  # each fault's note goes where it first came
@@ -201,13 +206,15 @@ class ChatSession:
                     fault_places[key] = EntryChunk([])
                     chunks.append(fault_places[key])
                 continue
-            for sender, count in _senders(batch.senders):
+            senders = _senders(batch.senders)
+            for (sender, count), size in zip(senders, _sender_bytes(batch, senders), strict=True):
                 try:
                     address = self._address(sender)
                 except Exception:  # an odd sender still makes an entry, but no peer
                     continue
                 counts[address] = counts.pop(address, 0) + count  # pop and put back: recency order
-                if follow:
+                sizes[address] = sizes.get(address, 0) + size
+                if follow and (muted is None or not muted(address)):
                     target = address
             chunks.append(BatchChunk(batch, self._address, follow=follow, target=target, time=fixed_time))
             received += len(batch)
@@ -222,7 +229,7 @@ class ChatSession:
             self.target = target
             result.target_changed = True
         if counts:
-            self._count_senders(counts, now)
+            self._count_senders(counts, sizes, now)
         result.entries = EntryRange(chunks)
         result.let_go = self._record(chunks)
         if self.react is not None and counts:  # after storing: its answers follow the batch
@@ -247,11 +254,15 @@ class ChatSession:
                 late.append(note)
         return late
 
-    def _count_senders(self, counts: dict[Address, int], now: datetime) -> None:
+    def _count_senders(self, counts: dict[Address, int], sizes: dict[Address, int], now: datetime) -> None:
         """Update the roster once per sender per take: a flood comes from few addresses."""
+        muting = self.muting
         for address, count in counts.items():
             unread = 0 if self.follow or address == self.target else count
-            self.roster.received(address, now, count=count, unread=unread)
+            if muting and muting.is_muted(address):
+                muting.hidden += count
+                unread = 0  # nothing of it is shown: nothing to catch up on
+            self.roster.received(address, now, count=count, unread=unread, size=sizes.get(address, 0))
 
     def _record(self, chunks: list[Chunk]) -> int:
         """Store chunks (returns how many old entries the scrollback let go) and write them out."""
@@ -335,7 +346,7 @@ class ChatSession:
         self.counters.sent += 1
         self.counters.bytes_out += len(payload)
         entry = Entry(sent_at, Direction.SENT, destination, payload, len(payload), automatic=not by_hand)
-        self.roster.sent(destination, entry.time)
+        self.roster.sent(destination, entry.time, size=len(payload))
         self._record([EntryChunk([entry])])
         if by_hand:  # an auto-reply is no request: what comes next is not its answer
             self.last_sent = entry
@@ -357,6 +368,23 @@ def _senders(senders: list[Any]) -> list[tuple[Any, int]]:
         return [(sender, counted[sender]) for sender in reversed(dict.fromkeys(reversed(senders)))]
     except TypeError:  # an unhashable sender (never from a socket): count one by one
         return [(sender, 1) for sender in senders]
+
+
+def _sender_bytes(batch: RecvBatch, senders: list[tuple[Any, int]]) -> list[int]:
+    """Bytes on the wire from each of `senders` (as `_senders` lists them) in `batch`.
+
+    A flood from one sender is the batch's total; only a batch from several senders is
+    summed datagram by datagram."""
+    if len(senders) == 1:
+        return [batch.wire_bytes]
+    sizes = batch.wire if batch.wire is not None else list(map(len, batch.payloads))
+    totals: dict[Any, int] = {}
+    try:
+        for sender, size in zip(batch.senders, sizes, strict=True):
+            totals[sender] = totals.get(sender, 0) + size
+    except TypeError:  # unhashable senders are listed one by one, in order
+        return sizes
+    return [totals[sender] for sender, _ in senders]
 
 
 def size_warnings(size: int, ipv6: bool) -> list[str]:

@@ -284,6 +284,16 @@ class EntryStore:
         assert chunk is not None
         return chunk.entry(seq - chunk.first_seq)
 
+    def spans(self, first_seq: int = 0) -> Iterator[tuple[Chunk, int, int]]:
+        """(chunk, start, end) for the entries kept from `first_seq` on, without making any."""
+        for where in range(self._head, len(self._chunks)):
+            chunk = self._chunks[where]
+            if chunk is None:
+                continue
+            start = max(0, self._first - chunk.first_seq, first_seq - chunk.first_seq)
+            if start < len(chunk):
+                yield chunk, start, len(chunk)
+
     def __iter__(self) -> Iterator[Entry]:
         for where in range(self._head, len(self._chunks)):
             chunk = self._chunks[where]
