@@ -266,9 +266,7 @@ class ChatSession:
 
     def _record(self, chunks: list[Chunk]) -> int:
         """Store chunks (returns how many old entries the scrollback let go) and write them out."""
-        # Taken before storing: the store may merge an entry chunk into the one before it,
-        # and the writers must see each entry once.
-        fresh = FreshEntries(chunks) if self.writers else None
+        fresh = FreshEntries(chunks) if self.writers else None  # before the store merges chunks
         let_go = self.store.add(chunks)
         if fresh is not None:
             self._write(fresh)
