@@ -21,6 +21,7 @@ from textual.pilot import Pilot
 from udptui.address import Address
 from udptui.app import UdpTuiApp, make_app
 from udptui.config import Config
+from udptui.net.impair_settings import ImpairSettings
 from udptui.transport import UdpTransport
 from udptui.widgets import Composer
 
@@ -292,6 +293,22 @@ async def multicast(pilot: Pilot[None], stage: Stage) -> None:
     await pilot.press("f2", "f6", "up", "up", "up")  # the inspector on the laptop's question
 
 
+async def lesson(pilot: Pilot[None], stage: Stage) -> None:
+    """The README's lesson: a client losing 30% of what it sends (`--loss 30% --seed 1`) to
+    the tutorial's server, which answers what reaches it."""
+    server = stage.peer(21608)
+    for word in ("one", "two", "three", "four", "five", "six"):
+        stage.clock.advance(2)
+        before = len(stage.app.session.store)
+        stage.app.query_one(Composer).value = word
+        await pilot.press("end", "enter")
+        await stage.wait_for(pilot, lambda n=before: len(stage.app.session.store) > n, f"sending {word!r}")
+        fate = stage.app.session.store[-1].impairment
+        if fate is None or not fate.lost:
+            server.recv(100)
+            await stage.receive(pilot, server, f"ok, got {word}".encode(), after=0.001)
+
+
 async def main() -> None:
     made = [
         await shoot("listen-idle", Config(port=21501, listening=True, rcvbuf=RCVBUF), idle, bind_host=None),
@@ -310,10 +327,20 @@ async def main() -> None:
         ),
         await shoot(
             "multicast",
-            Config(port=21508, listening=True, rcvbuf=RCVBUF),
+            Config(port=21509, listening=True, rcvbuf=RCVBUF),
             multicast,
             bind_host=None,
             size=(150, 34),
+        ),
+        await shoot(
+            "lesson-loss",
+            Config(
+                port=21510,
+                peer=Address("127.0.0.1", 21608),
+                rcvbuf=RCVBUF,
+                impair=ImpairSettings(loss=0.3, seed=1),
+            ),
+            lesson,
         ),
     ]
     for path in made:

@@ -192,6 +192,7 @@ def test_help_and_the_palette_come_from_one_table() -> None:
         "join",
         "leave",
         "groups",
+        "impair",
         "clear",
         "save",
         "decode",
@@ -213,6 +214,7 @@ def test_help_and_the_palette_come_from_one_table() -> None:
         "decode",
         "join",
         "leave",
+        "impair",
         "mute",
         "unmute",
     }

@@ -23,9 +23,8 @@ from udptui.decoders import Choice, DecoderLoadError, Decoding, Registry
 from udptui.lookup import LookupResult, Lookups
 from udptui.palette import system_commands
 from udptui.saving import SaveError, save_session
-from udptui.sending import Sending
 from udptui.session import Clock
-from udptui.startup import new_session, open_transport
+from udptui.startup import new_sending, new_session, open_transport
 from udptui.transcript import Transcript
 from udptui.transport import SendError, TransportError, UdpTransport
 from udptui.widgets import ChatBody, ChatHeader, ChatLog, Composer, FilterBar, PeerList, StatusBar
@@ -77,7 +76,7 @@ class UdpTuiApp(PeerActions):
         self.config = config
         self.transport = transport
         self.session = new_session(config, transport, transcript, clock)
-        self.sending = Sending(self.session, eol=config.eol, rules=config.rules, saved=config.saved)
+        self.sending = new_sending(config, self.session)
         """Line ending, repeats (and their log marks): the sending state commands act on."""
         self._lookups = Lookups(partial(self.call_from_thread, self._looked_up))
         port = transport.local_address.port
@@ -124,7 +123,7 @@ class UdpTuiApp(PeerActions):
     def on_unmount(self) -> None:
         # Thread workers cannot be cancelled: wake the receive loop so the process can end.
         self.transport.stop()
-        self.sending.stop_repeat()
+        self.sending.close()
 
     # -- receiving ------------------------------------------------------------------------
 
@@ -235,7 +234,7 @@ class UdpTuiApp(PeerActions):
         except SendError as error:
             self.notice(str(error), Level.ERROR, title="Not sent")
             return False
-        self._entries_added([result.entry])
+        self._entries_added(result.entries)
         for title, warning in result.notices():
             self.notice(warning, Level.WARNING, title=title)
         self._update_status()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from udptui.batch import local_datetime
+from udptui.batch import RecvBatch, local_datetime
 from udptui.datagram import Entry
 from udptui.net.destinations import BROADCASTS
 from udptui.store import BatchChunk, FreshEntries
@@ -28,7 +28,12 @@ def records_text(entries: Iterable[Entry]) -> str:
         return format_records(entries)
     lines: list[str] = []
     for chunk, length in entries.parts():
-        if isinstance(chunk, BatchChunk) and chunk.time is None and length == len(chunk):
+        if (
+            isinstance(chunk, BatchChunk)
+            and chunk.time is None
+            and length == len(chunk)
+            and type(chunk.batch) is RecvBatch  # not one with impairments' fates
+        ):
             _batch_lines(chunk, lines)
         else:  # notes, sends, and times an injected clock decides
             lines.extend(format_record(chunk.make(index)) for index in range(length))

@@ -17,6 +17,7 @@ from udptui.address import Address, AddressError, parse_endpoint, parse_port, re
 from udptui.config import DEFAULT_SCROLLBACK, Config
 from udptui.decoders.decoding import Choice
 from udptui.decoders.registry import DecoderLoadError, Registry
+from udptui.impair_flags import add_impair_flags, impair_from_args, join_negative_values
 from udptui.net.groups import GroupError, GroupSpec, parse_group
 from udptui.net.outgoing import MulticastOptions, check_interface
 from udptui.responder import Rule, RuleError
@@ -39,6 +40,7 @@ examples:
   udptui --listen 5514 --jsonl | jq -r .text  no screen: each datagram's text
   udptui --listen 5353 --join 224.0.0.251  hear mDNS (multicast DNS) queries
   udptui --peer 255.255.255.255:9999      broadcast to the local network
+  udptui --peer 127.0.0.1:8080 --loss 30%  lose 30% of what you send, marked
 """
 
 
@@ -293,6 +295,7 @@ def build_parser() -> OneLineParser:
     parser.add_argument(
         "--iface", metavar="NAME", type=_interface, help="send datagrams to a group out of this interface"
     )
+    add_impair_flags(parser)
     parser.add_argument("--version", action="version", version=f"udptui {__version__}")
     return parser  # fmt: skip
 
@@ -300,7 +303,7 @@ def build_parser() -> OneLineParser:
 def config_from_args(argv: list[str] | None = None) -> Config:
     """Parse flags into a Config; usage errors exit with status 2 and one line."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else argv))
     if args.listen is None and args.peer is None:
         parser.error("say where to talk: --listen PORT, --peer HOST:PORT, or both")
     for flag, value in (("--count", args.count), ("--idle-timeout", args.idle_timeout)):
@@ -324,6 +327,7 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         saved = SavedMessages.load(args.messages if args.messages is not None else default_path())
     except SavedMessagesError as error:
         parser.error(str(error))
+    impair, impair_direction = impair_from_args(args, parser)
     return Config(
         port=args.listen or 0,
         bind_host=bind_host,
@@ -344,6 +348,8 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         decoder_paths=tuple(args.decoder_path),
         joins=tuple(args.joins),
         multicast=MulticastOptions(args.ttl, args.loop, args.iface or ""),
+        impair=impair,
+        impair_direction=impair_direction,
     )
 
 

@@ -20,6 +20,7 @@ from udptui.command_base import parse_hex as parse_hex
 from udptui.decoders.decoding import Choice
 from udptui.files import OVERWRITE_SUFFIX
 from udptui.group_commands import GROUP_COMMANDS
+from udptui.impair_commands import IMPAIR_COMMAND
 from udptui.peer_commands import PEER_COMMANDS
 from udptui.sending_commands import SENDING_COMMANDS
 
@@ -115,6 +116,7 @@ COMMANDS: tuple[Command[Any], ...] = (
     ),
     *SENDING_COMMANDS,
     *GROUP_COMMANDS,
+    IMPAIR_COMMAND,
     Command("clear", "/clear", "clear the log", "Clear log", no_argument("clear"), handle_clear),
     Command(
         "save",

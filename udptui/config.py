@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from udptui.address import Address
 from udptui.decoders.decoding import AUTO, Choice
 from udptui.net.groups import GroupSpec
+from udptui.net.impair_settings import ImpairSettings
 from udptui.net.outgoing import MulticastOptions
 from udptui.responder import Rule
 from udptui.saved_messages import SavedMessages
@@ -57,6 +58,10 @@ class Config:
     """`--join GROUP`: multicast groups joined at start, in order."""
     multicast: MulticastOptions = field(default_factory=MulticastOptions)
     """`--ttl`, `--loop/--no-loop`, `--iface`: how datagrams to a group leave."""
+    impair: ImpairSettings = field(default_factory=ImpairSettings)
+    """`--loss`, `--delay`, `--jitter`, `--duplicate`, `--reorder`, `--corrupt`, `--rate`, `--seed`."""
+    impair_direction: str | None = None
+    """`--impair`: out (what udptui sends), in, or both; None when not given (out)."""
 
     @property
     def follows_sender(self) -> bool:

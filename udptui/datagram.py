@@ -12,9 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from udptui.address import Address
 from udptui.visible import Piece, escape_char, is_safe_char, make_visible
+
+if TYPE_CHECKING:
+    from udptui.net.impairments import Fate
 
 __all__ = ["Piece", "escape_char", "is_safe_char", "make_visible"]  # their home was here
 
@@ -131,6 +135,8 @@ class Entry:
     """The index of the interface a received datagram came in on (IP_PKTINFO); 0 when unknown."""
     automatic: bool = False
     """Sent by an auto-reply rule (`--respond`), not by hand: the transcript says `"auto": true`."""
+    impairment: Fate | None = None
+    """What an impairment (`--loss`, `--delay`, …) did to this datagram; None when none did."""
     seq: int = field(default=-1)
     """Position in the session, set by the store."""
 

@@ -28,9 +28,8 @@ from udptui.decoders import Choice
 from udptui.muting import Muting
 from udptui.pcap import PcapWriter
 from udptui.saving import SaveError, save_session
-from udptui.sending import Sending
 from udptui.session import ChatSession, Clock, RecordWriter
-from udptui.startup import new_session
+from udptui.startup import new_sending, new_session
 from udptui.stdout_records import JsonLinesOutput
 from udptui.transcript import Transcript
 from udptui.transport import Fault, Inbound, SendError, UdpTransport
@@ -95,7 +94,7 @@ class HeadlessRunner:
         self.session = session
         self.transport = session.transport
         self.output = output
-        self.sending = Sending(session, eol=config.eol, rules=config.rules, saved=config.saved)
+        self.sending = new_sending(config, session)
         """Line ending, repeats: the sending state commands act on, as on the screen."""
         output.stopping = lambda: self._stopping
         self.reader = LineReader(stdin_fd) if stdin_fd is not None else None
@@ -155,7 +154,7 @@ class HeadlessRunner:
             selector.close()
         # As the screen does: close the socket (the receive thread ends), then record what it
         # still held, within --count, and why udptui stopped.
-        self.sending.stop_repeat()
+        self.sending.close()
         self.sending.poll()
         self.transport.close()
         if count is None or self.received < count:

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from udptui.address import Address
 from udptui.batch import RecvBatch, address_of
@@ -28,6 +28,9 @@ from udptui.transport import (
     SendError,
     UdpTransport,
 )
+
+if TYPE_CHECKING:
+    from udptui.impairing import Impairing
 
 Clock = Callable[[], datetime]
 W = TypeVar("W")
@@ -83,12 +86,18 @@ class SendResult:
     warnings: list[str]
     notes: list[str] = field(default_factory=list)
     """What the transport changed by itself to send it (SO_BROADCAST turned on)."""
+    more: list[Entry] = field(default_factory=list)
+    """Further entries of the same send: the copy `--duplicate` made."""
 
     def notices(self) -> list[tuple[str, str]]:
         """(title, text) of everything to tell the user about this send."""
         return [("Broadcast", note) for note in self.notes] + [
             ("Large datagram", warning) for warning in self.warnings
         ]
+
+    @property
+    def entries(self) -> list[Entry]:
+        return [self.entry, *self.more]
 
 
 class ChatSession:
@@ -133,12 +142,20 @@ class ChatSession:
         """The sending state's one look at each batch (round trips, auto-replies): given its
         entries (stored, so numbered) and its count per sender, it returns the entries of
         what it sent in answer. None while there is nothing to do: it then costs nothing."""
+        self.impair_out: Impairing | None = None
+        """The impairments sends go through, while some act on the way out (`udptui.impairing`)."""
+        self.impair_in: Impairing | None = None
+        """The impairments what was received goes through, while some act on the way in."""
 
     def now_ns(self) -> int:
         """Nanoseconds for round trips: the real time, or the injected clock's (tests control it)."""
         if self.arrival_times:
             return time.time_ns()
         return int(self.clock().timestamp() * 1_000_000) * 1000  # µs, as entry times hold
+
+    def address_of(self, sender: Any) -> Address:
+        """The Address of a sender as the socket gave it (cached: a flood comes from few)."""
+        return self._address(sender)
 
     def _address(self, sender: Any) -> Address:
         """Cached `address_of`: a flood comes from few senders."""
@@ -158,6 +175,8 @@ class ChatSession:
         `sum`, and no `Entry` is made until something reads it.
         """
         result = IngestResult()
+        if self.impair_in is not None:
+            items = self.impair_in.filter_inbound(items)  # type: ignore[assignment]
         if not items:
             late = self._say_faults({}, [], self.clock()) if self.fault_notes.held else []
             if late:  # the last of a fault flood, said when its second is up
@@ -181,10 +200,13 @@ class ChatSession:
                 singles.append(item)
                 if index + 1 < len(items) and type(items[index + 1]) is tuple:
                     continue
-                batch: RecvBatch | Fault = RecvBatch.of(singles, read_ns=time.time_ns())
+                batch: RecvBatch | Fault | Entry = RecvBatch.of(singles, read_ns=time.time_ns())
                 singles = []
             else:
                 batch = item  # type: ignore[assignment]
+            if isinstance(batch, Entry):  # a datagram an impairment dropped on the way in
+                chunks.append(EntryChunk([batch]))
+                continue
             if isinstance(batch, Fault):
                 result.faults.append(batch)
                 key = (batch.message, batch.address)
@@ -252,9 +274,10 @@ class ChatSession:
 
     def _record(self, chunks: list[Chunk]) -> int:
         """Store chunks (returns how many old entries the scrollback let go) and write them out."""
+        fresh = FreshEntries(chunks) if self.writers else None  # before the store merges chunks
         let_go = self.store.add(chunks)
-        if self.writers:
-            self._write(FreshEntries(chunks))
+        if fresh is not None:
+            self._write(fresh)
         return let_go
 
     def _write(self, entries: Sequence[Entry]) -> None:
@@ -302,6 +325,10 @@ class ChatSession:
         self.follow = False
         self.roster.mark_read(address)
 
+    def store_entries(self, entries: list[Entry]) -> None:
+        """Store entries made one at a time (sends) and write them out."""
+        self._record([EntryChunk(entries)])
+
     def note(self, message: str, level: Level = Level.INFO, peer: Address | None = None) -> Entry:
         """Log the app's own message (a notice) as an entry."""
         entry = Entry(self.clock(), Direction.NOTE, peer, note=message, level=level)
@@ -315,6 +342,8 @@ class ChatSession:
         destination = to or self.target
         if destination is None:
             raise SendError("no peer yet: wait for someone to write, or start with --peer HOST:PORT")
+        if self.impair_out is not None:
+            return self.impair_out.send(payload, destination, by_hand=by_hand)
         # Read before the datagram goes: a loopback reply's kernel time can come before any
         # later reading, and the log and transcript must show the request first.
         sent_at = self.clock()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from udptui.config import Config
 from udptui.files import FileExists
@@ -17,6 +18,9 @@ from udptui.pcap import PcapWriter
 from udptui.session import ChatSession, Clock
 from udptui.transcript import Transcript, TranscriptError
 from udptui.transport import TransportError, UdpTransport
+
+if TYPE_CHECKING:
+    from udptui.sending import Sending
 
 
 class StartError(Exception):
@@ -60,6 +64,20 @@ def new_session(
         scrollback=config.scrollback,
         transcript=transcript,
         clock=clock,
+    )
+
+
+def new_sending(config: Config, session: ChatSession) -> Sending:
+    """The sending state for `config` (line ending, rules, saved messages, impairments)."""
+    from udptui.sending import Sending  # here: `udptui --version` never loads sending
+
+    return Sending(
+        session,
+        eol=config.eol,
+        rules=config.rules,
+        saved=config.saved,
+        impair=config.impair,
+        impair_direction=config.impair_direction or "out",
     )
 
 

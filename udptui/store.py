@@ -118,6 +118,8 @@ class BatchChunk:
         entry.local_address = local_address
         entry.interface = interface
         entry.seq = self.first_seq + index
+        if type(batch) is not RecvBatch:  # an ImpairedBatch: what the way-in impairments did
+            entry.impairment = batch.fates[index]  # type: ignore[attr-defined]
         return entry
 
 

@@ -70,6 +70,8 @@ def entry_record(entry: Entry, ts: str | None = None) -> dict[str, Any]:
         record["truncated"] = "possibly"
     if entry.automatic:
         record["auto"] = True
+    if entry.impairment is not None:
+        record.update(entry.impairment.record())
     return record
 
 

@@ -53,6 +53,8 @@ class ChatLog(LogCursor, can_focus=True):
         "chat-log--error",
         "chat-log--escape",
         "chat-log--mark",
+        "chat-log--impaired",
+        "chat-log--lost",
         "chat-log--stranger",
         "chat-log--destination",
         "chat-log--hex",

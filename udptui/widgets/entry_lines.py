@@ -116,6 +116,7 @@ class EntryLines:
                 body.append((f"[{entry.truncation_text}]  ", False, mark))
             body += hex_runs(hex_text, self.style("hex"))  # wrapped between byte pairs only
             body += [("  ", False, plain), (ascii_text, False, plain)]
+            self._impairment(entry, body)
             if own := self.mark(entry):
                 body.append((f"  [{own}]", False, mark))
             return prefix, body
@@ -126,9 +127,17 @@ class EntryLines:
                 body.append((more, False, mark))
         if entry.truncation_text:
             body.append((f"  [{entry.truncation_text}]", False, mark))
+        self._impairment(entry, body)
         if own := self.mark(entry):
             body.append((f"  [{own}]", False, mark))
         return prefix, body
+
+    def _impairment(self, entry: Entry, body: list[Run[Style]]) -> None:
+        """`[✗ dropped by --loss]`, `[delayed 80.0 ms]`…: what an impairment did to it."""
+        fate = entry.impairment
+        if fate is not None:
+            style = self.style("lost" if fate.lost else "impaired")
+            body.append((f"  [{fate.text()}]", False, style))
 
     def _pieces(self, entry: Entry, style: Style) -> list[Run[Style]]:
         escape_style = self.style("escape")
