@@ -7,13 +7,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from conftest import fixed_clock
+import socket
+
+from conftest import address_of, fixed_clock
 
 from udptui.batch import RecvBatch
 from udptui.datagram import Direction
 from udptui.impairing import Impairing
 from udptui.net.impair_settings import ImpairSettings
 from udptui.net.scheduler import ManualScheduler
+from udptui.responder import Rule
+from udptui.sending import Sending
 from udptui.session import ChatSession
 from udptui.transport import UdpTransport
 
@@ -82,3 +86,27 @@ def test_turning_the_way_in_off_still_delivers_what_it_held(open_transport: Open
     assert [entry.payload for entry in result.entries] == [b"held"]
     assert session.impair_in is None
     assert [entry.payload for entry in session.store] == [b"plain", b"held"]
+
+
+def test_datagrams_lost_on_the_way_in_get_no_reply_and_end_no_round_trip(
+    open_transport: OpenTransport, peer: socket.socket
+) -> None:
+    """With `--impair in --loss 50%` (under 100%, so some of the batch survives and the
+    responder runs), only the datagrams that got through are answered, and the round trip
+    of a send ends at the first one that got through, not at a lost one before it."""
+    session = ChatSession(open_transport(), clock=fixed_clock)
+    settings = ImpairSettings(loss=0.5, seed=3)  # seed 3 drops m0 and m1, then lets m2 through
+    sending = Sending(session, rules=[Rule("(.*)", r"re:\1")], impair=settings, impair_direction="in")
+    session.send(b"ping", address_of(peer))
+    assert session.rtt.is_waiting_for(address_of(peer))
+    payloads = [f"m{index}".encode() for index in range(10)]
+    sender = peer.getsockname()
+    result = session.ingest([RecvBatch(payloads, [sender] * 10, read_ns=time.time_ns())])
+    entries = list(result.entries)
+    lost = [entry.payload for entry in entries if entry.impairment is not None and entry.impairment.lost]
+    survived = [entry.payload for entry in entries if entry.impairment is None]
+    assert lost[:2] == [b"m0", b"m1"] and survived[0] == b"m2" and len(lost) + len(survived) == 10
+    assert [entry.payload for entry in result.sent] == [b"re:" + payload for payload in survived]
+    assert [entry.payload for entry in entries if sending.marks.get(entry.seq)] == [b"m2"]
+    assert session.counters.received == len(survived)
+    assert session.roster.get(address_of(peer)).received == len(survived)  # type: ignore[union-attr]

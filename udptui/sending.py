@@ -95,6 +95,12 @@ def repeat_sender(transport: UdpTransport, destination: Address) -> Callable[[by
     return send
 
 
+def arrived(entry: Entry) -> bool:
+    """A received datagram that reached udptui: not one the way-in impairments dropped, which
+    is an entry of its own but answers nothing and ends no round trip."""
+    return entry.direction is Direction.RECEIVED and (entry.impairment is None or not entry.impairment.lost)
+
+
 def count_text(sent: int, count: int | None) -> str:
     return f"{TIMES}{sent:,}" if count is None or sent >= count else f"{TIMES}{sent:,}/{count:,}"
 
@@ -164,10 +170,7 @@ class Sending:
                 self._pair(entries, waiting)
         if not self.responder.rules:
             return []
-        received = Direction.RECEIVED
-        return self._answer(
-            (entry.peer, entry.payload) for entry in entries if entry.direction is received and entry.peer
-        )
+        return self._answer((entry.peer, entry.payload) for entry in entries if arrived(entry) and entry.peer)
 
     def _pair(self, entries: Sequence[Entry], waiting: set[Address]) -> None:
         """Mark the first datagram from each peer that was sent to with its round trip,
@@ -175,7 +178,7 @@ class Sending:
         rtt, roster = self.session.rtt, self.session.roster
         for entry in entries:
             peer = entry.peer
-            if peer in waiting and entry.direction is Direction.RECEIVED:
+            if peer in waiting and arrived(entry):
                 waiting.discard(peer)
                 arrived_ns = int(entry.time.timestamp() * 1_000_000) * 1000  # µs: what the entry holds
                 milliseconds = rtt.arrived(peer, arrived_ns)
