@@ -109,9 +109,49 @@ def test_bad_rates(text: str) -> None:
 
 def test_seeds() -> None:
     assert parse_seed("42") == 42
-    assert parse_seed("-3") == -3
+    assert parse_seed(" 0 ") == 0
     with pytest.raises(ImpairError, match="--seed 'x'"):
         parse_seed("x")
+    with pytest.raises(ImpairError, match="not negative"):  # Random(-3) draws as Random(3)
+        parse_seed("-3")
+
+
+@pytest.mark.parametrize(
+    ("parse", "text"),
+    [
+        (parse_seed, "--5"),
+        (parse_seed, "\u00b2"),  # a superscript two: `isdigit` says yes, `int` says no
+        (parse_seed, "\u0663"),  # an Arabic-Indic three: `int` takes it, a seed should not
+        (parse_seed, "9" * 5000),  # past `int`'s 4,300 digits
+        (lambda text: parse_rate("rate", text), "9" * 400 + "bit"),  # `int(inf)`
+        (lambda text: parse_rate("rate", text), "9" * 300 + "gbit"),
+        (lambda text: parse_duration("delay", text), "9" * 400 + "ms"),
+        (lambda text: parse_duration("delay", text), "\u0663ms"),
+        (lambda text: parse_duration("delay", text), "infms"),
+        (lambda text: parse_duration("delay", text), "1e999ms"),
+        (lambda text: parse_percent("loss", text), "nan%"),
+        (lambda text: parse_percent("loss", text), "9" * 400 + "%"),
+    ],
+)
+def test_odd_numbers_are_one_line_errors(parse: object, text: str) -> None:
+    with pytest.raises(ImpairError):
+        parse(text)  # type: ignore[operator]
+
+
+_NUMBERISH = st.one_of(
+    st.text(max_size=40),
+    st.from_regex(r"\A-{0,2}[0-9\u00b2\u0663.e]{0,400}\s?(%|ms|s|us|µs|kbit|gbps|bit|nan|inf)?\Z"),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([*ImpairSettings.NAMES, "seed"]), _NUMBERISH)
+def test_any_text_to_any_parser_is_a_value_or_one_line_error(name: str, text: str) -> None:
+    """What `--NAME TEXT` and `/impair NAME TEXT` both go through: nothing but ImpairError escapes."""
+    try:
+        ImpairSettings().changed(name, text)
+    except ImpairError:
+        pass
 
 
 def test_changed_sets_one_and_off_clears_it() -> None:
