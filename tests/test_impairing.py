@@ -4,22 +4,25 @@ its time, drops into entries of their own, and leaves the session unhooked when 
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-import socket
-
+import pytest
 from conftest import address_of, fixed_clock
 
+from udptui.address import Address
 from udptui.batch import RecvBatch
 from udptui.datagram import Direction
 from udptui.impairing import Impairing
 from udptui.net.impair_settings import ImpairSettings
 from udptui.net.scheduler import ManualScheduler
 from udptui.responder import Rule
+from udptui.saved_messages import SavedMessages
 from udptui.sending import Sending
 from udptui.session import ChatSession
-from udptui.transport import UdpTransport
+from udptui.transport import SendError, UdpTransport
 
 OpenTransport = Callable[..., UdpTransport]
 SENDER = ("127.0.0.1", 40000)
@@ -110,3 +113,50 @@ def test_datagrams_lost_on_the_way_in_get_no_reply_and_end_no_round_trip(
     assert [entry.payload for entry in entries if sending.marks.get(entry.seq)] == [b"m2"]
     assert session.counters.received == len(survived)
     assert session.roster.get(address_of(peer)).received == len(survived)  # type: ignore[union-attr]
+
+
+def test_a_held_send_that_can_never_go_fails_at_once(open_transport: OpenTransport) -> None:
+    """`--bind 127.0.0.1 --delay 100ms` and a send to an IPv6 address (or one too big): the
+    transport's checks run before the datagram is held, so the send fails while the text is
+    still typed, and nothing says it went."""
+    session, impairing, scheduler = session_with(open_transport, ImpairSettings(delay=0.1, seed=1), "out")
+    for payload, to, words in (
+        (b"hi", Address("::1", 9), "IPv4 only"),
+        (b"x" * 70_000, Address("127.0.0.1", 9), "largest UDP payload"),
+    ):
+        with pytest.raises(SendError, match=words):
+            session.send(payload, to)
+    assert session.counters.sent == 0 and len(session.store) == 0 and impairing.out.held == 0
+    scheduler.advance(1)
+    assert not impairing.errors
+
+
+def test_a_held_broadcast_says_so_with_its_own_send(open_transport: OpenTransport) -> None:
+    """SO_BROADCAST is turned on when the broadcast is sent (and held), not when the
+    scheduler's thread releases it: the note comes with this send's result, not a later one's."""
+    session, _, _ = session_with(open_transport, ImpairSettings(delay=0.1, seed=1), "out")
+    result = session.send(b"all", Address("255.255.255.255", 9))
+    assert [title for title, _ in result.notices()] == ["Broadcast"]
+    assert session.transport.broadcast
+    later = session.send(b"one", Address("127.0.0.1", 9))
+    assert later.notes == []
+
+
+def test_a_send_entirely_lost_waits_for_no_reply(open_transport: OpenTransport, peer: socket.socket) -> None:
+    session, _, _ = session_with(open_transport, ImpairSettings(loss=1.0, seed=1), "out")
+    session.send(b"gone", address_of(peer))
+    assert not session.rtt.is_waiting_for(address_of(peer))
+    assert session.last_sent is not None and session.last_sent.payload == b"gone"
+
+
+def test_keep_after_a_corrupted_send_saves_the_bytes_as_typed(
+    open_transport: OpenTransport, tmp_path: Path
+) -> None:
+    """The entry shows the bytes as they went (one bit flipped); `/keep` saves them as typed."""
+    session = ChatSession(open_transport(), clock=fixed_clock)
+    sending = Sending(
+        session, impair=ImpairSettings(corrupt=1.0, seed=1), saved=SavedMessages(tmp_path / "messages")
+    )
+    result = session.send(b"hello", Address("127.0.0.1", 9))
+    assert result.entry.impairment is not None and result.entry.payload != b"hello"
+    assert sending.keep("greeting").payload == b"hello"

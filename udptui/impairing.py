@@ -23,7 +23,7 @@ from udptui.address import Address
 from udptui.batch import SO_TIMESTAMPNS, Ancillary, RecvBatch, local_datetime
 from udptui.datagram import Direction, Entry, Truncation
 from udptui.net.impair_settings import ImpairSettings
-from udptui.net.impairments import Fate, ImpairCounts, Impairer
+from udptui.net.impairments import Fate, ImpairCounts, Impairer, flip_bit
 from udptui.net.scheduler import Scheduler, Schedules
 from udptui.transport import Inbound, RawDatagram, SendError
 
@@ -161,6 +161,9 @@ class Impairing:
         from udptui.session import SendResult, size_warnings
 
         session = self.session
+        # What can never go fails now, with the text still typed (not later, from the
+        # scheduler's thread); a broadcast's SO_BROADCAST note belongs to this send.
+        session.transport.check(payload, destination)
         sent_at = session.clock()
         sent_ns = int(sent_at.timestamp() * 1_000_000) * 1000
         results = self.out.submit(payload, destination)
@@ -179,8 +182,9 @@ class Impairing:
             session.roster.sent(destination, sent_at, count=went, size=went_bytes)
         session.store_entries(entries)
         if by_hand:
-            session.last_sent = entries[0]
-            session.rtt.sent(destination, sent_ns)
+            session.last_sent = entries[0]  # `/keep` undoes a corrupted bit (`typed_payload`)
+            if went:  # a send entirely lost gets no reply to time
+                session.rtt.sent(destination, sent_ns)
         warnings = size_warnings(len(payload), destination.is_ipv6)
         return SendResult(entries[0], warnings, session.transport.take_notes(), more=entries[1:])
 
@@ -266,6 +270,15 @@ class Impairing:
         if self._own_scheduler and isinstance(self.scheduler, Scheduler):
             self.scheduler.stop()
         return held
+
+
+def typed_payload(entry: Entry) -> bytes:
+    """The bytes a sent entry was sent with before `--corrupt` flipped one of them (the entry
+    shows them as they went; `/keep` saves them as they were typed)."""
+    fate = entry.impairment
+    if fate is None or fate.corrupt_bit < 0:
+        return entry.payload
+    return flip_bit(entry.payload, fate.corrupt_bit)
 
 
 class ImpairedSends:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from udptui.address import Address
 from udptui.datagram import Direction, Entry, Level
-from udptui.impairing import ImpairedSends, Impairing
+from udptui.impairing import ImpairedSends, Impairing, typed_payload
 from udptui.marks import LogMarks
 from udptui.net.impair_settings import ImpairSettings
 from udptui.repeat import BufferFull, Repeat, RepeatPlan, rate_text
@@ -230,7 +230,7 @@ class Sending:
         if last is None:
             raise SendingError("nothing sent yet: /keep saves the last datagram you sent")
         try:
-            return self.saved.keep(name, last.payload, overwrite=overwrite)
+            return self.saved.keep(name, typed_payload(last), overwrite=overwrite)
         except SavedMessagesError as error:
             raise SendingError(str(error)) from None
 

@@ -262,18 +262,7 @@ class UdpTransport(ReceiveLoop):
 
     def send(self, payload: bytes, to: Address) -> int:
         """Send one datagram; raises `SendError` with a one-line reason when it was not sent."""
-        limit = self.max_payload(to)
-        if len(payload) > limit:
-            raise SendError(
-                f"not sent: {len(payload)} bytes is over the largest UDP payload "
-                f"({limit} bytes on {'IPv6' if to.is_ipv6 else 'IPv4'})"
-            )
-        if to.is_ipv6 and self.family == socket.AF_INET:
-            raise SendError(f"not sent: this socket is IPv4 only and {to} is IPv6")
-        if not to.is_ipv6 and self.family == socket.AF_INET6 and not self.dual_stack:
-            raise SendError(f"not sent: this socket is IPv6 only and {to} is IPv4")
-        if not self.broadcast and not to.is_ipv6 and is_broadcast(to.host):
-            self._allow_broadcast(to)
+        self.check(payload, to)
         try:
             return self._sendto(payload, to)
         except (ConnectionRefusedError, ConnectionResetError):
@@ -287,6 +276,24 @@ class UdpTransport(ReceiveLoop):
             advice = send_advice(error, to.host.partition("%")[0], self.multicast_interface)
             reason = error.strerror or str(error)
             raise SendError(f"not sent to {to}: {reason}" + (f"; {advice}" if advice else "")) from None
+
+    def check(self, payload: bytes, to: Address) -> None:
+        """What `send` checks before the system call: the size and the address family
+        (`SendError` if the datagram can never go), and SO_BROADCAST, turned on now for a
+        broadcast address. An impairment that holds a datagram checks it here, at once, so
+        the send that cannot go fails while its text is still in the box."""
+        limit = self.max_payload(to)
+        if len(payload) > limit:
+            raise SendError(
+                f"not sent: {len(payload)} bytes is over the largest UDP payload "
+                f"({limit} bytes on {'IPv6' if to.is_ipv6 else 'IPv4'})"
+            )
+        if to.is_ipv6 and self.family == socket.AF_INET:
+            raise SendError(f"not sent: this socket is IPv4 only and {to} is IPv6")
+        if not to.is_ipv6 and self.family == socket.AF_INET6 and not self.dual_stack:
+            raise SendError(f"not sent: this socket is IPv6 only and {to} is IPv4")
+        if not self.broadcast and not to.is_ipv6 and is_broadcast(to.host):
+            self._allow_broadcast(to)
 
     def _sendto(self, payload: bytes, to: Address) -> int:
         try:
