@@ -6,6 +6,7 @@ the delay against the kernel's arrival times. Every wait has a deadline."""
 from __future__ import annotations
 
 import random
+import signal
 import socket
 import struct
 from datetime import datetime
@@ -272,11 +273,28 @@ def test_a_repeat_goes_through_the_impairments_and_its_records_say_so(headless: 
     assert [record.get("impaired") != "lost" for record in out] == went
 
 
-def test_what_is_held_at_the_end_never_goes_and_a_note_says_so(headless: list[Headless]) -> None:
+def test_what_is_held_at_a_natural_end_still_goes(headless: list[Headless]) -> None:
+    """`printf 'a\\nb\\n' | udptui --delay 500ms --idle-timeout 0.3`: the idle timeout comes
+    while both are held; udptui waits for them to go before it exits."""
     with receiver() as plain:
-        udptui = sender(headless, plain.getsockname()[1], "--delay", "30s", idle=0.5)
-        udptui.type("too late")
+        udptui = sender(headless, plain.getsockname()[1], "--delay", "500ms", idle=0.3)
+        udptui.type("a", "b")
         udptui.end_input()
-        _, records, _ = udptui.finish(timeout=30)
+        status, records, _ = udptui.finish(timeout=10)
+        assert [data for data, _ in receive_all(plain, quiet=0.2)] == [b"a", b"b"]
+    assert status == 1  # nothing came back within the idle timeout
+    assert not any("never went" in record.get("text", "") for record in records)
+
+
+def test_what_is_held_when_a_signal_ends_it_never_goes_and_a_note_says_so(headless: list[Headless]) -> None:
+    """A signal ends the wait for held datagrams: they never go, and the last note says so."""
+    with receiver() as plain:
+        udptui = sender(headless, plain.getsockname()[1], "--delay", "30s", idle=0.2)
+        udptui.type("too late")
+        assert udptui.record()["dir"] == "out"
+        udptui.process.send_signal(signal.SIGTERM)
+        status, records, _ = udptui.finish(timeout=10)
         assert receive_all(plain, quiet=0.2) == []
-    assert records[-1]["text"] == "1 datagram held back by impairments never went: udptui stopped first"
+    assert status == 128 + signal.SIGTERM
+    texts = [record.get("text") for record in records]
+    assert "1 datagram held back by impairments never went: udptui stopped first" in texts

@@ -17,6 +17,7 @@ from udptui.batch import RecvBatch
 from udptui.datagram import Direction
 from udptui.impairing import Impairing
 from udptui.net.impair_settings import ImpairSettings
+from udptui.net.impairments import ImpairClosed
 from udptui.net.scheduler import ManualScheduler
 from udptui.responder import Rule
 from udptui.saved_messages import SavedMessages
@@ -160,3 +161,19 @@ def test_keep_after_a_corrupted_send_saves_the_bytes_as_typed(
     result = session.send(b"hello", Address("127.0.0.1", 9))
     assert result.entry.impairment is not None and result.entry.payload != b"hello"
     assert sending.keep("greeting").payload == b"hello"
+
+
+def test_after_close_nothing_is_held_where_no_one_would_release_it(open_transport: OpenTransport) -> None:
+    """The last take of the inbox at quit comes after the impairments closed: it is recorded
+    as received (unimpaired) rather than held by a scheduler that releases nothing more, and
+    the impairer itself refuses a datagram it could never release."""
+    session, impairing, scheduler = session_with(open_transport, ImpairSettings(delay=0.2, seed=1), "both")
+    session.ingest([batch(b"held")])
+    assert impairing.close() == 1
+    assert session.impair_in is None and session.impair_out is None
+    assert [entry.payload for entry in session.ingest([batch(b"last")]).entries] == [b"last"]
+    assert session.counters.received == 1
+    with pytest.raises(ImpairClosed):
+        impairing.inbound.submit(b"late", None)  # type: ignore[arg-type]
+    scheduler.advance(1)
+    assert session.ingest([]).added == 0

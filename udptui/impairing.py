@@ -30,6 +30,8 @@ from udptui.transport import Inbound, RawDatagram, SendError
 if TYPE_CHECKING:
     from udptui.session import ChatSession, SendResult
 
+MAX_SETTLE = 60.0
+"""Seconds headless mode waits at most, at its end, for what impairments still hold."""
 DIRECTIONS = ("out", "in", "both")
 """`--impair`: what udptui sends (the default), what it receives, or both."""
 _TIMESPEC = struct.Struct("@qq" if struct.calcsize("N") == 8 else "@ll")
@@ -89,17 +91,28 @@ class Impairing:
         )
         self._arrived: deque[tuple[bytes, _Arrival, Fate, int]] = deque()
         """Received datagrams released by the way-in impairments, for the next ingest."""
+        self.closed = False
+        """After `close`, sends and what is received pass by the impairments, unimpaired."""
         self._hook()
 
     # -- settings -------------------------------------------------------------------------
 
     @property
     def impairs_out(self) -> bool:
-        return self.settings.active and self.direction in ("out", "both")
+        return self.settings.active and self.direction in ("out", "both") and not self.closed
 
     @property
     def impairs_in(self) -> bool:
-        return self.settings.active and self.direction in ("in", "both")
+        return self.settings.active and self.direction in ("in", "both") and not self.closed
+
+    def holding(self, *, inbound: bool = True) -> bool:
+        """Whether a datagram is still held back on the way out (or, with `inbound`, on the
+        way in, or released and not yet taken)."""
+        return bool(self.out.held or (inbound and (self.inbound.held or self._arrived)))
+
+    def longest_wait(self) -> float:
+        """Seconds at most until everything held now has gone (or arrived), at most MAX_SETTLE."""
+        return min(MAX_SETTLE, max(self.out.longest_wait(), self.inbound.longest_wait()))
 
     def update(self, settings: ImpairSettings, direction: str | None = None) -> None:
         """Impair by new settings (and direction) from the next datagram on."""
@@ -265,8 +278,12 @@ class Impairing:
         return entry
 
     def close(self) -> int:
-        """Stop releasing; returns how many held datagrams never went (or arrived)."""
+        """Stop releasing; returns how many held datagrams never went (or arrived). What is
+        sent or received after it passes by the impairments (the last take of the receive
+        thread's inbox at quit): none would release it."""
         held = self.out.close() + self.inbound.close()
+        self.closed = True
+        self._hook()
         if self._own_scheduler and isinstance(self.scheduler, Scheduler):
             self.scheduler.stop()
         return held

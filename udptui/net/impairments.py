@@ -152,6 +152,10 @@ class ImpairCounts:
         return [f"{name} {getattr(self, name):,}" for name in names if getattr(self, name)]
 
 
+class ImpairClosed(RuntimeError):
+    """`submit` after `close`: the datagram would be held and never released."""
+
+
 class _Pending(Generic[D]):
     __slots__ = ("destination", "fate", "payload", "waiting")
 
@@ -205,11 +209,20 @@ class Impairer(Generic[D]):
         self._waiting: list[_Pending[D]] = []
         """Reordered datagrams whose time has come, waiting for a later one to go first."""
         self._closed = False
+        self._last_due = 0.0
+        """The latest time a held datagram is due, on the scheduler's clock."""
 
     @property
     def held(self) -> int:
         """Datagrams held back now (delayed, queued for the rate cap, or reordered)."""
         return self._held
+
+    def longest_wait(self) -> float:
+        """Seconds at most until what is held now has gone: the latest due time, then a
+        reordering's wait for a datagram to overtake it (0 when nothing is held)."""
+        if not self._held:
+            return 0.0
+        return max(0.0, self._last_due - self.scheduler.now()) + REORDER_TIMEOUT
 
     def update(self, settings: ImpairSettings) -> None:
         """Impair by new settings from the next datagram on (a new seed starts its sequence
@@ -229,6 +242,8 @@ class Impairer(Generic[D]):
         that was before now (a received one the UI took a moment later): its delay counts
         from then."""
         with self._lock:
+            if self._closed:  # its scheduler releases nothing more: a held copy would vanish
+                raise ImpairClosed("the impairments are closed: nothing more goes through them")
             settings, rng = self.settings, self.rng
             seq = self._seq
             self._seq += 1
@@ -298,7 +313,9 @@ class Impairer(Generic[D]):
         self._held += 1
         self._held_bytes += len(pending.payload)
         if pending.fate.delay > 0:
-            self.scheduler.call_at(start + pending.fate.delay, lambda: self._due(pending))
+            due = start + pending.fate.delay
+            self._last_due = max(self._last_due, due)
+            self.scheduler.call_at(due, lambda: self._due(pending))
         else:
             self._wait_for_later(pending, self.scheduler.now())
 
