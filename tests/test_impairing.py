@@ -177,3 +177,18 @@ def test_after_close_nothing_is_held_where_no_one_would_release_it(open_transpor
         impairing.inbound.submit(b"late", None)  # type: ignore[arg-type]
     scheduler.advance(1)
     assert session.ingest([]).added == 0
+
+
+def test_an_auto_reply_duplicated_on_the_way_out_shows_both_copies(
+    open_transport: OpenTransport, peer: socket.socket
+) -> None:
+    session = ChatSession(open_transport(), clock=fixed_clock)
+    sending = Sending(session, rules=[Rule("ping", "pong")], impair=ImpairSettings(duplicate=1.0, seed=1))
+    result = session.ingest([RecvBatch([b"ping"], [peer.getsockname()], read_ns=time.time_ns())])
+    assert [
+        (entry.payload, bool(entry.impairment and entry.impairment.duplicate)) for entry in result.sent
+    ] == [
+        (b"pong", False),
+        (b"pong", True),
+    ]
+    assert all(sending.marks.get(entry.seq) == "auto" for entry in result.sent)

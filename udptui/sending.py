@@ -211,8 +211,9 @@ class Sending:
             except SendError:
                 rule.failed += 1
                 continue
-            self.marks.put(result.entry.seq, "auto")
-            entries.append(result.entry)
+            for entry in result.entries:  # with the copy `--duplicate` made
+                self.marks.put(entry.seq, "auto")
+                entries.append(entry)
         return entries
 
     # -- saved messages ----------------------------------------------------------------------------
