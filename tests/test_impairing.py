@@ -192,3 +192,44 @@ def test_an_auto_reply_duplicated_on_the_way_out_shows_both_copies(
         (b"pong", True),
     ]
     assert all(sending.marks.get(entry.seq) == "auto" for entry in result.sent)
+
+
+def test_an_impaired_repeat_waits_out_a_full_send_buffer(
+    open_transport: OpenTransport, peer: socket.socket
+) -> None:
+    """A repeat's send through impairments keeps the back-pressure of a plain repeat: a full
+    send buffer is waited out and the same copy goes (its fate is drawn once), rather than
+    counting as a failed send. Loopback never fills a send buffer, so the kernel's EAGAIN is
+    made here: the real socket's `sendto` refuses the first three tries."""
+    session, impairing, _ = session_with(open_transport, ImpairSettings(corrupt=1e-9, seed=1), "out")
+    transport = session.transport
+    real, refusals = transport._sendto, [3]
+
+    def full_then_real(payload: bytes, to: Address) -> int:
+        if refusals[0]:
+            refusals[0] -= 1
+            raise BlockingIOError
+        return real(payload, to)
+
+    transport._sendto = full_then_real  # type: ignore[method-assign]
+    sends = impairing.repeat_sender(address_of(peer), record=False)
+    sends(b"again")
+    assert sends.went == 1 and refusals == [0]
+    assert peer.recv(100) == b"again"
+    refusals[0] = 1
+    with pytest.raises(SendError, match="send buffer is full"):  # a typed send says so at once
+        session.send(b"typed", address_of(peer))
+
+
+def test_held_sends_that_fail_together_are_one_note(open_transport: OpenTransport) -> None:
+    session = ChatSession(open_transport(), clock=fixed_clock)
+    sending = Sending(session)
+    scheduler = ManualScheduler(start=time.monotonic())
+    sending.impairing = Impairing(session, ImpairSettings(delay=0.1, seed=1), "out", scheduler=scheduler)
+    for index in range(5):
+        session.send(f"m{index}".encode(), Address("127.0.0.1", 9))
+    session.transport.sock.close()  # each release now fails
+    scheduler.advance(1)
+    [note] = sending.poll().entries
+    assert note.note.startswith("5 datagrams held by impairments failed when their time came; the last: ")
+    assert sending.poll().entries == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import socket
 import struct
+import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -25,11 +26,14 @@ from udptui.datagram import Direction, Entry, Truncation
 from udptui.net.impair_settings import ImpairSettings
 from udptui.net.impairments import Fate, ImpairCounts, Impairer, flip_bit
 from udptui.net.scheduler import Scheduler, Schedules
-from udptui.transport import Inbound, RawDatagram, SendError
+from udptui.repeat import FULL_BUFFER_PAUSE
+from udptui.transport import Inbound, RawDatagram, SendBufferFull, SendError
 
 if TYPE_CHECKING:
     from udptui.session import ChatSession, SendResult
 
+FULL_BUFFER_WAIT = 1.0
+"""Seconds a repeat's impaired send waits at most for room in a full send buffer."""
 MAX_SETTLE = 60.0
 """Seconds headless mode waits at most, at its end, for what impairments still hold."""
 DIRECTIONS = ("out", "in", "both")
@@ -81,6 +85,11 @@ class Impairing:
         self.direction = direction
         self.errors: deque[str] = deque(maxlen=100)
         """Sends that failed when their time came (on the scheduler's thread), to be said."""
+        self.failures = 0
+        """How many of them, ever (written by the scheduler's thread only)."""
+        self._failures_said = 0
+        self._pacing = threading.local()
+        """`on` while a repeat's pacing thread submits: its sends wait out a full buffer."""
         self._own_scheduler = scheduler is None
         self.scheduler: Schedules = scheduler if scheduler is not None else Scheduler(on_error=self._failed)
         self.out: Impairer[Address] = Impairer(
@@ -163,10 +172,39 @@ class Impairing:
     # -- the way out ----------------------------------------------------------------------
 
     def _send(self, payload: bytes, destination: Address, fate: Fate) -> None:
-        self.session.transport.send(payload, destination)
+        """Send one copy. On a repeat's pacing thread a full send buffer is waited out, as a
+        repeat without impairments waits (its fate is drawn: the same copy goes again); the
+        wait is bounded, then the send fails as any other."""
+        transport = self.session.transport
+        if not getattr(self._pacing, "on", False):
+            transport.send(payload, destination)
+            return
+        deadline = time.monotonic() + FULL_BUFFER_WAIT
+        while True:
+            try:
+                transport.send(payload, destination)
+                return
+            except SendBufferFull:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(FULL_BUFFER_PAUSE)
 
     def _failed(self, error: BaseException) -> None:
+        """A held datagram failed when its time came (on the scheduler's thread)."""
         self.errors.append(str(error) if isinstance(error, SendError) else f"impairment: {error!r}")
+        self.failures += 1
+
+    def take_failures(self) -> str | None:
+        """One note's text for the held datagrams that failed since the last call (None if
+        none did): the error itself, or how many failed and the last error."""
+        count = self.failures - self._failures_said
+        if not count or not self.errors:
+            return None
+        self._failures_said += count
+        errors = [self.errors.popleft() for _ in range(len(self.errors))]
+        if count == 1:
+            return errors[-1]
+        return f"{count:,} datagrams held by impairments failed when their time came; the last: {errors[-1]}"
 
     def send(self, payload: bytes, destination: Address, *, by_hand: bool) -> SendResult:
         """`ChatSession.send` while impairments act on the way out: an entry for every copy
@@ -203,7 +241,7 @@ class Impairing:
 
     def repeat_sender(self, destination: Address, *, record: bool) -> ImpairedSends:
         """A repeat's sends through the way-out impairments."""
-        return ImpairedSends(self.out, destination, record=record)
+        return ImpairedSends(self.out, destination, record=record, pacing=self._pacing)
 
     # -- the way in -----------------------------------------------------------------------
 
@@ -303,15 +341,27 @@ class ImpairedSends:
     copies that went and keeps each copy's time, bytes and fate for the transcript (the log
     keeps its one counting line for the repeat)."""
 
-    def __init__(self, impairer: Impairer[Address], destination: Address, *, record: bool) -> None:
+    def __init__(
+        self,
+        impairer: Impairer[Address],
+        destination: Address,
+        *,
+        record: bool,
+        pacing: threading.local | None = None,
+    ) -> None:
         self.impairer = impairer
+        self.pacing = pacing if pacing is not None else threading.local()
         self.destination = destination
         self.went = 0
         """Copies that went out (not lost), written by the pacing thread only."""
         self._sends: deque[tuple[int, bytes, Fate]] | None = deque() if record else None
 
     def __call__(self, payload: bytes) -> None:
-        results = self.impairer.submit(payload, self.destination)
+        self.pacing.on = True
+        try:
+            results = self.impairer.submit(payload, self.destination)
+        finally:
+            self.pacing.on = False
         self.went += sum(1 for _, fate in results if not fate.lost)
         if self._sends is not None:
             now = time.time_ns()

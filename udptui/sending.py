@@ -364,9 +364,9 @@ class Sending:
                 note = self._finish_repeat()
                 if note is not None:
                     result.entries.append(note)
-        errors = self.impairing.errors
-        while errors:  # sends an impairment held that failed when their time came
-            result.entries.append(self.session.note(errors.popleft(), Level.ERROR))
+        failed = self.impairing.take_failures()
+        if failed is not None:  # sends an impairment held that failed when their time came: one note
+            result.entries.append(self.session.note(failed, Level.ERROR))
         result.marks_changed = self.marks.take_changed()
         return result
 

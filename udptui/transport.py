@@ -82,6 +82,11 @@ class SendError(Exception):
     """A datagram was not sent; the message is one line for the user."""
 
 
+class SendBufferFull(SendError):
+    """Not sent because the socket's send buffer is full: the same datagram can go once
+    there is room (a repeat waits for it)."""
+
+
 def _bind_error(error: OSError, where: str, port: int) -> TransportError:
     if error.errno == errno.EADDRINUSE:
         reason = f"address already in use (another program has UDP port {port})"
@@ -271,7 +276,7 @@ class UdpTransport(ReceiveLoop):
                 f"not sent: {to} refused an earlier datagram (peer port closed?); try again"
             ) from None
         except BlockingIOError:
-            raise SendError("not sent: the socket's send buffer is full; try again") from None
+            raise SendBufferFull("not sent: the socket's send buffer is full; try again") from None
         except OSError as error:
             advice = send_advice(error, to.host.partition("%")[0], self.multicast_interface)
             reason = error.strerror or str(error)
