@@ -456,3 +456,34 @@ def test_impair_command_parses_settings_direction_and_off() -> None:
     for bad, words in (("loss", "needs a value"), ("lag 5ms", "no impairment 'lag'"), ("up", "relay mode")):
         with pytest.raises(CommandError, match=words):
             parse_impair(bad)
+
+
+def test_a_failed_release_changes_no_later_fate() -> None:
+    """Every copy's draws are taken before any copy is released: when the first copy's send
+    fails, the duplicate still gets its draws (and goes), so the seed's sequence is the same
+    as in a run where nothing failed."""
+
+    def fates(fail_first: bool) -> tuple[list[list[Fate]], list[bytes]]:
+        scheduler = ManualScheduler()
+        wire = Wire(scheduler)
+        failing = [fail_first]
+
+        def release(payload: bytes, destination: str, fate: Fate) -> None:
+            if failing[0]:
+                failing[0] = False
+                raise OSError("no route")
+            wire(payload, destination, fate)
+
+        settings = ImpairSettings(duplicate=1.0, corrupt=0.5, loss=0.2, seed=11)
+        impairer: Impairer[str] = Impairer(settings, release, scheduler=scheduler)
+        seen = []
+        for index in range(20):
+            try:
+                seen.append([fate for _, fate in impairer.submit(b"datagram %d" % index, "peer")])
+            except OSError:
+                seen.append([])
+        return seen, wire.payloads
+
+    (failed, failed_wire), (plain, plain_wire) = fates(True), fates(False)
+    assert failed[1:] == plain[1:]
+    assert failed_wire == plain_wire[1:]  # only the failed copy is missing; its duplicate went

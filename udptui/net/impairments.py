@@ -174,7 +174,8 @@ class Impairer(Generic[D]):
 
     `release(payload, destination, fate)` sends or delivers a surviving copy: on the
     caller's thread during `submit` when nothing holds it (an exception then propagates
-    out of `submit`, so a failed send keeps the typed text), else on the scheduler's
+    out of `submit`, after every copy's fate is drawn and the other copy released, so a
+    failed send keeps the typed text and the seed's sequence), else on the scheduler's
     thread (an exception then goes to `on_error`). Releases of one impairer never overlap.
     """
 
@@ -255,7 +256,9 @@ class Impairer(Generic[D]):
             reordered = bool(settings.reorder) and rng.random() < settings.reorder
             now = self.scheduler.now()
             results: list[tuple[bytes, Fate]] = []
-            for copy in range(copies):
+            going: list[tuple[bytes, Fate, bool]] = []
+            held_now = held_bytes_now = 0
+            for copy in range(copies):  # every draw first: a failed release cannot skip one
                 data, bit = payload, -1
                 if settings.corrupt and rng.random() < settings.corrupt and payload:
                     bit = rng.randrange(len(payload) * 8)
@@ -274,7 +277,10 @@ class Impairer(Generic[D]):
                 if (
                     not lost
                     and held
-                    and (self._held >= MAX_HELD or self._held_bytes + len(data) > MAX_HELD_BYTES)
+                    and (
+                        self._held + held_now >= MAX_HELD
+                        or self._held_bytes + held_bytes_now + len(data) > MAX_HELD_BYTES
+                    )
                 ):
                     lost = HELD
                 if lost:
@@ -289,10 +295,20 @@ class Impairer(Generic[D]):
                 counts.reordered += fate.reordered
                 counts.corrupted += bit >= 0
                 results.append((data, fate))
+                going.append((data, fate, held))
+                held_now += held
+                held_bytes_now += len(data) if held else 0
+            failure: Exception | None = None
+            for data, fate, held in going:
                 if held:
                     self._hold(_Pending(data, destination, fate), now if at is None else min(at, now))
-                else:
+                    continue
+                try:
                     self._release(data, destination, fate)
+                except Exception as error:  # the other copy still goes; the caller hears of the first
+                    failure = failure or error
+            if failure is not None:
+                raise failure
             return results
 
     def _link_wait(self, now: float, size: int, rate: int) -> float | None:
