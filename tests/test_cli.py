@@ -138,6 +138,7 @@ def test_every_single_value_flag_refuses_to_be_given_twice(
     """Generic, so a flag added later is covered too: the second value is never silently taken."""
     listen = [] if flag == "--listen" else ["--listen", "0"]
     listen += ["--jsonl"] if flag in HEADLESS_ONLY else []
+    listen += ["--delay", "80ms"] if flag == "--jitter" else []  # jitter is at most the delay
     config_from_args([*listen, flag, value])
     with pytest.raises(SystemExit) as caught:
         config_from_args([flag, value, flag, value, *listen])

@@ -208,6 +208,10 @@ def test_impair_command_changes_them_while_running(headless: list[Headless]) -> 
         assert udptui.record()["impaired"] == "lost"
         udptui.type("/impair loss 120%")
         assert "bad loss '120%': at most 100%" in udptui.record()["text"]
+        udptui.type("/impair jitter 20ms")  # jitter alone: half would go undelayed
+        assert "--jitter 20ms is more than --delay 0ms" in udptui.record()["text"]
+        udptui.type("/impair seed --5")
+        assert "bad seed '--5': a whole number" in udptui.record()["text"]
         udptui.type("/impair off", "kept")
         assert udptui.record()["text"] == "impairments: off (seed 7)"
         assert "impaired" not in udptui.record()
@@ -248,6 +252,8 @@ def test_pcap_holds_what_went_and_not_what_was_lost(headless: list[Headless], tm
         (("--rate", "9" * 400 + "bit"), "bad --rate"),
         (("--delay", "1e999ms"), "bad --delay"),
         (("--jitter", "fast"), "bad --jitter 'fast'"),
+        (("--jitter", "20ms"), "--jitter 20ms is more than --delay 0ms"),
+        (("--delay", "10ms", "--jitter", "20ms"), "--jitter 20ms is more than --delay 10ms"),
         (("--impair", "up"), "--impair up is for relay mode"),
         (("--impair", "sideways"), "--impair"),
     ],

@@ -487,3 +487,11 @@ def test_a_failed_release_changes_no_later_fate() -> None:
     (failed, failed_wire), (plain, plain_wire) = fates(True), fates(False)
     assert failed[1:] == plain[1:]
     assert failed_wire == plain_wire[1:]  # only the failed copy is missing; its duplicate went
+
+
+def test_jitter_is_at_most_the_delay() -> None:
+    """Jitter varies the delay either way: over the delay, the delay would be cut at 0 for
+    some datagrams and the status would read `delay 0ms±20ms`."""
+    assert ImpairSettings(delay=0.02, jitter=0.02).checked().describe() == "delay 20ms±20ms"
+    with pytest.raises(ImpairError, match="--jitter 20ms is more than --delay 0ms"):
+        ImpairSettings(jitter=0.02).checked()

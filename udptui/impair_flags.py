@@ -14,7 +14,7 @@ RELAY_ONLY = ("up", "down")
 FLAGS = (
     ("loss", "10%", "drop this share of datagrams, each shown marked"),
     ("delay", "80ms", "hold every datagram this long"),
-    ("jitter", "20ms", "vary the delay by up to this much either way"),
+    ("jitter", "20ms", "vary the delay by up to this much either way (at most --delay)"),
     ("duplicate", "1%", "send this share twice"),
     ("reorder", "5%", "hold this share back behind the next datagram"),
     ("corrupt", "0.5%", "flip one random bit in this share"),
@@ -66,8 +66,9 @@ def impair_from_args(
             if text is not None:
                 values[name] = parse_value(name, text)
         seed = parse_seed(args.seed) if args.seed is not None else None
+        settings = ImpairSettings(seed=seed, **values).checked()  # type: ignore[arg-type]
     except ImpairError as error:
         parser.error(str(error))
     if args.impair in RELAY_ONLY:
         parser.error(f"--impair {args.impair} is for relay mode (--forward HOST:PORT): out, in or both here")
-    return ImpairSettings(seed=seed, **values), args.impair  # type: ignore[arg-type]
+    return settings, args.impair

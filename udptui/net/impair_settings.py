@@ -135,7 +135,8 @@ class ImpairSettings:
     delay: float = 0.0
     """Seconds every datagram is held before it goes (`--delay`)."""
     jitter: float = 0.0
-    """Seconds the delay varies by, uniformly either way, never below 0 (`--jitter`)."""
+    """Seconds the delay varies by, uniformly either way (`--jitter`); at most the delay
+    (`checked`), so the delay is never cut at 0 and its spread stays even."""
     duplicate: float = 0.0
     """Probability that a datagram goes twice (`--duplicate`)."""
     reorder: float = 0.0
@@ -168,6 +169,16 @@ class ImpairSettings:
             raise ImpairError(f"no impairment {name!r}: {', '.join(self.NAMES)} or seed")
         value = 0 if text.strip().lower() in OFF_WORDS else parse_value(name, text)
         return replace(self, **{name: value})  # type: ignore[arg-type]
+
+    def checked(self) -> ImpairSettings:
+        """These settings, if they go together; `ImpairError` for a jitter over the delay (with
+        `--jitter 20ms` alone, half the datagrams would go undelayed and the rest late)."""
+        if self.jitter > self.delay:
+            raise ImpairError(
+                f"--jitter {duration_text(self.jitter)} is more than --delay {duration_text(self.delay)}: "
+                "the delay varies by the jitter either way, so it needs a delay at least as long"
+            )
+        return self
 
     def off(self) -> ImpairSettings:
         """Nothing impaired; the seed stays, so turning them on again goes on repeatably."""
