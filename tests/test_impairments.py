@@ -495,3 +495,16 @@ def test_jitter_is_at_most_the_delay() -> None:
     assert ImpairSettings(delay=0.02, jitter=0.02).checked().describe() == "delay 20ms±20ms"
     with pytest.raises(ImpairError, match="--jitter 20ms is more than --delay 0ms"):
         ImpairSettings(jitter=0.02).checked()
+
+
+def test_a_received_datagram_leaves_the_rate_cap_at_its_link_slot() -> None:
+    """A received datagram reaches the impairments a moment after it arrived (`at`): its link
+    slot and its delay count from the same time, so it never leaves before the datagram
+    ahead of it has crossed the link."""
+    impair, wire, scheduler = impairer(rate=8000)  # 1,000 bytes a second: 100 bytes take 0.1 s
+    start = scheduler.now()
+    impair.submit(b"a" * 100, "peer")  # on the link until start + 0.1
+    scheduler.advance(0.15)
+    impair.submit(b"b" * 100, "peer", at=start + 0.05)  # arrived while `a` was on the link
+    scheduler.advance(1)
+    assert [round(when - start, 6) for when, *_ in wire.released] == [0.1, 0.2]

@@ -255,6 +255,7 @@ class Impairer(Generic[D]):
             copies = 2 if settings.duplicate and rng.random() < settings.duplicate else 1
             reordered = bool(settings.reorder) and rng.random() < settings.reorder
             now = self.scheduler.now()
+            start = now if at is None else min(at, now)  # one time base for the delay and the link
             results: list[tuple[bytes, Fate]] = []
             going: list[tuple[bytes, Fate, bool]] = []
             held_now = held_bytes_now = 0
@@ -268,7 +269,7 @@ class Impairer(Generic[D]):
                     wait = max(0.0, wait + rng.uniform(-settings.jitter, settings.jitter))
                 lost = ""
                 if settings.rate:
-                    queued = self._link_wait(now, len(data), settings.rate)
+                    queued = self._link_wait(start, len(data), settings.rate)
                     if queued is None:
                         lost = RATE
                     else:
@@ -301,7 +302,7 @@ class Impairer(Generic[D]):
             failure: Exception | None = None
             for data, fate, held in going:
                 if held:
-                    self._hold(_Pending(data, destination, fate), now if at is None else min(at, now))
+                    self._hold(_Pending(data, destination, fate), start)
                     continue
                 try:
                     self._release(data, destination, fate)
