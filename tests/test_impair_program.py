@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import signal
 import socket
+import statistics
 import struct
 from datetime import datetime
 from pathlib import Path
@@ -93,6 +94,36 @@ def test_the_same_seed_repeats_a_run(headless: list[Headless]) -> None:
     assert run() == first
 
 
+FATE_FIELDS = ("text", "impaired", "lost_by", "delay_ms", "corrupt_byte", "corrupt_bit")
+
+
+def test_the_same_seed_gives_the_same_fates_and_impair_seed_replays(headless: list[Headless]) -> None:
+    """Every impairment at once, through the real program, twice with `--seed 42`: each send's
+    record (what hit it, its delay to the microsecond, the bit flipped) is the same both
+    times; within a run, `/impair seed 42` starts the sequence again, so the same messages
+    meet the same fates a second time."""
+    flags = ("--loss", "20%", "--delay", "10ms", "--jitter", "5ms", "--duplicate", "20%")
+    flags += ("--reorder", "20%", "--corrupt", "20%", "--seed", "42")
+    messages = [f"message {i}" for i in range(30)]
+
+    def run() -> list[tuple[Any, ...]]:
+        with receiver() as plain:
+            udptui = sender(headless, plain.getsockname()[1], *flags, idle=0.5)
+            udptui.type(*messages, "/impair seed 42", *messages)
+            udptui.end_input()
+            _, records, _ = udptui.finish(timeout=30)
+            receive_all(plain, quiet=0.1)
+        return [tuple(record.get(name) for name in FATE_FIELDS) for record in sent_records(records)]
+
+    first = run()
+    kinds = {fate[1] for fate in first}
+    assert {"lost", "delayed", "delayed+duplicate", "delayed+reordered"} <= kinds
+    assert any(fate[4] is not None for fate in first)  # some bit was flipped
+    half = len(first) // 2
+    assert first[:half] == first[half:]
+    assert run() == first
+
+
 def test_duplicate_100_delivers_each_twice(headless: list[Headless]) -> None:
     with receiver() as plain:
         udptui = sender(headless, plain.getsockname()[1], "--duplicate", "100%")
@@ -106,30 +137,37 @@ def test_duplicate_100_delivers_each_twice(headless: list[Headless]) -> None:
 
 
 def test_delay_100ms_arrives_100ms_later(headless: list[Headless]) -> None:
-    """Each record's send time against the plain socket's kernel arrival time: 100 ms ± 15."""
+    """Each record's send time against the plain socket's kernel arrival time: 100 ms ± 15
+    on the median of 40 datagrams, and none early. The tolerance is on the median, not on
+    every datagram: a release is a thread waking on time, and on a loaded machine (a CI
+    runner's two cores shared by other tests) one wake-up can be late by more than 15 ms
+    without the delay being wrong; the median of many says what the delay is."""
     with receiver() as plain:
-        udptui = sender(headless, plain.getsockname()[1], "--delay", "100ms", idle=20)
-        for i in range(5):
-            udptui.type(f"late {i}")
-            record = udptui.record()
-            assert record["impaired"] == "delayed" and record["delay_ms"] == 100.0
-            data, arrived = receive_all(plain, quiet=0.5)[0]
-            assert data == f"late {i}".encode()
-            sent_ns = int(datetime.fromisoformat(record["ts"]).timestamp() * 1_000_000) * 1000
-            assert 85 <= (arrived - sent_ns) / 1e6 <= 115
+        udptui = sender(headless, plain.getsockname()[1], "--delay", "100ms", idle=0.5)
+        udptui.type(*(f"late {i}" for i in range(40)))
         udptui.end_input()
-        udptui.process.terminate()
-        udptui.finish(timeout=30)
+        _, records, _ = udptui.finish(timeout=30)
+        arrivals = dict(receive_all(plain, quiet=0.2))
+    latencies = []
+    for record in sent_records(records):
+        assert record["impaired"] == "delayed" and record["delay_ms"] == 100.0
+        sent_ns = int(datetime.fromisoformat(record["ts"]).timestamp() * 1_000_000) * 1000
+        latencies.append((arrivals[record["text"].encode()] - sent_ns) / 1e6)
+    assert len(latencies) == 40
+    assert min(latencies) >= 99
+    assert 85 <= statistics.median(latencies) <= 115
 
 
 def test_reorder_delivers_out_of_order_and_loses_none(headless: list[Headless]) -> None:
     with receiver() as plain:
-        udptui = sender(headless, plain.getsockname()[1], "--reorder", "30%", "--seed", "3")
+        # The last ones reordered wait the full second for a follower that never comes: the
+        # idle timeout may come first, and udptui then waits for them before it exits.
+        udptui = sender(headless, plain.getsockname()[1], "--reorder", "30%", "--seed", "3", idle=0.5)
         sent = [f"{i:03d}".encode() for i in range(200)]
         udptui.type(*(payload.decode() for payload in sent))
         udptui.end_input()
         _, records, _ = udptui.finish(timeout=30)
-        got = [data for data, _ in receive_all(plain, quiet=1.5)]
+        got = [data for data, _ in receive_all(plain, quiet=0.2)]
     assert sorted(got) == sent
     assert got != sent
     reordered = [

@@ -64,7 +64,8 @@ def handle_impair(context: CommandContext, arguments: ImpairArguments, overwrite
         settings.checked()  # after all of them: `/impair delay 50ms jitter 20ms` in any order
     except ImpairError as error:
         raise CommandError(f"/impair: {str(error).replace('bad --', 'bad ')}") from None
-    impairing.update(settings, arguments.direction)
+    restart = any(name == "seed" for name, _ in arguments.changes)  # the same seed replays too
+    impairing.update(settings, arguments.direction, restart=restart)
     context.notice(f"impairments: {impairing.describe()}", Level.INFO)
     return True
 

@@ -123,14 +123,17 @@ class Impairing:
         """Seconds at most until everything held now has gone (or arrived), at most MAX_SETTLE."""
         return min(MAX_SETTLE, max(self.out.longest_wait(), self.inbound.longest_wait()))
 
-    def update(self, settings: ImpairSettings, direction: str | None = None) -> None:
-        """Impair by new settings (and direction) from the next datagram on."""
+    def update(
+        self, settings: ImpairSettings, direction: str | None = None, *, restart: bool = False
+    ) -> None:
+        """Impair by new settings (and direction) from the next datagram on; `restart` (`/impair
+        seed N`) starts the seed's sequence again, so a run can be replayed."""
         if settings.seed is None:
             settings = replace(settings, seed=self.settings.seed)
         self.settings = settings
         self.direction = direction or self.direction
-        self.out.update(settings)
-        self.inbound.update(settings)
+        self.out.update(settings, restart=restart)
+        self.inbound.update(settings, restart=restart)
         self._hook()
 
     def _hook(self) -> None:

@@ -225,11 +225,11 @@ class Impairer(Generic[D]):
             return 0.0
         return max(0.0, self._last_due - self.scheduler.now()) + REORDER_TIMEOUT
 
-    def update(self, settings: ImpairSettings) -> None:
-        """Impair by new settings from the next datagram on (a new seed starts its sequence
-        again); datagrams held already go at the time they were given."""
+    def update(self, settings: ImpairSettings, *, restart: bool = False) -> None:
+        """Impair by new settings from the next datagram on (a new seed, or `restart`, starts
+        the seed's sequence again); datagrams held already go at the time they were given."""
         with self._lock:
-            if settings.seed != self.settings.seed:
+            if restart or settings.seed != self.settings.seed:
                 self.rng = settings.rng(self.direction)
             if not settings.rate:
                 self._link.clear()
