@@ -13,6 +13,7 @@ import functools
 import socket
 import struct
 import sys
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -128,6 +129,19 @@ def local_datetime(nanoseconds: int) -> datetime:
     return datetime.fromtimestamp(seconds).replace(microsecond=rest // 1000)
 
 
+@dataclass(frozen=True, slots=True)
+class RelayTag:
+    """A relayed batch: `up` (from clients, each datagram's sender is its client, forwarded
+    to the server) or `down` (from the server, forwarded to `client`)."""
+
+    up: bool
+    client: Address | None = None
+    """The client a `down` batch went to (an upstream socket serves one client)."""
+
+
+UP = RelayTag(up=True)
+
+
 class RecvBatch:
     """Datagrams received in one go, oldest first, in parallel lists.
 
@@ -149,6 +163,7 @@ class RecvBatch:
         "local_port",
         "payloads",
         "read_ns",
+        "relay",
         "senders",
         "wire",
     )
@@ -177,6 +192,8 @@ class RecvBatch:
         """time.time_ns() when the receive thread read the batch: the arrival time where
         the kernel gives none."""
         self.local_port = local_port
+        self.relay: RelayTag | None = None
+        """Set by a relay (`--forward`): which way these datagrams were forwarded."""
         self._size = -1
 
     def __len__(self) -> int:
@@ -250,7 +267,7 @@ class RecvBatch:
             controls = controls[: count * self.control_size]
         elif controls is not None:
             controls = controls[:count]
-        return RecvBatch(
+        part = RecvBatch(
             self.payloads[:count],
             self.senders[:count],
             wire=None if self.wire is None else self.wire[:count],
@@ -261,6 +278,8 @@ class RecvBatch:
             read_ns=self.read_ns,
             local_port=self.local_port,
         )
+        part.relay = self.relay
+        return part
 
     def datagrams(self) -> list[tuple[bytes, Any, int, int]]:
         """Each datagram as (kept bytes, sender, bytes on the wire, truncation)."""

@@ -55,9 +55,13 @@ def _batch_lines(chunk: BatchChunk, lines: list[str]) -> None:
     batch = chunk.batch
     clock = _SecondClock()
     peers: dict[Any, str] = {}
+    relay = batch.relay
+    # A relayed datagram says which way it went and its client: `"dir": "up", "client": …`.
+    head = '", "dir": "in", "peer": ' if relay is None else f'", "dir": "{"up" if relay.up else "down"}", "client": '
+    client = None if relay is None or relay.client is None else json_string(str(relay.client))
     for index, payload in enumerate(batch.payloads):
         sender = batch.senders[index]
-        peer = peers.get(sender)
+        peer = client or peers.get(sender)
         if peer is None:
             try:
                 peer = peers[sender] = json_string(str(chunk.resolve(sender)))
@@ -70,7 +74,7 @@ def _batch_lines(chunk: BatchChunk, lines: list[str]) -> None:
             body = '"hex": "' + payload.hex() + '"'
         ts = clock.ts(batch.arrival_ns(index))
         line = (
-            f'{{"ts": "{ts}", "dir": "in", "peer": {peer}, "len": {batch.wire_length(index)}, '
+            f'{{"ts": "{ts}{head}{peer}, "len": {batch.wire_length(index)}, '
             f"{body}{_TRUNCATED[batch.truncation(index)]}}}"
         )
         lines.append(json_escape_unsafe(line) + "\n")

@@ -16,6 +16,7 @@ from udptui.address import Address, AddressError, parse_endpoint, parse_port, re
 from udptui.config import DEFAULT_SCROLLBACK, Config
 from udptui.decoders.decoding import Choice
 from udptui.decoders.registry import DecoderLoadError, Registry
+from udptui.net.relay import DEFAULT_SESSION_TIMEOUT
 from udptui.responder import Rule, RuleError
 from udptui.saved_messages import SavedMessages, SavedMessagesError, default_path
 from udptui.startup import NEEDS_TERMINAL, StartError, has_terminal, open_files, open_transport
@@ -34,6 +35,7 @@ examples:
   udptui --listen 0 --log chat.jsonl      any free port, every datagram kept
   udptui --listen 0 --pcap chat.pcap      every datagram as pcap, for tcpdump
   udptui --listen 5514 --jsonl | jq -r .text  no screen: each datagram's text
+  udptui --listen 9000 --forward 127.0.0.1:8080  relay clients of 9000 to a server
 """
 
 
@@ -252,6 +254,17 @@ def build_parser() -> OneLineParser:
         default=[],
         help="load your own decoder(s) from this Python file (DECODER or DECODERS in it)",
     )
+    parser.add_argument(
+        "--forward",
+        metavar="HOST:PORT",
+        help="relay mode (with --listen): relay every client of the listening port to this server",
+    )
+    parser.add_argument(
+        "--session-timeout",
+        metavar="SECONDS",
+        type=_seconds,
+        help=f"with --forward: close a client's session after this long idle (default {DEFAULT_SESSION_TIMEOUT:g})",
+    )
     parser.add_argument("--version", action="version", version=f"udptui {__version__}")
     return parser  # fmt: skip
 
@@ -260,6 +273,7 @@ def config_from_args(argv: list[str] | None = None) -> Config:
     """Parse flags into a Config; usage errors exit with status 2 and one line."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    forward = _relay_checks(parser, args)
     if args.listen is None and args.peer is None:
         parser.error("say where to talk: --listen PORT, --peer HOST:PORT, or both")
     for flag, value in (("--count", args.count), ("--idle-timeout", args.idle_timeout)):
@@ -300,7 +314,27 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         saved=saved,
         decode=args.decode,
         decoder_paths=tuple(args.decoder_path),
+        forward=forward,
+        session_timeout=args.session_timeout or DEFAULT_SESSION_TIMEOUT,
     )
+
+
+def _relay_checks(parser: OneLineParser, args: argparse.Namespace) -> Address | None:
+    """`--forward` and what goes with it; the server's address, or None when not relaying."""
+    if args.forward is None:
+        if args.session_timeout is not None:
+            parser.error("--session-timeout works with --forward (relay mode) only")
+        return None
+    if args.listen is None:
+        parser.error("--forward needs --listen PORT: the port the clients write to")
+    if args.peer is not None:
+        parser.error("--forward and --peer: give one (a relay types to the server, or /to a client)")
+    if args.rules:
+        parser.error("--respond does not work with --forward: a relay forwards, it does not answer")
+    try:
+        return parse_endpoint(args.forward)
+    except AddressError as error:
+        parser.error(f"--forward: {error}")
 
 
 def main(argv: list[str] | None = None) -> None:

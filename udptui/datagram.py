@@ -126,6 +126,9 @@ class Entry:
     level: Level = Level.INFO
     local_address: Address | None = None
     """The local address a received datagram arrived on (IP_PKTINFO); None when unknown."""
+    relay: str = ""
+    """`up` (a client's datagram, forwarded to the server) or `down` (the server's, forwarded
+    to the client) in relay mode (`--forward`); `peer` is the client either way. '' otherwise."""
     automatic: bool = False
     """Sent by an auto-reply rule (`--respond`), not by hand: the transcript says `"auto": true`."""
     seq: int = field(default=-1)

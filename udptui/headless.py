@@ -32,6 +32,7 @@ from udptui.session import ChatSession, Clock, RecordWriter
 from udptui.startup import new_session
 from udptui.stdout_records import JsonLinesOutput
 from udptui.transcript import Transcript
+from udptui.batch import RecvBatch
 from udptui.transport import Fault, Inbound, SendError, UdpTransport
 
 EXIT_DONE = 0
@@ -295,7 +296,7 @@ def first_datagrams(batch: list[Inbound], wanted: int) -> list[Inbound]:
     seen = 0
     wanted = max(wanted, 1)
     for index, item in enumerate(batch):
-        if isinstance(item, Fault):
+        if not isinstance(item, RecvBatch):  # faults and notices
             continue
         if seen + len(item) >= wanted:
             return [*batch[:index], item.head(wanted - seen)]

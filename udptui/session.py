@@ -23,6 +23,7 @@ from udptui.transport import (
     SAFE_PAYLOAD,
     Fault,
     Inbound,
+    Notice,
     RawDatagram,
     SendError,
     UdpTransport,
@@ -162,6 +163,7 @@ class ChatSession:
         counts: dict[Address, int] = {}  # datagrams per sender, the latest sender last
         received = bytes_in = 0
         singles: list[RawDatagram] = []
+        relayed: dict[tuple[Address, bool], int] = {}  # datagrams per client and way, relayed
         fault_places: dict[FaultKey, EntryChunk] = {}  # each fault's note goes where it first came
         for index, item in enumerate(items):
             if type(item) is tuple:
@@ -172,12 +174,23 @@ class ChatSession:
                 singles = []
             else:
                 batch = item  # type: ignore[assignment]
+            if type(batch) is Notice:
+                level = Level.WARNING if batch.warning else Level.INFO
+                note = Entry(now, Direction.NOTE, batch.address, note=batch.message, level=level)
+                chunks.append(EntryChunk([note]))
+                continue
             if isinstance(batch, Fault):
                 result.faults.append(batch)
                 key = (batch.message, batch.address)
                 if key not in fault_places:
                     fault_places[key] = EntryChunk([])
                     chunks.append(fault_places[key])
+                continue
+            if batch.relay is not None:  # relayed: its client is a peer, not a sender to answer
+                target = self._count_relayed(batch, relayed, target)
+                chunks.append(BatchChunk(batch, self._address, follow=follow, target=target, time=fixed_time))
+                received += len(batch)
+                bytes_in += batch.wire_bytes
                 continue
             for sender, count in _senders(batch.senders):
                 try:
@@ -201,11 +214,38 @@ class ChatSession:
             result.target_changed = True
         if counts:
             self._count_senders(counts, now)
+        for (client, up), count in relayed.items():
+            if up:
+                self.roster.received(client, now, count=count)
+            else:
+                self.roster.sent(client, now, count=count)
         result.entries = EntryRange(chunks)
         result.let_go = self._record(chunks)
         if self.react is not None and counts:  # after storing: its answers follow the batch
             result.sent = self.react(result.entries, counts)
         return result
+
+    def _count_relayed(
+        self, batch: RecvBatch, relayed: dict[tuple[Address, bool], int], target: Address | None
+    ) -> Address | None:
+        """Count a relayed batch per client (the peers pane lists the clients: datagrams from
+        one as its `in`, the server's to one as its `out`); returns the target, which follows
+        the latest client to write when `follow` is on."""
+        relay = batch.relay
+        assert relay is not None
+        if not relay.up:
+            if relay.client is not None:
+                relayed[(relay.client, False)] = relayed.pop((relay.client, False), 0) + len(batch)
+            return target
+        for sender, count in _senders(batch.senders):
+            try:
+                client = self._address(sender)
+            except Exception:
+                continue
+            relayed[(client, True)] = relayed.pop((client, True), 0) + count
+            if self.follow:
+                target = client
+        return target
 
     def _say_faults(
         self, places: dict[FaultKey, EntryChunk], faults: list[Fault], now: datetime
@@ -233,9 +273,12 @@ class ChatSession:
 
     def _record(self, chunks: list[Chunk]) -> int:
         """Store chunks (returns how many old entries the scrollback let go) and write them out."""
+        # The writers' view is taken first: the store may merge a chunk of notes into the one
+        # before it, and that one's entries would then be written twice.
+        fresh = FreshEntries(chunks) if self.writers else None
         let_go = self.store.add(chunks)
-        if self.writers:
-            self._write(FreshEntries(chunks))
+        if fresh is not None:
+            self._write(fresh)
         return let_go
 
     def _write(self, entries: Sequence[Entry]) -> None:

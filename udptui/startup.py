@@ -33,6 +33,17 @@ def has_terminal() -> bool:
 
 def open_transport(config: Config) -> UdpTransport:
     """Bind the socket the config asks for (`TransportError`, one line, when it cannot)."""
+    if config.forward is not None:
+        from udptui.net.relay_transport import RelayTransport
+
+        return RelayTransport.open_relay(
+            server=config.forward,
+            bind_host=config.bind_host,
+            port=config.port,
+            bufsize=config.bufsize,
+            rcvbuf=config.rcvbuf,
+            session_timeout=config.session_timeout,
+        )
     return UdpTransport.open(
         bind_host=config.bind_host, port=config.port, bufsize=config.bufsize, rcvbuf=config.rcvbuf
     )
@@ -44,7 +55,7 @@ def new_session(
     """The chat state for `config`, the same for the screen and headless."""
     return ChatSession(
         transport,
-        target=config.peer,
+        target=config.forward or config.peer,
         follow=config.follows_sender,
         scrollback=config.scrollback,
         transcript=transcript,

@@ -48,10 +48,10 @@ def entry_record(entry: Entry, ts: str | None = None) -> dict[str, Any]:
     `ts` is `timestamp(entry.time)` when the caller has it already."""
     record: dict[str, Any] = {
         "ts": timestamp(entry.time) if ts is None else ts,
-        "dir": entry.direction.value,
+        "dir": entry.relay or entry.direction.value,
     }
     if entry.peer is not None:
-        record["peer"] = str(entry.peer)
+        record["client" if entry.relay else "peer"] = str(entry.peer)
     if entry.direction is Direction.NOTE:
         record["text"] = entry.note
         return record
