@@ -109,6 +109,7 @@ def test_help_shows_one_example_a_line_with_what_it_does() -> None:
 def single_value_flags() -> list[tuple[str, str]]:
     """Every flag of the real parser that takes one value, with a value it accepts."""
     values = {"--listen": "0", "--peer": "127.0.0.1:9", "--bind": "127.0.0.1", "--log": "chat.jsonl"}
+    values["--forward"] = "127.0.0.1:9"
     flags = []
     for action in build_parser()._actions:
         repeatable = isinstance(action, argparse._AppendAction)  # e.g. --decoder-path, one per file
@@ -121,6 +122,8 @@ def single_value_flags() -> list[tuple[str, str]]:
 
 HEADLESS_ONLY = ("--count", "--idle-timeout")
 """Flags that need --jsonl beside them."""
+RELAY_ONLY = ("--session-timeout",)
+"""Flags that need --forward beside them."""
 
 
 @pytest.mark.parametrize(("flag", "value"), single_value_flags())
@@ -130,6 +133,7 @@ def test_every_single_value_flag_refuses_to_be_given_twice(
     """Generic, so a flag added later is covered too: the second value is never silently taken."""
     listen = [] if flag == "--listen" else ["--listen", "0"]
     listen += ["--jsonl"] if flag in HEADLESS_ONLY else []
+    listen += ["--forward", "127.0.0.1:9"] if flag in RELAY_ONLY else []
     config_from_args([*listen, flag, value])
     with pytest.raises(SystemExit) as caught:
         config_from_args([flag, value, flag, value, *listen])

@@ -57,7 +57,11 @@ def _batch_lines(chunk: BatchChunk, lines: list[str]) -> None:
     peers: dict[Any, str] = {}
     relay = batch.relay
     # A relayed datagram says which way it went and its client: `"dir": "up", "client": …`.
-    head = '", "dir": "in", "peer": ' if relay is None else f'", "dir": "{"up" if relay.up else "down"}", "client": '
+    head = (
+        '", "dir": "in", "peer": '
+        if relay is None
+        else f'", "dir": "{"up" if relay.up else "down"}", "client": '
+    )
     client = None if relay is None or relay.client is None else json_string(str(relay.client))
     for index, payload in enumerate(batch.payloads):
         sender = batch.senders[index]

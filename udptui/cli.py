@@ -35,7 +35,7 @@ examples:
   udptui --listen 0 --log chat.jsonl      any free port, every datagram kept
   udptui --listen 0 --pcap chat.pcap      every datagram as pcap, for tcpdump
   udptui --listen 5514 --jsonl | jq -r .text  no screen: each datagram's text
-  udptui --listen 9000 --forward 127.0.0.1:8080  relay clients of 9000 to a server
+  udptui --listen 9000 --forward 127.0.0.1:8080  relay clients to a server
 """
 
 
@@ -263,7 +263,8 @@ def build_parser() -> OneLineParser:
         "--session-timeout",
         metavar="SECONDS",
         type=_seconds,
-        help=f"with --forward: close a client's session after this long idle (default {DEFAULT_SESSION_TIMEOUT:g})",
+        help="with --forward: close a client's session after this long idle "
+        f"(default {DEFAULT_SESSION_TIMEOUT:g})",
     )
     parser.add_argument("--version", action="version", version=f"udptui {__version__}")
     return parser  # fmt: skip

@@ -21,6 +21,7 @@ from types import FrameType
 from typing import BinaryIO
 
 from udptui.address import Address, AddressError, resolve_host
+from udptui.batch import RecvBatch
 from udptui.commands import CommandError, help_lines, run_line
 from udptui.config import Config
 from udptui.datagram import Level
@@ -32,8 +33,7 @@ from udptui.session import ChatSession, Clock, RecordWriter
 from udptui.startup import new_session
 from udptui.stdout_records import JsonLinesOutput
 from udptui.transcript import Transcript
-from udptui.batch import RecvBatch
-from udptui.transport import Fault, Inbound, SendError, UdpTransport
+from udptui.transport import Inbound, SendError, UdpTransport
 
 EXIT_DONE = 0
 EXIT_SHORT = 1

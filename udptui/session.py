@@ -170,11 +170,11 @@ class ChatSession:
                 singles.append(item)
                 if index + 1 < len(items) and type(items[index + 1]) is tuple:
                     continue
-                batch: RecvBatch | Fault = RecvBatch.of(singles, read_ns=time.time_ns())
+                batch: RecvBatch | Fault | Notice = RecvBatch.of(singles, read_ns=time.time_ns())
                 singles = []
             else:
                 batch = item  # type: ignore[assignment]
-            if type(batch) is Notice:
+            if isinstance(batch, Notice):
                 level = Level.WARNING if batch.warning else Level.INFO
                 note = Entry(now, Direction.NOTE, batch.address, note=batch.message, level=level)
                 chunks.append(EntryChunk([note]))

@@ -144,12 +144,17 @@ class RelayTable:
         self.report(Notice(f"client {client}: new session, upstream port {session.port} → server", client))
         return session
 
-    def _refuse(self, client: Address | None, why: str, now: float) -> None:
-        """Say (at most once a second) why a client is not relayed; `forward_up` counts."""
+    def _refuse(self, client: Address | None, why: str, now: float) -> Upstream | None:
+        """Say (at most once a second) why a client is not relayed; `forward_up` counts.
+        No session: None."""
         if now - self._refusal_said >= NOTICE_INTERVAL:
             self._refusal_said = now
             who = f"client {client}" if client is not None else "a client"
-            self.report(Notice(f"{who} not relayed: {why} ({self.refused + 1:,} datagrams refused so far)", client, True))
+            self.report(
+                Notice(
+                    f"{who} not relayed: {why} ({self.refused + 1:,} datagrams refused so far)", client, True
+                )
+            )
         return None
 
     def close_session(self, sender: Any, why: str) -> None:
@@ -159,7 +164,9 @@ class RelayTable:
         with contextlib.suppress(KeyError, ValueError, OSError):
             self.selector.unregister(session.sock)
         session.sock.close()
-        self.report(Notice(f"client {session.client}: {why}, upstream port {session.port} closed", session.client))
+        self.report(
+            Notice(f"client {session.client}: {why}, upstream port {session.port} closed", session.client)
+        )
 
     def expire(self, now: float) -> None:
         """Close the sessions idle past the timeout (looked at once a tick)."""

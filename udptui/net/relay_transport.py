@@ -44,7 +44,9 @@ class RelayTransport(UdpTransport):
         rcvbuf_requested: int = 0,
         batch_receive: bool = True,
     ) -> None:
-        super().__init__(sock, bufsize=bufsize, rcvbuf_requested=rcvbuf_requested, batch_receive=batch_receive)
+        super().__init__(
+            sock, bufsize=bufsize, rcvbuf_requested=rcvbuf_requested, batch_receive=batch_receive
+        )
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
         self.server = server
@@ -173,7 +175,9 @@ class RelayTransport(UdpTransport):
         try:
             return self.table.own.sock.send(payload)
         except ConnectionRefusedError:
-            raise SendError(f"not sent: {to} refused an earlier datagram (server port closed?); try again") from None
+            raise SendError(
+                f"not sent: {to} refused an earlier datagram (server port closed?); try again"
+            ) from None
         except BlockingIOError:
             raise SendError("not sent: the socket's send buffer is full; try again") from None
         except OSError as error:
