@@ -65,9 +65,7 @@ def compile_peer(directory: Path) -> Path:
     if compiler is None:
         sys.exit("relay bench: needs a C compiler (cc or gcc)")
     binary = directory / "relay_peer"
-    subprocess.run(
-        [compiler, "-O2", "-pthread", "-o", str(binary), str(HERE / "relay_peer.c")], check=True
-    )
+    subprocess.run([compiler, "-O2", "-pthread", "-o", str(binary), str(HERE / "relay_peer.c")], check=True)
     return binary
 
 
@@ -204,7 +202,8 @@ def main() -> None:
             sent, back = (statistics.median(r.sent for r in runs), statistics.median(r.back for r in runs))
             lost = statistics.median(r.lost for r in runs)
             ratio = rate / socat_rate if socat_rate else 0
-            print(f"{mode:7} {kind:9} {sent:>9,.0f} {back:>9,.0f} {lost:>8,.0f} {rate:>14,.0f} {ratio:>8.2f}x")
+            figures = f"{sent:>9,.0f} {back:>9,.0f} {lost:>8,.0f} {rate:>14,.0f} {ratio:>8.2f}x"
+            print(f"{mode:7} {kind:9} {figures}")
 
 
 if __name__ == "__main__":
