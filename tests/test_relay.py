@@ -31,8 +31,8 @@ class EchoServer:
     """A plain UDP echo server on a thread: answers `echo:` + each datagram to its sender, and
     remembers every source address it saw."""
 
-    def __init__(self) -> None:
-        self.sock = udp_socket()
+    def __init__(self, port: int = 0) -> None:
+        self.sock = udp_socket("127.0.0.1", port)
         self.sock.settimeout(0.1)
         self.sources: list[tuple[str, int]] = []
         self.payloads: list[bytes] = []
@@ -181,9 +181,7 @@ def test_an_idle_client_gets_a_fresh_upstream_socket(echo: EchoServer) -> None:
         notices = relay.notices()
         assert sum("new session" in text for text in notices) == 2
         closed = [text for text in notices if "closed" in text]
-        assert closed[:1] == [
-            f"client 127.0.0.1:{me}: idle for 0.3 s, upstream port {first[1]} closed"
-        ]
+        assert closed[:1] == [f"client 127.0.0.1:{me}: idle for 0.3 s, upstream port {first[1]} closed"]
     finally:
         relay.close()
 
@@ -297,8 +295,4 @@ def test_relay_batches_are_tagged_up_and_down(echo: EchoServer, relay_to: Relay)
     )
     tags = [item.relay for item in relay_to.taken if isinstance(item, RecvBatch)]
     assert tags[0] is not None and tags[0].up and tags[0].client is None
-    assert (
-        tags[1] is not None
-        and not tags[1].up
-        and tags[1].client == me
-    )
+    assert tags[1] is not None and not tags[1].up and tags[1].client == me

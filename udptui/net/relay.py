@@ -73,8 +73,12 @@ class RelayTable:
         *,
         timeout: float = DEFAULT_SESSION_TIMEOUT,
         max_clients: int = MAX_CLIENTS,
+        upstream_port: Callable[[], int] = lambda: 0,
     ) -> None:
         self.listen = listen
+        self.upstream_port = upstream_port
+        """The local port each new upstream socket binds: 0, any free one (tests choose fixed
+        ports, so a picture of the log does not change with the ports the system picks)."""
         self.listen_family = socket.AddressFamily(listen.family)
         self.server = server
         self.family = socket.AF_INET6 if server.is_ipv6 else socket.AF_INET
@@ -117,6 +121,9 @@ class RelayTable:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
             with contextlib.suppress(OSError):  # the kernel's arrival time of each reply (Linux)
                 sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            port = self.upstream_port()
+            if port:
+                sock.bind(("::" if self.family == socket.AF_INET6 else "0.0.0.0", port))
             sock.connect(self.server_sockaddr)  # binds a free port; only the server's replies come in
             sock.setblocking(False)
             session = Upstream(client, client_sockaddr, sock, now)

@@ -15,6 +15,7 @@ import os
 import selectors
 import socket
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from udptui.address import Address
@@ -43,6 +44,7 @@ class RelayTransport(UdpTransport):
         bufsize: int = DEFAULT_BUFSIZE,
         rcvbuf_requested: int = 0,
         batch_receive: bool = True,
+        upstream_port: Callable[[], int] | None = None,
     ) -> None:
         super().__init__(
             sock, bufsize=bufsize, rcvbuf_requested=rcvbuf_requested, batch_receive=batch_receive
@@ -51,7 +53,12 @@ class RelayTransport(UdpTransport):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
         self.server = server
         self.table = RelayTable(
-            sock, server, self._inbox.append, timeout=session_timeout, max_clients=max_clients
+            sock,
+            server,
+            self._inbox.append,
+            timeout=session_timeout,
+            max_clients=max_clients,
+            upstream_port=upstream_port or (lambda: 0),
         )
         self.table.selector.register(sock, selectors.EVENT_READ, _LISTEN)
         self.table.selector.register(self._wake_reader, selectors.EVENT_READ, _WAKE)
