@@ -433,3 +433,38 @@ def test_a_real_dig_query_shows_its_size_first_and_f6_shows_its_name_in_hex(tmux
         assert "example" in ascii_column and "com" in ascii_column, screen
     finally:
         query.wait(timeout=DEADLINE)
+
+
+def test_relay_between_the_tutorial_client_and_server(tmux: Tmux) -> None:
+    """`udptui --listen 0 --forward` between the tutorial's scripts: the client's `ping` goes up
+    to the server through the relay, the server's `ok!` comes down to the client, and udptui
+    shows both, with the client, and lists the client in its pane."""
+    server_port = free_port()
+    tmux.start(
+        "server", example_command("tutorial_server.py", "127.0.0.1", str(server_port), "--reply", "ok!")
+    )
+    tmux.wait_for("server", f"listening on 127.0.0.1:{server_port}")
+    tmux.start(
+        "relay",
+        udptui_command("--listen", "0", "--bind", "127.0.0.1", "--forward", f"127.0.0.1:{server_port}"),
+    )
+    relaying = re.compile(r"relaying 127\.0\.0\.1:(\d+) → 127\.0\.0\.1:" + str(server_port))
+    match = relaying.search(tmux.wait_for("relay", lambda screen: relaying.search(screen) is not None))
+    assert match is not None
+    relay_port = int(match.group(1))
+    assert "to server" in tmux.screen("relay").splitlines()[0]
+
+    client = example_command("tutorial_client.py", "127.0.0.1", str(relay_port), "--send", "ping")
+    tmux.start("client", client + "; echo EXITED $?; sleep 30")
+    client_screen = tmux.wait_for("client", "EXITED 0")
+    assert client_screen.splitlines()[:3] == ["sent ping", "ok!", "EXITED 0"]
+    tmux.wait_for("server", "ping")
+    up = re.compile(r"↑ client 127\.0\.0\.1:(\d+) → server  ping")
+    screen = tmux.wait_for("relay", lambda screen: up.search(screen) is not None and "ok!" in screen)
+    found = up.search(screen)
+    assert found is not None
+    client_port = found.group(1)
+    assert f"↓ server → client 127.0.0.1:{client_port}  ok!" in screen
+    assert f"client 127.0.0.1:{client_port}: new session, upstream port" in screen
+    pane = [line.split(PANE_BORDER, 1)[1] for line in screen.splitlines() if PANE_BORDER in line]
+    assert any(f"127.0.0.1:{client_port}" in line for line in pane), screen
