@@ -17,16 +17,20 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import selectors
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from udptui.address import Address
 from udptui.batch import SO_TIMESTAMPNS, RecvBatch, RelayTag, address_of
 from udptui.receiving import PORT_UNREACHABLE, Fault, Inbound, Notice, icmp_error_text
 from udptui.transport import set_receive_buffer
+
+if TYPE_CHECKING:
+    from udptui.mmsg import MmsgReader
 
 DEFAULT_SESSION_TIMEOUT = 60.0
 """Seconds a client's session lives without a datagram either way (`--session-timeout`)."""
@@ -47,10 +51,12 @@ Forward = Callable[["Upstream", bytes], None]
 class Upstream:
     """One client's session: its upstream socket towards the server, and when it was last used."""
 
-    __slots__ = ("client", "client_sockaddr", "last", "port", "sock", "tag")
+    __slots__ = ("client", "client_sockaddr", "last", "name", "port", "sock", "tag")
 
     def __init__(self, client: Address | None, client_sockaddr: Any, sock: socket.socket, now: float) -> None:
         self.client = client
+        self.name: bytes | None = None
+        """The client's raw sockaddr as recvmmsg gave it, for sendmmsg (None: from recvmsg)."""
         """None for udptui's own socket (what you type to the server goes from it)."""
         self.client_sockaddr = client_sockaddr
         """Where `down` sends: the client's address as the listening socket takes it."""
@@ -146,6 +152,7 @@ class RelayTable:
             session = self._upstream(client, client.sockaddr_for(self.listen_family), now)
         except OSError as error:
             return self._refuse(client, f"no upstream socket: {error.strerror or error}", now)
+        session.name = sender if type(sender) is bytes else None
         self.sessions[sender] = session
         self.opened += 1
         self.report(Notice(f"client {client}: new session, upstream port {session.port} → server", client))
@@ -192,33 +199,56 @@ class RelayTable:
 
     # -- forwarding ---------------------------------------------------------------------
 
-    def forward_up(self, batch: RecvBatch) -> None:
-        """Forward a batch from the listening socket, each datagram to its client's session."""
+    def forward_up(self, batch: RecvBatch, reader: MmsgReader | None = None) -> None:
+        """Forward a batch from the listening socket, each datagram to its client's session.
+
+        `reader` (the recvmmsg reader the batch was just read by) sends each client's run of
+        datagrams with one sendmmsg from where they were read; only when no impairer stands in
+        `up`'s place, which sees every datagram."""
         sessions = self.sessions
-        up = self.up
         now = time.monotonic()
-        last_sender: Any = None
-        session: Upstream | None = None
-        for payload, sender in zip(batch.payloads, batch.senders, strict=True):
-            if sender is not last_sender:  # a flood from one client repeats one sender object
-                last_sender = sender
-                session = sessions.get(sender)
-                if session is None:
-                    session = self.open(sender, now)
-                if session is not None:
-                    session.last = now
-            if session is not None:
-                up(session, payload)
+        senders = batch.senders
+        fast = reader is not None and self.up == self.send_up
+        first = senders[0] if senders else None
+        if senders and senders.count(first) == len(senders):
+            runs: list[tuple[Any, int, int]] = [(first, 0, len(senders))]  # a flood from one client
+        else:
+            runs = []
+            for index, sender in enumerate(senders):
+                if runs and sender == runs[-1][0]:
+                    runs[-1] = (sender, runs[-1][1], index + 1)
+                else:
+                    runs.append((sender, index, index + 1))
+        for sender, start, end in runs:
+            session = sessions.get(sender) or self.open(sender, now)
+            if session is None:
+                self.refused += end - start
+                continue
+            session.last = now
+            if fast:
+                assert reader is not None
+                failed, code = reader.forward(session.sock.fileno(), start, end - start, None)
+                if failed:
+                    self._failed(OSError(code, os.strerror(code)), self.server, "to the server", failed)
             else:
-                self.refused += 1
+                up = self.up
+                for payload in batch.payloads[start:end]:
+                    up(session, payload)
         self.flush_failures()
 
-    def forward_down(self, session: Upstream, batch: RecvBatch) -> None:
-        """Forward a batch the server sent to `session`'s socket on to its client."""
+    def forward_down(self, session: Upstream, batch: RecvBatch, reader: MmsgReader | None = None) -> None:
+        """Forward a batch the server sent to `session`'s socket on to its client (with one
+        sendmmsg from `reader`'s slots when it can, as `forward_up`)."""
         session.last = time.monotonic()
-        down = self.down
-        for payload in batch.payloads:
-            down(session, payload)
+        if reader is not None and session.name is not None and self.down == self.send_down:
+            failed, code = reader.forward(self.listen.fileno(), 0, len(batch), session.name)
+            if failed:
+                where = f"to client {session.client}"
+                self._failed(OSError(code, os.strerror(code)), session.client, where, failed)
+        else:
+            down = self.down
+            for payload in batch.payloads:
+                down(session, payload)
         self.flush_failures()
 
     def send_up(self, session: Upstream, payload: bytes) -> None:
@@ -235,7 +265,7 @@ class RelayTable:
         except OSError as error:
             self._failed(error, session.client, f"to client {session.client}")
 
-    def _failed(self, error: OSError, address: Address | None, where: str) -> None:
+    def _failed(self, error: OSError, address: Address | None, where: str, count: int = 1) -> None:
         if isinstance(error, ConnectionRefusedError):
             # An earlier datagram's ICMP error: the server's port is closed.
             key = (PORT_UNREACHABLE, address)
@@ -243,7 +273,7 @@ class RelayTable:
             key = (f"not forwarded {where}: the send buffer is full", address)
         else:
             key = (f"not forwarded {where}: {error.strerror or error}", address)
-        self._failures[key] = self._failures.get(key, 0) + 1
+        self._failures[key] = self._failures.get(key, 0) + count
 
     def read_failed(self, error: OSError, session: Upstream) -> None:
         """An upstream socket's receive error (the server's ICMP errors arrive so)."""

@@ -125,7 +125,7 @@ class RelayTransport(UdpTransport):
     def _queue(self, batch: RecvBatch) -> None:
         """A batch from the clients: forward it, then queue it for the screen."""
         batch.relay = UP
-        self.table.forward_up(batch)
+        self.table.forward_up(batch, self._reader)
         super()._queue(batch)
 
     def _drain_upstream(self, session: Upstream) -> None:
@@ -143,7 +143,7 @@ class RelayTransport(UdpTransport):
                 return
             batch.relay = session.tag
             if session.tag is not None:
-                self.table.forward_down(session, batch)
+                self.table.forward_down(session, batch, self._upstream_reader)
             UdpTransport._queue(self, batch)
 
     def _read_upstream(self, session: Upstream) -> RecvBatch | None:
