@@ -296,3 +296,37 @@ def test_relay_batches_are_tagged_up_and_down(echo: EchoServer, relay_to: Relay)
     tags = [item.relay for item in relay_to.taken if isinstance(item, RecvBatch)]
     assert tags[0] is not None and tags[0].up and tags[0].client is None
     assert tags[1] is not None and not tags[1].up and tags[1].client == me
+
+
+def test_interleaved_bursts_from_two_clients_each_come_back_whole(echo: EchoServer, relay_to: Relay) -> None:
+    """Batches mixing two clients are forwarded in runs (one sendmmsg each): every datagram
+    goes up from its own client's socket and comes back to that client only, in order."""
+    alice, bob = client(), client()
+    back_alice: list[bytes] = []
+    back_bob: list[bytes] = []
+    with alice, bob:
+        for burst in range(10):  # bursts a plain socket's default receive buffer holds
+            for number in range(burst * 50, burst * 50 + 50):
+                alice.sendto(b"a%d" % number, relay_to.address)
+                bob.sendto(b"b%d" % number, relay_to.address)
+            back_alice += [alice.recvfrom(100)[0] for _ in range(50)]
+            back_bob += [bob.recvfrom(100)[0] for _ in range(50)]
+    assert back_alice == [b"echo:a%d" % number for number in range(500)]
+    assert back_bob == [b"echo:b%d" % number for number in range(500)]
+    by_source: dict[tuple[str, int], set[bytes]] = {}
+    for source, payload in zip(echo.sources, echo.payloads, strict=True):
+        by_source.setdefault(source, set()).add(payload[:1])
+    assert sorted(by_source.values(), key=sorted) == [{b"a"}, {b"b"}]
+
+
+def test_a_closed_server_port_is_a_counted_fault(relay_to: Relay, echo: EchoServer) -> None:
+    echo.close()  # nobody on the server's port: the kernel answers ICMP port unreachable
+    with client() as alice:
+        for _ in range(5):
+            alice.sendto(b"anyone?", relay_to.address)
+        wait_until(
+            lambda: (relay_to.take(), relay_to.session.counters.faults)[1] >= 1,
+            "the port-unreachable fault",
+        )
+    faults = [item for item in relay_to.taken if not isinstance(item, RecvBatch | Notice)]
+    assert faults and all("ICMP port unreachable" in fault.message for fault in faults)  # type: ignore[union-attr]
