@@ -132,3 +132,18 @@ async def test_to_server_outside_relay_mode_says_why_not() -> None:
             assert composer.value == "/to server"  # the line stays, to be corrected
     finally:
         transport.close()
+
+
+async def test_the_palette_types_to_the_server_again(echo: EchoServer) -> None:
+    app = relay_app(echo.address)
+    try:
+        async with app.run_test(size=WIDE) as pilot:
+            await type_line(pilot, app, "/to 127.0.0.1:9")
+            assert "to client 127.0.0.1:9" in header_text(app)
+            entry = next(c for c in app.get_system_commands(app.screen) if c.title == "Type to the server")
+            entry.callback()
+            await pilot.pause()
+            assert app.session.target == echo.address
+            assert "to server" in header_text(app)
+    finally:
+        app.transport.close()
