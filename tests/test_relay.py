@@ -330,3 +330,16 @@ def test_a_closed_server_port_is_a_counted_fault(relay_to: Relay, echo: EchoServ
         )
     faults = [item for item in relay_to.taken if not isinstance(item, RecvBatch | Notice)]
     assert faults and all("ICMP port unreachable" in fault.message for fault in faults)  # type: ignore[union-attr]
+
+
+def test_the_inspector_says_which_way_a_datagram_was_relayed() -> None:
+    from datetime import datetime
+
+    from udptui.datagram import Direction, Entry
+    from udptui.view import entry_fields
+
+    client_address = Address("127.0.0.1", 5100)
+    for way, said in (("up", "client 127.0.0.1:5100 → server"), ("down", "server → client 127.0.0.1:5100")):
+        entry = Entry(datetime(2026, 1, 2), Direction.RECEIVED, client_address, b"x", 1, relay=way)
+        fields = dict(entry_fields(entry, local="0.0.0.0:9000", previous_from_peer=None, scanned_back=True))
+        assert fields["relayed"] == said and "from" not in fields
