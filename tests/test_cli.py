@@ -63,6 +63,29 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], words: str) 
         (("--listen", "0", "--respond", "x(", "y"), "--respond: bad pattern 'x('"),
         (("--listen", "0", "--respond", "x", "\\2"), "--respond: bad reply"),
         (("--listen", "0", "--respond-hex", "x", "/hex zz"), "--respond-hex: bad reply '/hex zz'"),
+        (
+            ("--listen", "0", "--forward", "127.0.0.1"),
+            "--forward: bad address '127.0.0.1': expected HOST:PORT",
+        ),
+        (("--forward", "127.0.0.1:9000"), "--forward needs --listen PORT"),
+        (
+            ("--listen", "0", "--forward", "127.0.0.1:9", "--session-timeout", "0"),
+            "a positive number of seconds",
+        ),
+        (
+            ("--listen", "0", "--forward", "127.0.0.1:9", "--session-timeout", "-1"),
+            "a positive number of seconds",
+        ),
+        (
+            ("--listen", "0", "--forward", "127.0.0.1:9", "--session-timeout", "soon"),
+            "expected seconds like 5",
+        ),
+        (("--listen", "0", "--session-timeout", "5"), "--session-timeout works with --forward"),
+        (("--listen", "0", "--peer", "127.0.0.1:9", "--forward", "127.0.0.1:9"), "--forward and --peer"),
+        (
+            ("--listen", "0", "--forward", "127.0.0.1:9", "--respond", "a", "b"),
+            "--respond does not work with",
+        ),
     ],
 )
 def test_startup_errors_are_one_line(args: tuple[str, ...], words: str) -> None:
