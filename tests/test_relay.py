@@ -249,6 +249,7 @@ def test_headless_records_say_the_way_and_the_client(
         me = f"127.0.0.1:{alice.getsockname()[1]}"
     status, records, _ = app.finish()
     assert status == 0
+    assert app.first_line.rstrip().endswith(f", relaying to {echo.address}")
     datagrams = [record for record in records if record["dir"] != "note"]
     assert [(r["dir"], r["client"], r["text"]) for r in datagrams] == [
         ("up", me, "ping"),

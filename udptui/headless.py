@@ -343,6 +343,8 @@ def run_headless(
     where = f"udptui: listening on {transport.local_description}"
     if config.peer is not None:
         where += f", sending to {config.peer}"
+    if config.forward is not None:
+        where += f", relaying to {config.forward}"
     print(where, file=sys.stderr, flush=True)
     try:
         return runner.run()
