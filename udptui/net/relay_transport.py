@@ -22,7 +22,14 @@ from udptui.address import Address
 from udptui.batch import UP, RecvBatch
 from udptui.net.relay import DEFAULT_SESSION_TIMEOUT, MAX_CLIENTS, SNDBUF, RelayTable, Upstream
 from udptui.receiving import DRAIN_BATCH, RETRY_PAUSE, Fault
-from udptui.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF, SendError, UdpTransport, bind_socket
+from udptui.transport import (
+    DEFAULT_BUFSIZE,
+    DEFAULT_RCVBUF,
+    SendError,
+    TransportError,
+    UdpTransport,
+    bind_socket,
+)
 
 if TYPE_CHECKING:
     from udptui.mmsg import MmsgReader
@@ -77,14 +84,19 @@ class RelayTransport(UdpTransport):
     ) -> RelayTransport:
         """Bind the listening socket and open udptui's own socket to the server."""
         allow_descriptors(MAX_CLIENTS + 256)
-        return cls(
-            bind_socket(bind_host, port, rcvbuf),
-            server=server,
-            session_timeout=session_timeout,
-            bufsize=bufsize,
-            rcvbuf_requested=rcvbuf,
-            batch_receive=os.environ.get("UDPTUI_RECVMMSG", "1") != "0",
-        )
+        sock = bind_socket(bind_host, port, rcvbuf)
+        try:
+            return cls(
+                sock,
+                server=server,
+                session_timeout=session_timeout,
+                bufsize=bufsize,
+                rcvbuf_requested=rcvbuf,
+                batch_receive=os.environ.get("UDPTUI_RECVMMSG", "1") != "0",
+            )
+        except OSError as error:  # udptui's own socket to the server could not be made
+            sock.close()
+            raise TransportError(f"cannot reach the server {server}: {error.strerror or error}") from None
 
     @property
     def own_port(self) -> int:
