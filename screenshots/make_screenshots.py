@@ -22,6 +22,7 @@ from textual.pilot import Pilot
 from udptui.address import Address
 from udptui.app import UdpTuiApp, make_app
 from udptui.config import Config
+from udptui.net.impair_settings import ImpairSettings
 from udptui.net.relay_transport import RelayTransport
 from udptui.transport import UdpTransport, bind_socket
 from udptui.widgets import Composer
@@ -56,10 +57,10 @@ class Stage:
         self.clock = clock
         self.sockets: list[socket.socket] = []
 
-    def peer(self, port: int) -> socket.socket:
-        """A plain UDP socket on 127.0.0.1:`port` playing another program."""
+    def peer(self, port: int, host: str = "127.0.0.1") -> socket.socket:
+        """A plain UDP socket on `host`:`port` (127.0.0.1 unless told) playing another program."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind(("127.0.0.1", port))
+        sock.bind((host, port))
         sock.settimeout(WAIT_SECONDS)
         self.sockets.append(sock)
         return sock
@@ -231,6 +232,27 @@ async def many_peers(pilot: Pilot[None], stage: Stage) -> None:
     await pilot.press("tab", "tab", "down", "down")  # past the log to the pane, the cursor on the third peer
 
 
+async def by_host(pilot: Pilot[None], stage: Stage) -> None:
+    """One-shot senders: syslog lines from a new port each (127.0.0.1), StatsD from another
+    host (127.0.0.3), muted with `m`; the pane grouped by host (`g`), a chat peer (127.0.0.2)
+    still the target."""
+    chat = stage.peer(21870, "127.0.0.2")
+    await stage.receive(pilot, chat, b"deploying web01 now", after=1)
+    await stage.send(pilot, "ok, watching the logs", after=2)
+    chat.recv(100)
+    lines = [b"starting nginx", b"listening on :443", b"GET /health 200", b"GET /health 200"]
+    statsd = [b"web.req:1|c", b"web.lat:12|ms", b"web.req:1|c", b"web.lat:9|ms"]
+    for index, (line, metric) in enumerate(zip(lines, statsd, strict=True)):
+        await stage.receive(pilot, stage.peer(21861 + index, "127.0.0.3"), metric, after=0.5)
+        syslog = b"<30>1 2026-01-02T09:41:0%dZ web01 nginx - - - " % index + line
+        await stage.receive(pilot, stage.peer(21851 + index), syslog, after=0.5)
+    await stage.receive(pilot, chat, b"done, any errors?", after=2)
+    # Into the pane, grouped by host; the cursor on 127.0.0.3 (the third host), muted.
+    await pilot.press("shift+tab", "g", "down", "down", "m")
+    await stage.wait_for(pilot, lambda: bool(stage.app.session.muting), "the mute")
+    stage.app.clear_notifications()
+
+
 async def inspector(pilot: Pilot[None], stage: Stage) -> None:
     """F6 on a DNS query from `dig`, between a game packet and syslog lines: the inspector
     beside the log shows where, when and what, then every byte and the text."""
@@ -253,8 +275,8 @@ async def inspector(pilot: Pilot[None], stage: Stage) -> None:
     await pilot.press("f2", "f6", "up", "up")  # the inspector on the DNS query
 
 
-RELAY_SERVER = 21851
-RELAY_UPSTREAM = (21870, 21871, 21872)
+RELAY_SERVER = 21951
+RELAY_UPSTREAM = (21970, 21971, 21972)
 """udptui's own socket to the server, then each client's session, in the order they come."""
 
 
@@ -283,7 +305,7 @@ async def relay(pilot: Pilot[None], stage: Stage) -> None:
     """udptui between two tutorial clients and the tutorial's server: both ways in the log,
     the clients in the pane; typing goes to the server, then to a client chosen with /to."""
     app = stage.app
-    alpha, beta = stage.peer(21861), stage.peer(21862)
+    alpha, beta = stage.peer(21961), stage.peer(21962)
 
     async def through(client: socket.socket, payload: bytes, after: float) -> None:
         stage.clock.advance(after)
@@ -299,8 +321,54 @@ async def relay(pilot: Pilot[None], stage: Stage) -> None:
     await through(alpha, b"3 sendto calls", 3)
     await stage.send(pilot, "status? (typed in udptui)", after=2)
     await stage.wait_for(pilot, lambda: app.session.counters.received == 7, "the server's answer")
-    await stage.command(pilot, "/to 127.0.0.1:21862")
+    await stage.command(pilot, "/to 127.0.0.1:21962")
     await stage.send(pilot, "psst, beta: udptui here", after=3)
+
+
+def dns_question(name: str, kind: int) -> bytes:
+    """A DNS query (id 0, as mDNS sends them) for `name`, type `kind`, class IN."""
+    labels = b"".join(bytes([len(part)]) + part.encode() for part in name.split(".")) + b"\0"
+    return bytes(4) + b"\x00\x01" + bytes(6) + labels + kind.to_bytes(2, "big") + b"\x00\x01"
+
+
+async def multicast(pilot: Pilot[None], stage: Stage) -> None:
+    """Joined to the mDNS group on lo: two hosts ask there, a third broadcasts, one writes to
+    us alone; F6 on a question sent to the group."""
+    printer, laptop, tv = stage.peer(21608), stage.peer(21708), stage.peer(21808)
+    for sock in (printer, laptop, tv):
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    await stage.command(pilot, "/join 224.0.0.251%lo")
+    port = stage.address.port
+    app = stage.app
+    for sender, payload, host in (
+        (printer, dns_question("_ipp._tcp.local", 12), "224.0.0.251"),
+        (laptop, dns_question("_services._dns-sd._udp.local", 12), "224.0.0.251"),
+        (tv, b"DISCOVER tv-livingroom 1.4", "127.255.255.255"),
+        (laptop, b"hello, just you", "127.0.0.1"),
+        (printer, dns_question("printer.local", 1), "224.0.0.251"),
+    ):
+        stage.clock.advance(0.7)
+        before = app.session.counters.received
+        sender.sendto(payload, (host, port))
+        await stage.wait_for(pilot, lambda before=before: app.session.counters.received > before, host)  # type: ignore[misc]
+    await pilot.press("f2", "f6", "up", "up", "up")  # the inspector on the laptop's question
+
+
+async def lesson(pilot: Pilot[None], stage: Stage) -> None:
+    """The README's lesson: a client losing 30% of what it sends (`--loss 30% --seed 1`) to
+    the tutorial's server, which answers what reaches it."""
+    server = stage.peer(21608)
+    for word in ("one", "two", "three", "four", "five", "six"):
+        stage.clock.advance(2)
+        before = len(stage.app.session.store)
+        stage.app.query_one(Composer).value = word
+        await pilot.press("end", "enter")
+        await stage.wait_for(pilot, lambda n=before: len(stage.app.session.store) > n, f"sending {word!r}")
+        fate = stage.app.session.store[-1].impairment
+        if fate is None or not fate.lost:
+            server.recv(100)
+            await stage.receive(pilot, server, f"ok, got {word}".encode(), after=0.001)
 
 
 async def main() -> None:
@@ -315,14 +383,32 @@ async def main() -> None:
         await shoot("hostile", Config(port=21504, listening=True, bufsize=32, rcvbuf=RCVBUF), hostile),
         await shoot("hex-view", Config(port=21505, listening=True, rcvbuf=RCVBUF), hex_view),
         await shoot("peers", Config(port=21506, listening=True, rcvbuf=RCVBUF), many_peers),
+        await shoot("peers-by-host", Config(port=21508, listening=True, rcvbuf=RCVBUF), by_host),
         await shoot(
             "inspector", Config(port=21507, listening=True, rcvbuf=RCVBUF), inspector, size=(150, 34)
+        ),
+        await shoot(
+            "multicast",
+            Config(port=21509, listening=True, rcvbuf=RCVBUF),
+            multicast,
+            bind_host=None,
+            size=(150, 34),
+        ),
+        await shoot(
+            "lesson-loss",
+            Config(
+                port=21510,
+                peer=Address("127.0.0.1", 21608),
+                rcvbuf=RCVBUF,
+                impair=ImpairSettings(loss=0.3, seed=1),
+            ),
+            lesson,
         ),
     ]
     server = TutorialServer(RELAY_SERVER)
     try:
         forward = Address("127.0.0.1", RELAY_SERVER)
-        config = Config(port=21508, listening=True, forward=forward, rcvbuf=RCVBUF)
+        config = Config(port=21511, listening=True, forward=forward, rcvbuf=RCVBUF)
         made.append(await shoot("relay", config, relay))
     finally:
         server.close()

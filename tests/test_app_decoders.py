@@ -179,4 +179,6 @@ async def test_only_drawn_entries_are_decoded(open_transport: OpenTransport, pee
         await wait_for(pilot, lambda: app.session.counters.received == 300, "the burst")
         await pilot.pause()
         decoded = len(app.decoding._cache)
-        assert 0 < decoded <= 30, decoded  # the log is under 30 lines tall
+        # The log is under 30 lines tall; it may have drawn a screenful while the burst was
+        # still arriving and another at its end, so at most two screenfuls, never all 300.
+        assert 0 < decoded <= 60, decoded

@@ -131,8 +131,16 @@ def test_help_shows_one_example_a_line_with_what_it_does() -> None:
 
 def single_value_flags() -> list[tuple[str, str]]:
     """Every flag of the real parser that takes one value, with a value it accepts."""
-    values = {"--listen": "0", "--peer": "127.0.0.1:9", "--bind": "127.0.0.1", "--log": "chat.jsonl"}
-    values["--forward"] = "127.0.0.1:9"
+    values = {
+        "--listen": "0",
+        "--peer": "127.0.0.1:9",
+        "--bind": "127.0.0.1",
+        "--log": "chat.jsonl",
+        "--delay": "80ms",
+        "--jitter": "20ms",
+        "--rate": "100kbit",
+        "--forward": "127.0.0.1:9",
+    }
     flags = []
     for action in build_parser()._actions:
         repeatable = isinstance(action, argparse._AppendAction)  # e.g. --decoder-path, one per file

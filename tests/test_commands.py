@@ -189,13 +189,35 @@ def test_help_and_the_palette_come_from_one_table() -> None:
         "keep",
         "respond",
         "eol",
+        "join",
+        "leave",
+        "groups",
+        "impair",
         "clear",
         "save",
         "decode",
+        "mute",
+        "unmute",
         "help",
     ]
     assert [command.name for command in COMMANDS] == names
-    with_argument = {"to", "hex", "save", "file", "repeat", "send", "keep", "respond", "eol", "decode"}
+    with_argument = {
+        "to",
+        "hex",
+        "save",
+        "file",
+        "repeat",
+        "send",
+        "keep",
+        "respond",
+        "eol",
+        "decode",
+        "join",
+        "leave",
+        "impair",
+        "mute",
+        "unmute",
+    }
     assert {command.name for command in COMMANDS if command.takes_argument} == with_argument
     assert all(command.title and command.help for command in COMMANDS)
 

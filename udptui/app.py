@@ -9,12 +9,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import partial
 
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from udptui.address import Address
+from udptui.app_peers import PeerActions
 from udptui.commands import CommandError, help_lines, run_line
 from udptui.config import Config
 from udptui.datagram import Entry, Level
@@ -22,9 +23,8 @@ from udptui.decoders import Choice, DecoderLoadError, Decoding, Registry
 from udptui.lookup import LookupResult, Lookups
 from udptui.palette import system_commands
 from udptui.saving import SaveError, save_session
-from udptui.sending import Sending
 from udptui.session import Clock
-from udptui.startup import new_session
+from udptui.startup import new_sending, new_session, open_transport
 from udptui.transcript import Transcript
 from udptui.transport import SendError, TransportError, UdpTransport
 from udptui.widgets import ChatBody, ChatHeader, ChatLog, Composer, FilterBar, PeerList, StatusBar
@@ -39,7 +39,7 @@ FAULT_TOAST_INTERVAL = 1.0
 """Seconds between network toasts; faults in between are still logged as entries."""
 
 
-class UdpTuiApp(App[None]):
+class UdpTuiApp(PeerActions):
     """A chat over raw UDP: every datagram in the log, Enter sends one."""
 
     CSS_PATH = "udptui.tcss"
@@ -76,7 +76,7 @@ class UdpTuiApp(App[None]):
         self.config = config
         self.transport = transport
         self.session = new_session(config, transport, transcript, clock)
-        self.sending = Sending(self.session, eol=config.eol, rules=config.rules, saved=config.saved)
+        self.sending = new_sending(config, self.session)
         """Line ending, repeats (and their log marks): the sending state commands act on."""
         self._lookups = Lookups(partial(self.call_from_thread, self._looked_up))
         port = transport.local_address.port
@@ -88,7 +88,7 @@ class UdpTuiApp(App[None]):
         yield ChatHeader(id="header")
         with ChatBody(id="body"):
             yield LogPane(self.session.store, started=self.session.clock(), id="logs")
-            yield PeerList(self.session.roster, id="peers")
+            yield PeerList(self.session.roster, muting=self.session.muting, id="peers")
         yield FilterBar(id="filter")
         yield Composer(id="composer")
         yield StatusBar(id="status")
@@ -124,7 +124,7 @@ class UdpTuiApp(App[None]):
     def on_unmount(self) -> None:
         # Thread workers cannot be cancelled: wake the receive loop so the process can end.
         self.transport.stop()
-        self.sending.stop_repeat()
+        self.sending.close()
 
     # -- receiving ------------------------------------------------------------------------
 
@@ -186,7 +186,9 @@ class UdpTuiApp(App[None]):
             faults=counters.faults,
             rcvbuf=self.transport.rcvbuf_granted,
             sending=tuple(self.sending.status()),
+            muted=self.session.muting.status,
         )
+        self.query_one(ChatHeader).groups = self.transport.groups.labels()
 
     def _show_target(self) -> None:
         target = self.session.target
@@ -233,9 +235,9 @@ class UdpTuiApp(App[None]):
         except SendError as error:
             self.notice(str(error), Level.ERROR, title="Not sent")
             return False
-        self._entries_added([result.entry])
-        for warning in result.warnings:
-            self.notice(warning, Level.WARNING, title="Large datagram")
+        self._entries_added(result.entries)
+        for title, warning in result.notices():
+            self.notice(warning, Level.WARNING, title=title)
         self._update_status()
         return True
 
@@ -341,21 +343,19 @@ class UdpTuiApp(App[None]):
         self.query_one(ChatLog).filter_text = ""
         self.query_one(Composer).focus()
 
-    def action_clear_log(self) -> None:
-        self.clear_log()
-
     def clear_log(self) -> None:
         self.query_one(ChatLog).clear_view()
+
+    action_clear_log = clear_log
 
     def action_scroll_log(self, where: str) -> None:
         self.query_one(LogPane).scroll_log(where)
 
-    def action_help(self) -> None:
-        self.show_help()
-
     def show_help(self) -> None:
         for usage, meaning in help_lines():
             self.note(f"{usage}  {meaning}")
+
+    action_help = show_help
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Every command is in the palette too (ctrl+p)."""
@@ -382,12 +382,7 @@ def make_app(
         transcript = Transcript(config.log_path)
     if transport is None:
         try:
-            transport = UdpTransport.open(
-                bind_host=config.bind_host,
-                port=config.port,
-                bufsize=config.bufsize,
-                rcvbuf=config.rcvbuf,
-            )
+            transport = open_transport(config)  # with its groups joined
         except TransportError:
             if transcript is not None:
                 transcript.close()

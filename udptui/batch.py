@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from udptui.address import Address, interface_name
+from udptui.net.destinations import special_destination, special_raw
 
 SO_TIMESTAMPNS = 35
 """Linux: the kernel's arrival time of each datagram (struct timespec) in the ancillary data."""
@@ -32,6 +33,11 @@ _HEADER = struct.Struct("@Nii")
 """struct cmsghdr: cmsg_len (size_t), cmsg_level, cmsg_type."""
 _ALIGN = struct.calcsize("N")
 _TIMESPEC = struct.Struct("@qq" if struct.calcsize("N") == 8 else "@ll")
+
+_LEVEL_AT = struct.calcsize("@N")
+_TYPE_AT = _LEVEL_AT + 4
+_GROUP_BYTE = bytes(1 if 224 <= byte <= 239 else 0 for byte in range(256))
+"""A translation table: 1 for the first bytes of IPv4 groups (224-239), else 0."""
 
 Ancillary = list[tuple[int, int, bytes]]
 """What `socket.recvmsg` returns as ancillary data: (level, type, data)."""
@@ -85,16 +91,40 @@ def drop_count(ancillary: Ancillary) -> int | None:
 
 def local_host(ancillary: Ancillary) -> str | None:
     """The local address a datagram arrived on (IP_PKTINFO / IPV6_PKTINFO), if there."""
+    return local_host_and_interface(ancillary)[0]
+
+
+def local_host_and_interface(ancillary: Ancillary) -> tuple[str | None, int]:
+    """The address a datagram was sent to (its IP header's destination: a local address, a
+    group or a broadcast address) and the index of the interface it came in on (0: unknown)."""
     for level, kind, data in ancillary:
         if level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO and len(data) >= 20:
             host = socket.inet_ntop(socket.AF_INET6, data[:16])
-            if host.startswith("::ffff:") and "." in host:
-                return host[7:]
             index = int.from_bytes(data[16:20], sys.byteorder)
-            return f"{host}%{interface_name(index)}" if host.startswith("fe80:") and index else host
+            if host.startswith("::ffff:") and "." in host:
+                return host[7:], index
+            return (f"{host}%{interface_name(index)}" if host.startswith("fe80:") and index else host), index
         if level == socket.IPPROTO_IP and kind == IP_PKTINFO and len(data) >= 12:
-            return socket.inet_ntop(socket.AF_INET, data[8:12])  # ipi_addr: the header's destination
-    return None
+            # ipi_addr: the header's destination (ipi_spec_dst is the local address a reply goes from)
+            index = int.from_bytes(data[:4], sys.byteorder)
+            return socket.inet_ntop(socket.AF_INET, data[8:12]), index
+    return None, 0
+
+
+def _destination_at(raw: bytes, start: int, used: int) -> tuple[int, int, int]:
+    """Where the pktinfo's control header starts in one message's control bytes, where its
+    destination address is, and that address's length (4 or 16); (-1, -1, 0) if none."""
+    offset, end, header = start, start + used, _HEADER.size
+    while offset + header <= end:
+        length, level, kind = _HEADER.unpack_from(raw, offset)
+        if length < header or offset + length > end:
+            break
+        if level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO and length - header >= 20:
+            return offset, offset + header, 16  # in6_pktinfo: ipi6_addr first
+        if level == socket.IPPROTO_IP and kind == IP_PKTINFO and length - header >= 12:
+            return offset, offset + header + 8, 4  # in_pktinfo: ifindex, spec_dst, then ipi_addr
+        offset += (length + _ALIGN - 1) & ~(_ALIGN - 1)
+    return -1, -1, 0
 
 
 def address_from_raw(raw: bytes) -> Address:
@@ -243,17 +273,88 @@ class RecvBatch:
     def _control_used(self, index: int) -> int:
         return self.control_lens[index] if self.control_lens is not None else self.control_size
 
-    def arrival_and_local(self, index: int) -> tuple[int, Address | None]:
-        """`arrival_ns` and `local_address` from one reading of the ancillary data: an entry
-        needs both, and a transcript of a flood makes an entry for every datagram."""
+    def arrival_and_local(self, index: int) -> tuple[int, Address | None, int]:
+        """`arrival_ns`, the address the datagram was sent to (with our port) and the index of
+        the interface it came in on, from one reading of the ancillary data: an entry needs
+        all three, and a transcript of a flood makes an entry for every datagram."""
         ancillary = self.ancillary(index)
         found = arrival_ns(ancillary)
         try:
-            host = local_host(ancillary)
+            host, interface = local_host_and_interface(ancillary)
         except (OSError, ValueError):  # unknown, as on other platforms
-            host = None
+            host, interface = None, 0
         local = None if host is None else _local(host, self.local_port)
-        return self.read_ns if found is None else found, local
+        return self.read_ns if found is None else found, local, interface
+
+    def special_destinations(self, broadcasts: frozenset[bytes]) -> dict[int, str]:
+        """The datagrams sent to a group or a broadcast address, by index, with that address;
+        unicast ones (nearly always all) are left out.
+
+        A record of a flood needs this for every datagram, so the control bytes are read in
+        place: the pktinfo sits where it sat in the first message (its control header's bytes
+        say so), and a unicast address is let go after a byte or two is looked at."""
+        controls = self.controls
+        found: dict[int, str] = {}
+        if controls is None or not self.payloads:
+            return found
+        if not isinstance(controls, bytes):  # recvmsg: parsed ancillary lists
+            for index, ancillary in enumerate(controls):
+                to = special_destination(local_host(ancillary))
+                if to is not None:
+                    found[index] = to
+            return found
+        size, header = self.control_size, _HEADER.size
+        head_at, address_at, length = _destination_at(controls, 0, self._control_used(0))
+        if head_at < 0:
+            return found
+        head = controls[head_at : head_at + header]
+        lasts = {raw[3] for raw in broadcasts}
+        """The last bytes of the broadcast addresses: a unicast one rarely ends in one (255)."""
+        count = len(self.payloads)
+        if self._all_unicast(head_at, address_at, length, lasts, count):
+            return found
+        for index in range(count):
+            start = index * size
+            at = start + address_at
+            if controls[start + head_at : start + head_at + header] != head:  # moved (a drop count came)
+                _, at, length = _destination_at(controls, start, self._control_used(index))
+                if at < 0:
+                    continue
+            if length == 16:  # IPv6, or IPv4 v4-mapped on a dual-stack socket
+                if (
+                    controls[at] != 0xFF
+                    and controls[at + 12] & 0xF0 != 0xE0
+                    and controls[at + 15] not in lasts
+                ):
+                    continue
+            elif controls[at] & 0xF0 != 0xE0 and controls[at + 3] not in lasts:
+                continue
+            to = special_raw(controls[at : at + length], broadcasts)
+            if to is not None:
+                found[index] = to
+        return found
+
+    def _all_unicast(self, head_at: int, address_at: int, length: int, lasts: set[int], count: int) -> bool:
+        """True when no datagram can have come to a group or a broadcast address, told from a
+        few bytes of every message at once (slices with the message stride, in C): each
+        pktinfo header in its place, no address starting 0xff or 224-239, none ending like a
+        broadcast one. False means: look at each one."""
+        controls, size = self.controls, self.control_size
+        assert isinstance(controls, bytes)
+
+        def column(offset: int) -> bytes:
+            return controls[offset::size][:count]
+
+        for offset in (head_at, head_at + _LEVEL_AT, head_at + _TYPE_AT):  # the header's length, level, type
+            if column(offset).count(controls[offset]) != count:
+                return False
+        first = 12 if length == 16 else 0  # where a v4-mapped address's IPv4 part starts
+        if column(address_at + first).translate(_GROUP_BYTE).count(1):
+            return False
+        if length == 16 and column(address_at).count(0xFF):
+            return False
+        ends = column(address_at + length - 1)
+        return not any(ends.count(last) for last in lasts)
 
     def latest_drop_count(self) -> int | None:
         """The drop counter the newest datagram carries: it is cumulative, and the kernel adds

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from udptui.batch import local_datetime
+from udptui.batch import RecvBatch, local_datetime
 from udptui.datagram import Entry
+from udptui.net.destinations import BROADCASTS
 from udptui.store import BatchChunk, FreshEntries
 from udptui.transcript import format_record, format_records, json_string, timestamp
 from udptui.visible import json_escape_unsafe
@@ -27,7 +28,12 @@ def records_text(entries: Iterable[Entry]) -> str:
         return format_records(entries)
     lines: list[str] = []
     for chunk, length in entries.parts():
-        if isinstance(chunk, BatchChunk) and chunk.time is None and length == len(chunk):
+        if (
+            isinstance(chunk, BatchChunk)
+            and chunk.time is None
+            and length == len(chunk)
+            and type(chunk.batch) is RecvBatch  # not one with impairments' fates
+        ):
             _batch_lines(chunk, lines)
         else:  # notes, sends, and times an injected clock decides
             lines.extend(format_record(chunk.make(index)) for index in range(length))
@@ -54,6 +60,7 @@ class _SecondClock:
 def _batch_lines(chunk: BatchChunk, lines: list[str]) -> None:
     batch = chunk.batch
     clock = _SecondClock()
+    destinations = batch.special_destinations(BROADCASTS.current())
     peers: dict[Any, str] = {}
     relay = batch.relay
     # A relayed datagram says which way it went and its client: `"dir": "up", "client": …`.
@@ -77,8 +84,11 @@ def _batch_lines(chunk: BatchChunk, lines: list[str]) -> None:
         except UnicodeDecodeError:
             body = '"hex": "' + payload.hex() + '"'
         ts = clock.ts(batch.arrival_ns(index))
+        to = destinations.get(index) if destinations else None
+        # A group or broadcast address: `"to"` after the peer, where entry_record puts it.
+        peer_to = peer if to is None else f'{peer}, "to": "{to}"'
         line = (
-            f'{{"ts": "{ts}{head}{peer}, "len": {batch.wire_length(index)}, '
+            f'{{"ts": "{ts}{head}{peer_to}, "len": {batch.wire_length(index)}, '
             f"{body}{_TRUNCATED[batch.truncation(index)]}}}"
         )
         lines.append(json_escape_unsafe(line) + "\n")

@@ -7,6 +7,7 @@ start-up error answer at once.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -16,7 +17,10 @@ from udptui.address import Address, AddressError, parse_endpoint, parse_port, re
 from udptui.config import DEFAULT_SCROLLBACK, Config
 from udptui.decoders.decoding import Choice
 from udptui.decoders.registry import DecoderLoadError, Registry
-from udptui.net.relay import DEFAULT_SESSION_TIMEOUT
+from udptui.impair_flags import add_impair_flags, impair_from_args, join_negative_values
+from udptui.net.groups import GroupError, GroupSpec, parse_group
+from udptui.net.outgoing import MulticastOptions, check_interface
+from udptui.relay_flags import add_relay_flags, relay_from_args
 from udptui.responder import Rule, RuleError
 from udptui.saved_messages import SavedMessages, SavedMessagesError, default_path
 from udptui.startup import NEEDS_TERMINAL, StartError, has_terminal, open_files, open_transport
@@ -36,6 +40,9 @@ examples:
   udptui --listen 0 --pcap chat.pcap      every datagram as pcap, for tcpdump
   udptui --listen 5514 --jsonl | jq -r .text  no screen: each datagram's text
   udptui --listen 9000 --forward 127.0.0.1:8080  relay clients to a server
+  udptui --listen 5353 --join 224.0.0.251  hear mDNS (multicast DNS) queries
+  udptui --peer 255.255.255.255:9999      broadcast to the local network
+  udptui --peer 127.0.0.1:8080 --loss 30%  lose 30% of what you send, marked
 """
 
 
@@ -146,6 +153,21 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _group(text: str) -> GroupSpec:
+    try:
+        return parse_group(text)
+    except GroupError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _interface(text: str) -> str:
+    try:
+        check_interface(text)
+    except GroupError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def build_parser() -> OneLineParser:
     parser = OneLineParser(
         prog="udptui",
@@ -254,18 +276,29 @@ def build_parser() -> OneLineParser:
         default=[],
         help="load your own decoder(s) from this Python file (DECODER or DECODERS in it)",
     )
+    add_relay_flags(parser)
     parser.add_argument(
-        "--forward",
-        metavar="HOST:PORT",
-        help="relay mode (with --listen): relay every client of the listening port to this server",
+        "--join",
+        metavar="GROUP",
+        dest="joins",
+        action="append",
+        type=_group,
+        default=[],
+        help="join a multicast group: 239.1.2.3, 239.1.2.3%%eth0, ff02::fb%%eth0, or "
+        "SOURCE@GROUP (source-specific); repeatable; needs --listen",
     )
     parser.add_argument(
-        "--session-timeout",
-        metavar="SECONDS",
-        type=_seconds,
-        help="with --forward: close a client's session after this long idle "
-        f"(default {DEFAULT_SESSION_TIMEOUT:g})",
+        "--ttl", metavar="N", type=_int_range(0, 255), help="hops a datagram to a group may take (default 1)"
     )
+    parser.add_argument(
+        "--loop",
+        action=argparse.BooleanOptionalAction,
+        help="hear our own datagrams to a group on this machine (default: yes)",
+    )
+    parser.add_argument(
+        "--iface", metavar="NAME", type=_interface, help="send datagrams to a group out of this interface"
+    )
+    add_impair_flags(parser)
     parser.add_argument("--version", action="version", version=f"udptui {__version__}")
     return parser  # fmt: skip
 
@@ -273,8 +306,8 @@ def build_parser() -> OneLineParser:
 def config_from_args(argv: list[str] | None = None) -> Config:
     """Parse flags into a Config; usage errors exit with status 2 and one line."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    forward = _relay_checks(parser, args)
+    args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else argv))
+    forward, session_timeout = relay_from_args(args, parser)
     if args.listen is None and args.peer is None:
         parser.error("say where to talk: --listen PORT, --peer HOST:PORT, or both")
     for flag, value in (("--count", args.count), ("--idle-timeout", args.idle_timeout)):
@@ -287,6 +320,7 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         parser.error(str(error))
     if peer and bind_host and bind_host != "::" and Address(bind_host, 0).is_ipv6 != peer.is_ipv6:
         parser.error(f"cannot reach {peer} from bind address {bind_host}: the IP versions differ")
+    _check_joins(parser, args.joins, args.listen, bind_host, peer)
     rules = []
     for hex_match, pattern, reply in args.rules or ():
         try:
@@ -297,6 +331,7 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         saved = SavedMessages.load(args.messages if args.messages is not None else default_path())
     except SavedMessagesError as error:
         parser.error(str(error))
+    impair, impair_direction = impair_from_args(args, parser)
     return Config(
         port=args.listen or 0,
         bind_host=bind_host,
@@ -316,26 +351,39 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         decode=args.decode,
         decoder_paths=tuple(args.decoder_path),
         forward=forward,
-        session_timeout=args.session_timeout or DEFAULT_SESSION_TIMEOUT,
+        session_timeout=session_timeout,
+        joins=tuple(args.joins),
+        multicast=MulticastOptions(args.ttl, args.loop, args.iface or ""),
+        impair=impair,
+        impair_direction=impair_direction,
     )
 
 
-def _relay_checks(parser: OneLineParser, args: argparse.Namespace) -> Address | None:
-    """`--forward` and what goes with it; the server's address, or None when not relaying."""
-    if args.forward is None:
-        if args.session_timeout is not None:
-            parser.error("--session-timeout works with --forward (relay mode) only")
-        return None
-    if args.listen is None:
-        parser.error("--forward needs --listen PORT: the port the clients write to")
-    if args.peer is not None:
-        parser.error("--forward and --peer: give one (a relay types to the server, or /to a client)")
-    if args.rules:
-        parser.error("--respond does not work with --forward: a relay forwards, it does not answer")
+def _is_group(host: str) -> bool:
     try:
-        return parse_endpoint(args.forward)
-    except AddressError as error:
-        parser.error(f"--forward: {error}")
+        return ipaddress.ip_address(host.partition("%")[0]).is_multicast
+    except ValueError:
+        return False
+
+
+def _check_joins(
+    parser: OneLineParser,
+    joins: list[GroupSpec],
+    listen: int | None,
+    bind_host: str | None,
+    peer: Address | None,
+) -> None:
+    """`--join` needs a port to listen on, and a socket bound to no one unicast address."""
+    if not joins:
+        return
+    if listen is None:
+        hint = f" (the group's port: --listen {peer.port})" if peer is not None else ""
+        parser.error(f"--join needs --listen PORT: datagrams to a group go to a port senders know{hint}")
+    if bind_host is not None and bind_host not in ("0.0.0.0", "::") and not _is_group(bind_host):
+        parser.error(
+            f"--join with --bind {bind_host}: a socket bound to one unicast address hears nothing sent "
+            "to a group; leave --bind out"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

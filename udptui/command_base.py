@@ -13,6 +13,7 @@ from udptui.datagram import Level
 if TYPE_CHECKING:
     from udptui.config import Config
     from udptui.decoders.decoding import Choice
+    from udptui.muting import Muting
     from udptui.sending import Sending
 
 A = TypeVar("A")
@@ -65,6 +66,16 @@ class CommandContext(Protocol):
 
     def choose_decoders(self, choice: Choice, peer: Address | None) -> bool:
         """Decode with `choice` from now on, for `peer` or (None) for every peer."""
+        ...
+
+    @property
+    def muting(self) -> Muting:
+        """The muted hosts and addresses (the session's)."""
+        ...
+
+    def mutes_changed(self) -> str:
+        """Redraw what the mutes changed (the log, the peers pane); returns what a mute means
+        here, for the notice: hidden from the screen, or still written to standard output."""
         ...
 
     @property

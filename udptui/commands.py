@@ -19,6 +19,9 @@ from udptui.command_base import no_argument as no_argument
 from udptui.command_base import parse_hex as parse_hex
 from udptui.decoders.decoding import Choice
 from udptui.files import OVERWRITE_SUFFIX
+from udptui.group_commands import GROUP_COMMANDS
+from udptui.impair_commands import IMPAIR_COMMAND
+from udptui.peer_commands import PEER_COMMANDS
 from udptui.sending_commands import SENDING_COMMANDS
 
 
@@ -124,6 +127,8 @@ COMMANDS: tuple[Command[Any], ...] = (
         lambda context, payload, _: context.send_payload(payload),
     ),
     *SENDING_COMMANDS,
+    *GROUP_COMMANDS,
+    IMPAIR_COMMAND,
     Command("clear", "/clear", "clear the log", "Clear log", no_argument("clear"), handle_clear),
     Command(
         "save",
@@ -142,6 +147,7 @@ COMMANDS: tuple[Command[Any], ...] = (
         parse_decode,
         lambda context, spec, _: context.choose_decoders(spec.choice, spec.peer),
     ),
+    *PEER_COMMANDS,
     Command("help", "/help", "list the commands", "Command help", no_argument("help"), handle_help),
 )
 BY_NAME = {command.name: command for command in COMMANDS}

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 from udptui.address import Address
 from udptui.decoders.decoding import AUTO, Choice
+from udptui.net.groups import GroupSpec
+from udptui.net.impair_settings import ImpairSettings
+from udptui.net.outgoing import MulticastOptions
 from udptui.net.relay import DEFAULT_SESSION_TIMEOUT
 from udptui.responder import Rule
 from udptui.saved_messages import SavedMessages
@@ -56,6 +59,14 @@ class Config:
     """`--forward HOST:PORT`: relay mode, every client of the listening port relayed to this server."""
     session_timeout: float = DEFAULT_SESSION_TIMEOUT
     """`--session-timeout SECONDS`: a relayed client's session closes after this long idle."""
+    joins: tuple[GroupSpec, ...] = ()
+    """`--join GROUP`: multicast groups joined at start, in order."""
+    multicast: MulticastOptions = field(default_factory=MulticastOptions)
+    """`--ttl`, `--loop/--no-loop`, `--iface`: how datagrams to a group leave."""
+    impair: ImpairSettings = field(default_factory=ImpairSettings)
+    """`--loss`, `--delay`, `--jitter`, `--duplicate`, `--reorder`, `--corrupt`, `--rate`, `--seed`."""
+    impair_direction: str | None = None
+    """`--impair`: out (what udptui sends), in, or both; None when not given (out)."""
 
     @property
     def follows_sender(self) -> bool:

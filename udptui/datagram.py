@@ -12,9 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from udptui.address import Address
 from udptui.visible import Piece, escape_char, is_safe_char, make_visible
+
+if TYPE_CHECKING:
+    from udptui.net.impairments import Fate
 
 __all__ = ["Piece", "escape_char", "is_safe_char", "make_visible"]  # their home was here
 
@@ -125,12 +129,17 @@ class Entry:
     """The message of a note entry (app text, may quote peer bytes: it is made visible too)."""
     level: Level = Level.INFO
     local_address: Address | None = None
-    """The local address a received datagram arrived on (IP_PKTINFO); None when unknown."""
+    """The address a received datagram was sent to, with our port: a local address, a group or
+    a broadcast address (its IP header's destination, IP_PKTINFO); None when unknown."""
+    interface: int = 0
+    """The index of the interface a received datagram came in on (IP_PKTINFO); 0 when unknown."""
     relay: str = ""
     """`up` (a client's datagram, forwarded to the server) or `down` (the server's, forwarded
     to the client) in relay mode (`--forward`); `peer` is the client either way. '' otherwise."""
     automatic: bool = False
     """Sent by an auto-reply rule (`--respond`), not by hand: the transcript says `"auto": true`."""
+    impairment: Fate | None = None
+    """What an impairment (`--loss`, `--delay`, …) did to this datagram; None when none did."""
     seq: int = field(default=-1)
     """Position in the session, set by the store."""
 

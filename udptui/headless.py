@@ -26,11 +26,11 @@ from udptui.commands import CommandError, help_lines, run_line
 from udptui.config import Config
 from udptui.datagram import Level
 from udptui.decoders import Choice
+from udptui.muting import Muting
 from udptui.pcap import PcapWriter
 from udptui.saving import SaveError, save_session
-from udptui.sending import Sending
 from udptui.session import ChatSession, Clock, RecordWriter
-from udptui.startup import new_session
+from udptui.startup import new_sending, new_session
 from udptui.stdout_records import JsonLinesOutput
 from udptui.transcript import Transcript
 from udptui.transport import Inbound, SendError, UdpTransport
@@ -95,7 +95,7 @@ class HeadlessRunner:
         self.session = session
         self.transport = session.transport
         self.output = output
-        self.sending = Sending(session, eol=config.eol, rules=config.rules, saved=config.saved)
+        self.sending = new_sending(config, session)
         """Line ending, repeats: the sending state commands act on, as on the screen."""
         output.stopping = lambda: self._stopping
         self.reader = LineReader(stdin_fd) if stdin_fd is not None else None
@@ -155,7 +155,7 @@ class HeadlessRunner:
             selector.close()
         # As the screen does: close the socket (the receive thread ends), then record what it
         # still held, within --count, and why udptui stopped.
-        self.sending.stop_repeat()
+        self.sending.close()
         self.sending.poll()
         self.transport.close()
         if count is None or self.received < count:
@@ -223,7 +223,7 @@ class HeadlessRunner:
         except SendError as error:
             self.notice(str(error), Level.ERROR)
             return False
-        for warning in result.warnings:
+        for _, warning in result.notices():
             self.notice(warning, Level.WARNING)
         return True
 
@@ -265,6 +265,14 @@ class HeadlessRunner:
     def show_help(self) -> None:
         for usage, meaning in help_lines():
             self.notice(f"{usage}  {meaning}", Level.INFO)
+
+    @property
+    def muting(self) -> Muting:
+        return self.session.muting
+
+    def mutes_changed(self) -> str:
+        """Standard output is a record, like `--log`: a mute keeps writing every datagram."""
+        return "still written here and counted, never the reply target (hiding is the screen's)"
 
     def choose_decoders(self, choice: Choice, peer: Address | None) -> bool:
         """JSON lines carry the bytes themselves: decoding is the screen's."""

@@ -47,6 +47,9 @@ def system_commands(app: UdpTuiApp) -> Iterator[SystemCommand]:
             "Type to the server", f"/to server: {app.config.forward}", partial(to_server.run, app)
         )
     yield SystemCommand("Toggle peers pane", "Show or hide every peer seen", app.action_toggle_peers)
+    yield SystemCommand(
+        "Toggle peers by host", "One row per host (IP), or per address (g)", app.toggle_peer_grouping
+    )
     yield SystemCommand("Toggle hex view", "A hex dump under each datagram", app.action_toggle_hex)
     yield SystemCommand("Toggle follow/pinned", "Follow the last sender, or stay", app.action_toggle_follow)
     yield SystemCommand("Filter log", "Show only matching entries", app.action_filter)

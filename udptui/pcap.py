@@ -152,11 +152,15 @@ Skip = Callable[[Entry, Exception], None]
 def records(
     entries: Iterable[Entry], local: Address, skip: Skip | None = None, sent_from: SentFrom | None = None
 ) -> Iterator[tuple[float, bytes]]:
-    """(timestamp, packet) for each datagram among `entries`; notes have no packet.
+    """(timestamp, packet) for each datagram among `entries`; notes have no packet, nor
+    does a datagram an impairment dropped.
 
     With `skip`, a datagram whose packet cannot be built (an address `inet_pton` refuses, a
     port out of range) is handed to it and left out; without, the error goes up."""
     for entry in entries:
+        fate = entry.impairment
+        if fate is not None and fate.lost:  # a pcap holds what was sent or delivered
+            continue
         try:
             data = packet(entry, local, sent_from)
         except (OSError, ValueError, OverflowError, struct.error) as error:
@@ -165,7 +169,9 @@ def records(
             skip(entry, error)
             continue
         if data is not None:
-            yield entry.time.timestamp(), data
+            # A delayed send went out its delay after the log's time (when it was typed).
+            late = fate.delay if fate is not None and entry.direction is Direction.SENT else 0.0
+            yield entry.time.timestamp() + late, data
 
 
 def _start(file: BinaryIO) -> Any:

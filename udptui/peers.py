@@ -39,6 +39,9 @@ class Peer:
     last_seen: datetime
     received: int = 0
     sent: int = 0
+    bytes_in: int = 0
+    """Bytes received from it, on the wire (a cut datagram counts whole)."""
+    bytes_out: int = 0
     unread: int = 0
     """Datagrams received while this peer was not the reply target."""
     rtt: str = ""
@@ -81,18 +84,22 @@ class PeerRoster:
             self._peers.move_to_end(address)
         return peer
 
-    def received(self, address: Address, when: datetime, *, count: int = 1, unread: int = 0) -> None:
-        """`count` datagrams from `address`, `unread` of them while it was not the target."""
+    def received(
+        self, address: Address, when: datetime, *, count: int = 1, unread: int = 0, size: int = 0
+    ) -> None:
+        """`count` datagrams from `address` (`size` bytes), `unread` of them while it was not the target."""
         peer = self._peer(address, when)
         peer.last_seen = when
         peer.received += count
+        peer.bytes_in += size
         peer.unread += unread
         self.version += 1
 
-    def sent(self, address: Address, when: datetime, *, count: int = 1) -> None:
+    def sent(self, address: Address, when: datetime, *, count: int = 1, size: int = 0) -> None:
         peer = self._peer(address, when)
         peer.last_seen = when
         peer.sent += count
+        peer.bytes_out += size
         self.version += 1
 
     def mark_read(self, address: Address | None) -> None:

@@ -16,7 +16,9 @@ from pathlib import Path
 
 from udptui.address import Address
 from udptui.datagram import Direction, Entry, Level
+from udptui.impairing import ImpairedSends, Impairing
 from udptui.marks import LogMarks
+from udptui.net.impair_settings import ImpairSettings
 from udptui.repeat import BufferFull, Repeat, RepeatPlan, rate_text
 from udptui.responder import Responder, Rule
 from udptui.rtt import rtt_text
@@ -117,8 +119,12 @@ class Sending:
         eol: str = "none",
         rules: Iterable[Rule] = (),
         saved: SavedMessages | None = None,
+        impair: ImpairSettings | None = None,
+        impair_direction: str = "out",
     ) -> None:
         self.session = session
+        self.impairing = Impairing(session, impair or ImpairSettings(), impair_direction)
+        """`--loss`, `--delay`, … and `/impair`: the impairments each way, and their counts."""
         self.saved = saved if saved is not None else SavedMessages()
         """`/send NAME`, `/keep NAME` and the palette's `Send: NAME`."""
         self.eol = eol
@@ -126,6 +132,8 @@ class Sending:
         self.responder = Responder(rules)
         self._hook_responder()
         self.repeat: Repeat | None = None
+        self._impaired_sends: ImpairedSends | None = None
+        """The running repeat's sends, when they go through impairments."""
         self._repeat_entry: Entry | None = None
         self._repeat_counted = 0
         """The repeat's sends already added to the counters and the roster."""
@@ -244,12 +252,13 @@ class Sending:
         entry = self.session.last_sent
         if entry is None or entry.peer is None:
             raise SendingError("send the first datagram before starting a repeat")
-        repeat = Repeat(
-            plan,
-            repeat_sender(self.session.transport, entry.peer),
-            record_times=bool(self.session.writers),
-        )
-        self.repeat, self._repeat_entry, self._repeat_counted = repeat, entry, 1
+        impaired, record = self.session.impair_out, bool(self.session.writers)
+        sends = impaired.repeat_sender(entry.peer, record=record) if impaired is not None else None
+        send = sends if sends is not None else repeat_sender(self.session.transport, entry.peer)
+        repeat = Repeat(plan, send, record_times=record and sends is None)
+        self._impaired_sends = sends
+        # The first send is counted already; an impaired repeat counts the copies that went.
+        self.repeat, self._repeat_entry, self._repeat_counted = repeat, entry, 1 if sends is None else 0
         self.marks.put(entry.seq, self._repeat_mark(repeat))
         repeat.start()
 
@@ -270,14 +279,20 @@ class Sending:
 
     def _count_repeat(self, repeat: Repeat, entry: Entry) -> None:
         """Add the sends since the last poll to the counters, roster and transcript."""
-        sent = repeat.sent
+        sends = self._impaired_sends
+        sent = repeat.sent if sends is None else sends.went
         new = sent - self._repeat_counted
         self._repeat_counted = sent
         if new > 0 and entry.peer is not None:
             counters = self.session.counters
             counters.sent += new
             counters.bytes_out += new * len(repeat.plan.payload)
-            self.session.roster.sent(entry.peer, self.session.clock(), count=new)
+            size = new * len(repeat.plan.payload)
+            self.session.roster.sent(entry.peer, self.session.clock(), count=new, size=size)
+        if sends is not None:  # each copy with its fate
+            if impaired := sends.take_entries():
+                self.session.transcribe(impaired)
+            return
         times = repeat.take_times()
         if times:  # the transcript has every send, each with its own time
             peer, payload = entry.peer, entry.payload
@@ -311,6 +326,7 @@ class Sending:
             over = f", {responder.limited:,} over the limit" if responder.limited else ""
             over += f", {responder.skipped:,} skipped" if responder.skipped else ""
             parts.append(("auto ", f"{responder.answered:,}{over}"))
+        parts += self.impairing.status()
         repeat = self.repeat
         if repeat is not None and repeat.running:
             progress = f"{count_text(repeat.sent, repeat.plan.count)} at {repeat.plan.asked_rate}"
@@ -320,6 +336,8 @@ class Sending:
     def entry_fields(self, entry: Entry) -> list[tuple[str, str]]:
         """The inspector's lines for an entry: its mark, and its peer's round trips."""
         fields = []
+        if entry.impairment is not None:
+            fields.append(("impaired", entry.impairment.text()))
         if mark := self.marks.get(entry.seq):
             fields.append(("marked", mark))
         stats = self.session.rtt.stats.get(entry.peer) if entry.peer is not None else None
@@ -342,5 +360,17 @@ class Sending:
                 note = self._finish_repeat()
                 if note is not None:
                     result.entries.append(note)
+        errors = self.impairing.errors
+        while errors:  # sends an impairment held that failed when their time came
+            result.entries.append(self.session.note(errors.popleft(), Level.ERROR))
         result.marks_changed = self.marks.take_changed()
         return result
+
+    def close(self) -> None:
+        """Stop the repeat and the impairments' releases (at quit), with a note of what they
+        still held."""
+        self.stop_repeat()
+        held = self.impairing.close()
+        if held:
+            them = "1 datagram" if held == 1 else f"{held:,} datagrams"
+            self.session.note(f"{them} held back by impairments never went: udptui stopped first")

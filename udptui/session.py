@@ -8,12 +8,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from udptui.address import Address
 from udptui.batch import RecvBatch, address_of
 from udptui.datagram import Direction, Entry, Level
 from udptui.faults import FaultKey, FaultNotes, fault_note
+from udptui.muting import Muting
 from udptui.peers import PeerRoster
 from udptui.rtt import RttTracker
 from udptui.store import BatchChunk, Chunk, EntryChunk, EntryRange, EntryStore, FreshEntries
@@ -28,6 +29,9 @@ from udptui.transport import (
     SendError,
     UdpTransport,
 )
+
+if TYPE_CHECKING:
+    from udptui.impairing import Impairing
 
 Clock = Callable[[], datetime]
 W = TypeVar("W")
@@ -81,6 +85,20 @@ class SendResult:
 
     entry: Entry
     warnings: list[str]
+    notes: list[str] = field(default_factory=list)
+    """What the transport changed by itself to send it (SO_BROADCAST turned on)."""
+    more: list[Entry] = field(default_factory=list)
+    """Further entries of the same send: the copy `--duplicate` made."""
+
+    def notices(self) -> list[tuple[str, str]]:
+        """(title, text) of everything to tell the user about this send."""
+        return [("Broadcast", note) for note in self.notes] + [
+            ("Large datagram", warning) for warning in self.warnings
+        ]
+
+    @property
+    def entries(self) -> list[Entry]:
+        return [self.entry, *self.more]
 
 
 class ChatSession:
@@ -102,6 +120,8 @@ class ChatSession:
         """True: the target becomes whoever wrote last. False: the target stays put."""
         self.store = EntryStore(scrollback)
         self.roster = PeerRoster()
+        self.muting = Muting()
+        """Muted senders: counted and recorded, hidden from the log, never the follow target."""
         self.transcript = transcript
         """`--log`: every entry is appended here as it is stored."""
         self.writers: list[RecordWriter] = [transcript] if transcript is not None else []
@@ -123,12 +143,20 @@ class ChatSession:
         """The sending state's one look at each batch (round trips, auto-replies): given its
         entries (stored, so numbered) and its count per sender, it returns the entries of
         what it sent in answer. None while there is nothing to do: it then costs nothing."""
+        self.impair_out: Impairing | None = None
+        """The impairments sends go through, while some act on the way out (`udptui.impairing`)."""
+        self.impair_in: Impairing | None = None
+        """The impairments what was received goes through, while some act on the way in."""
 
     def now_ns(self) -> int:
         """Nanoseconds for round trips: the real time, or the injected clock's (tests control it)."""
         if self.arrival_times:
             return time.time_ns()
         return int(self.clock().timestamp() * 1_000_000) * 1000  # µs, as entry times hold
+
+    def address_of(self, sender: Any) -> Address:
+        """The Address of a sender as the socket gave it (cached: a flood comes from few)."""
+        return self._address(sender)
 
     def _address(self, sender: Any) -> Address:
         """Cached `address_of`: a flood comes from few senders."""
@@ -148,6 +176,8 @@ class ChatSession:
         `sum`, and no `Entry` is made until something reads it.
         """
         result = IngestResult()
+        if self.impair_in is not None:
+            items = self.impair_in.filter_inbound(items)  # type: ignore[assignment]
         if not items:
             late = self._say_faults({}, [], self.clock()) if self.fault_notes.held else []
             if late:  # the last of a fault flood, said when its second is up
@@ -159,21 +189,26 @@ class ChatSession:
         fixed_time = None if self.arrival_times else now
         follow = self.follow
         target = self.target
+        muted = self.muting.is_muted if self.muting else None
         chunks: list[Chunk] = []
         counts: dict[Address, int] = {}  # datagrams per sender, the latest sender last
+        sizes: dict[Address, int] = {}  # bytes per sender
         received = bytes_in = 0
         singles: list[RawDatagram] = []
-        relayed: dict[tuple[Address, bool], int] = {}  # datagrams per client and way, relayed
+        relayed: dict[tuple[Address, bool], tuple[int, int]] = {}  # datagrams, bytes per client and way
         fault_places: dict[FaultKey, EntryChunk] = {}  # each fault's note goes where it first came
         for index, item in enumerate(items):
             if type(item) is tuple:
                 singles.append(item)
                 if index + 1 < len(items) and type(items[index + 1]) is tuple:
                     continue
-                batch: RecvBatch | Fault | Notice = RecvBatch.of(singles, read_ns=time.time_ns())
+                batch: RecvBatch | Fault | Notice | Entry = RecvBatch.of(singles, read_ns=time.time_ns())
                 singles = []
             else:
                 batch = item  # type: ignore[assignment]
+            if isinstance(batch, Entry):  # a datagram an impairment dropped on the way in
+                chunks.append(EntryChunk([batch]))
+                continue
             if isinstance(batch, Notice):
                 level = Level.WARNING if batch.warning else Level.INFO
                 note = Entry(now, Direction.NOTE, batch.address, note=batch.message, level=level)
@@ -192,13 +227,15 @@ class ChatSession:
                 received += len(batch)
                 bytes_in += batch.wire_bytes
                 continue
-            for sender, count in _senders(batch.senders):
+            senders = _senders(batch.senders)
+            for (sender, count), size in zip(senders, _sender_bytes(batch, senders), strict=True):
                 try:
                     address = self._address(sender)
                 except Exception:  # an odd sender still makes an entry, but no peer
                     continue
                 counts[address] = counts.pop(address, 0) + count  # pop and put back: recency order
-                if follow:
+                sizes[address] = sizes.get(address, 0) + size
+                if follow and (muted is None or not muted(address)):
                     target = address
             chunks.append(BatchChunk(batch, self._address, follow=follow, target=target, time=fixed_time))
             received += len(batch)
@@ -213,12 +250,12 @@ class ChatSession:
             self.target = target
             result.target_changed = True
         if counts:
-            self._count_senders(counts, now)
-        for (client, up), count in relayed.items():
+            self._count_senders(counts, sizes, now)
+        for (client, up), (count, size) in relayed.items():
             if up:
-                self.roster.received(client, now, count=count)
+                self.roster.received(client, now, count=count, size=size)
             else:
-                self.roster.sent(client, now, count=count)
+                self.roster.sent(client, now, count=count, size=size)
         result.entries = EntryRange(chunks)
         result.let_go = self._record(chunks)
         if self.react is not None and counts:  # after storing: its answers follow the batch
@@ -226,7 +263,7 @@ class ChatSession:
         return result
 
     def _count_relayed(
-        self, batch: RecvBatch, relayed: dict[tuple[Address, bool], int], target: Address | None
+        self, batch: RecvBatch, relayed: dict[tuple[Address, bool], tuple[int, int]], target: Address | None
     ) -> Address | None:
         """Count a relayed batch per client (the peers pane lists the clients: datagrams from
         one as its `in`, the server's to one as its `out`); returns the target, which follows
@@ -235,14 +272,17 @@ class ChatSession:
         assert relay is not None
         if not relay.up:
             if relay.client is not None:
-                relayed[(relay.client, False)] = relayed.pop((relay.client, False), 0) + len(batch)
+                count, size = relayed.pop((relay.client, False), (0, 0))
+                relayed[(relay.client, False)] = (count + len(batch), size + batch.wire_bytes)
             return target
-        for sender, count in _senders(batch.senders):
+        senders = _senders(batch.senders)
+        for (sender, count), size in zip(senders, _sender_bytes(batch, senders), strict=True):
             try:
                 client = self._address(sender)
             except Exception:
                 continue
-            relayed[(client, True)] = relayed.pop((client, True), 0) + count
+            before, before_size = relayed.pop((client, True), (0, 0))  # popped: recency order
+            relayed[(client, True)] = (before + count, before_size + size)
             if self.follow:
                 target = client
         return target
@@ -265,17 +305,19 @@ class ChatSession:
                 late.append(note)
         return late
 
-    def _count_senders(self, counts: dict[Address, int], now: datetime) -> None:
+    def _count_senders(self, counts: dict[Address, int], sizes: dict[Address, int], now: datetime) -> None:
         """Update the roster once per sender per take: a flood comes from few addresses."""
+        muting = self.muting
         for address, count in counts.items():
             unread = 0 if self.follow or address == self.target else count
-            self.roster.received(address, now, count=count, unread=unread)
+            if muting and muting.is_muted(address):
+                muting.hidden += count
+                unread = 0  # nothing of it is shown: nothing to catch up on
+            self.roster.received(address, now, count=count, unread=unread, size=sizes.get(address, 0))
 
     def _record(self, chunks: list[Chunk]) -> int:
         """Store chunks (returns how many old entries the scrollback let go) and write them out."""
-        # The writers' view is taken first: the store may merge a chunk of notes into the one
-        # before it, and that one's entries would then be written twice.
-        fresh = FreshEntries(chunks) if self.writers else None
+        fresh = FreshEntries(chunks) if self.writers else None  # before the store merges chunks
         let_go = self.store.add(chunks)
         if fresh is not None:
             self._write(fresh)
@@ -326,6 +368,10 @@ class ChatSession:
         self.follow = False
         self.roster.mark_read(address)
 
+    def store_entries(self, entries: list[Entry]) -> None:
+        """Store entries made one at a time (sends) and write them out."""
+        self._record([EntryChunk(entries)])
+
     def note(self, message: str, level: Level = Level.INFO, peer: Address | None = None) -> Entry:
         """Log the app's own message (a notice) as an entry."""
         entry = Entry(self.clock(), Direction.NOTE, peer, note=message, level=level)
@@ -339,6 +385,8 @@ class ChatSession:
         destination = to or self.target
         if destination is None:
             raise SendError("no peer yet: wait for someone to write, or start with --peer HOST:PORT")
+        if self.impair_out is not None:
+            return self.impair_out.send(payload, destination, by_hand=by_hand)
         # Read before the datagram goes: a loopback reply's kernel time can come before any
         # later reading, and the log and transcript must show the request first.
         sent_at = self.clock()
@@ -347,12 +395,14 @@ class ChatSession:
         self.counters.sent += 1
         self.counters.bytes_out += len(payload)
         entry = Entry(sent_at, Direction.SENT, destination, payload, len(payload), automatic=not by_hand)
-        self.roster.sent(destination, entry.time)
+        self.roster.sent(destination, entry.time, size=len(payload))
         self._record([EntryChunk([entry])])
         if by_hand:  # an auto-reply is no request: what comes next is not its answer
             self.last_sent = entry
             self.rtt.sent(destination, sent_ns)
-        return SendResult(entry, size_warnings(len(payload), destination.is_ipv6))
+        return SendResult(
+            entry, size_warnings(len(payload), destination.is_ipv6), self.transport.take_notes()
+        )
 
 
 def _senders(senders: list[Any]) -> list[tuple[Any, int]]:
@@ -369,6 +419,23 @@ def _senders(senders: list[Any]) -> list[tuple[Any, int]]:
         return [(sender, counted[sender]) for sender in reversed(dict.fromkeys(reversed(senders)))]
     except TypeError:  # an unhashable sender (never from a socket): count one by one
         return [(sender, 1) for sender in senders]
+
+
+def _sender_bytes(batch: RecvBatch, senders: list[tuple[Any, int]]) -> list[int]:
+    """Bytes on the wire from each of `senders` (as `_senders` lists them) in `batch`.
+
+    A flood from one sender is the batch's total; only a batch from several senders is
+    summed datagram by datagram."""
+    if len(senders) == 1:
+        return [batch.wire_bytes]
+    sizes = batch.wire if batch.wire is not None else list(map(len, batch.payloads))
+    totals: dict[Any, int] = {}
+    try:
+        for sender, size in zip(batch.senders, sizes, strict=True):
+            totals[sender] = totals.get(sender, 0) + size
+    except TypeError:  # unhashable senders are listed one by one, in order
+        return sizes
+    return [totals[sender] for sender, _ in senders]
 
 
 def size_warnings(size: int, ipv6: bool) -> list[str]:

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from udptui.config import Config
 from udptui.files import FileExists
+from udptui.net import outgoing
+from udptui.net.groups import GroupError
 from udptui.pcap import PcapWriter
 from udptui.session import ChatSession, Clock
 from udptui.transcript import Transcript, TranscriptError
-from udptui.transport import UdpTransport
+from udptui.transport import TransportError, UdpTransport
+
+if TYPE_CHECKING:
+    from udptui.sending import Sending
 
 
 class StartError(Exception):
@@ -33,10 +39,11 @@ def has_terminal() -> bool:
 
 def open_transport(config: Config) -> UdpTransport:
     """Bind the socket the config asks for (`TransportError`, one line, when it cannot)."""
+    transport: UdpTransport
     if config.forward is not None:
         from udptui.net.relay_transport import RelayTransport
 
-        return RelayTransport.open_relay(
+        transport = RelayTransport.open_relay(
             server=config.forward,
             bind_host=config.bind_host,
             port=config.port,
@@ -44,9 +51,19 @@ def open_transport(config: Config) -> UdpTransport:
             rcvbuf=config.rcvbuf,
             session_timeout=config.session_timeout,
         )
-    return UdpTransport.open(
-        bind_host=config.bind_host, port=config.port, bufsize=config.bufsize, rcvbuf=config.rcvbuf
-    )
+    else:
+        transport = UdpTransport.open(
+            bind_host=config.bind_host, port=config.port, bufsize=config.bufsize, rcvbuf=config.rcvbuf
+        )
+    try:
+        outgoing.apply(transport.sock, config.multicast)
+        transport.multicast_interface = config.multicast.interface
+        for spec in config.joins:
+            transport.groups.join(spec)
+    except GroupError as error:
+        transport.close()
+        raise TransportError(str(error)) from None
+    return transport
 
 
 def new_session(
@@ -60,6 +77,20 @@ def new_session(
         scrollback=config.scrollback,
         transcript=transcript,
         clock=clock,
+    )
+
+
+def new_sending(config: Config, session: ChatSession) -> Sending:
+    """The sending state for `config` (line ending, rules, saved messages, impairments)."""
+    from udptui.sending import Sending  # here: `udptui --version` never loads sending
+
+    return Sending(
+        session,
+        eol=config.eol,
+        rules=config.rules,
+        saved=config.saved,
+        impair=config.impair,
+        impair_direction=config.impair_direction or "out",
     )
 
 

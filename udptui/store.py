@@ -100,7 +100,7 @@ class BatchChunk:
         """A new entry for datagram `index` (the transcript's, which nothing keeps)."""
         batch = self.batch
         payload = batch.payloads[index]
-        arrived_ns, local_address = batch.arrival_and_local(index)
+        arrived_ns, local_address, interface = batch.arrival_and_local(index)
         when = self.time if self.time is not None else local_datetime(arrived_ns)
         try:
             relay = batch.relay
@@ -119,7 +119,10 @@ class BatchChunk:
         except Exception:  # one odd datagram must not stop the rest: show its bytes
             entry = Entry(when, Direction.RECEIVED, None, bytes(payload), len(payload))
         entry.local_address = local_address
+        entry.interface = interface
         entry.seq = self.first_seq + index
+        if type(batch) is not RecvBatch:  # an ImpairedBatch: what the way-in impairments did
+            entry.impairment = batch.fates[index]  # type: ignore[attr-defined]
         return entry
 
 
@@ -284,6 +287,16 @@ class EntryStore:
         chunk = self._chunks[where]
         assert chunk is not None
         return chunk.entry(seq - chunk.first_seq)
+
+    def spans(self, first_seq: int = 0) -> Iterator[tuple[Chunk, int, int]]:
+        """(chunk, start, end) for the entries kept from `first_seq` on, without making any."""
+        for where in range(self._head, len(self._chunks)):
+            chunk = self._chunks[where]
+            if chunk is None:
+                continue
+            start = max(0, self._first - chunk.first_seq, first_seq - chunk.first_seq)
+            if start < len(chunk):
+                yield chunk, start, len(chunk)
 
     def __iter__(self) -> Iterator[Entry]:
         for where in range(self._head, len(self._chunks)):

@@ -20,6 +20,7 @@ from typing import Any
 
 from udptui.datagram import Direction, Entry, Truncation
 from udptui.files import is_open_file
+from udptui.net.destinations import special_destination
 from udptui.visible import json_escape_unsafe
 
 
@@ -43,7 +44,8 @@ def _utc_offset(year: int, month: int, day: int, hour: int) -> str:
 
 
 def entry_record(entry: Entry, ts: str | None = None) -> dict[str, Any]:
-    """The JSON object for one entry: ts, dir, peer, len, text or hex, truncated.
+    """The JSON object for one entry: ts, dir, peer, to (a received datagram's group or
+    broadcast address), len, text or hex, truncated.
 
     `ts` is `timestamp(entry.time)` when the caller has it already."""
     record: dict[str, Any] = {
@@ -55,6 +57,8 @@ def entry_record(entry: Entry, ts: str | None = None) -> dict[str, Any]:
     if entry.direction is Direction.NOTE:
         record["text"] = entry.note
         return record
+    if entry.local_address is not None and (to := special_destination(entry.local_address.host)):
+        record["to"] = to  # a group or a broadcast address; unicast records stay as they were
     record["len"] = entry.wire_length
     try:
         record["text"] = entry.payload.decode("utf-8")
@@ -66,6 +70,8 @@ def entry_record(entry: Entry, ts: str | None = None) -> dict[str, Any]:
         record["truncated"] = "possibly"
     if entry.automatic:
         record["auto"] = True
+    if entry.impairment is not None:
+        record.update(entry.impairment.record())
     return record
 
 

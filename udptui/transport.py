@@ -16,6 +16,8 @@ from collections import deque
 
 from udptui.address import Address
 from udptui.batch import IP_PKTINFO, SO_RXQ_OVFL, SO_TIMESTAMPNS
+from udptui.net.destinations import is_broadcast, send_advice
+from udptui.net.groups import Memberships
 from udptui.receiving import (
     DEFAULT_BUFSIZE,
     IP_RECVERR,
@@ -153,6 +155,13 @@ class UdpTransport(ReceiveLoop):
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._wake_reader.setblocking(False)
         self._closed = False
+        self.groups = Memberships(sock)
+        """The multicast groups this socket joined (`--join`, `/join`)."""
+        self.multicast_interface = ""
+        """`--iface`: the interface datagrams to a group leave by ('' for the routing table's)."""
+        self.broadcast = False
+        """SO_BROADCAST is on: turned on by the first send to a broadcast address."""
+        self._notes: list[str] = []
         shortfall = rcvbuf_shortfall(rcvbuf_requested, self.rcvbuf_granted)
         if shortfall:
             self._inbox.append(Fault(shortfall))
@@ -240,8 +249,10 @@ class UdpTransport(ReceiveLoop):
             raise SendError(f"not sent: this socket is IPv4 only and {to} is IPv6")
         if not to.is_ipv6 and self.family == socket.AF_INET6 and not self.dual_stack:
             raise SendError(f"not sent: this socket is IPv6 only and {to} is IPv4")
+        if not self.broadcast and not to.is_ipv6 and is_broadcast(to.host):
+            self._allow_broadcast(to)
         try:
-            return self.sock.sendto(payload, to.sockaddr_for(self.family))
+            return self._sendto(payload, to)
         except (ConnectionRefusedError, ConnectionResetError):
             # An earlier datagram's ICMP error surfaced here; this one was not sent.
             raise SendError(
@@ -250,7 +261,30 @@ class UdpTransport(ReceiveLoop):
         except BlockingIOError:
             raise SendError("not sent: the socket's send buffer is full; try again") from None
         except OSError as error:
-            raise SendError(f"not sent to {to}: {error.strerror or error}") from None
+            advice = send_advice(error, to.host.partition("%")[0], self.multicast_interface)
+            reason = error.strerror or str(error)
+            raise SendError(f"not sent to {to}: {reason}" + (f"; {advice}" if advice else "")) from None
+
+    def _sendto(self, payload: bytes, to: Address) -> int:
+        try:
+            return self.sock.sendto(payload, to.sockaddr_for(self.family))
+        except PermissionError as error:
+            # A broadcast address the kernel knows and the list read before did not (a new one).
+            if error.errno != errno.EACCES or self.broadcast or to.is_ipv6:
+                raise
+            self._allow_broadcast(to)
+            return self.sock.sendto(payload, to.sockaddr_for(self.family))
+
+    def _allow_broadcast(self, to: Address) -> None:
+        """Turn SO_BROADCAST on (the kernel refuses broadcasts without it) and say so once."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        self.broadcast = True
+        self._notes.append(f"{to.host} is a broadcast address: turned SO_BROADCAST on to send to it")
+
+    def take_notes(self) -> list[str]:
+        """What sending changed on the socket by itself since last asked (SO_BROADCAST)."""
+        notes, self._notes = self._notes, []
+        return notes
 
 
 def bind_socket(bind_host: str | None, port: int, rcvbuf: int) -> socket.socket:

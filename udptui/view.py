@@ -15,7 +15,9 @@ from typing import TypeVar
 
 from rich.cells import cell_len, get_character_cell_size
 
+from udptui.address import interface_name
 from udptui.datagram import Direction, Entry, Piece, escape_char, hex_preview
+from udptui.net.destinations import is_group, special_destination
 
 T = TypeVar("T")
 
@@ -61,6 +63,15 @@ def hex_runs(hex_text: str, tag: T) -> list[Run[T]]:
             runs.append((" ", False, tag))
         runs.append((pair, True, tag))
     return runs
+
+
+def destination_mark(entry: Entry) -> str | None:
+    """The group or broadcast address a received datagram was sent to (the log marks it
+    `→ 239.1.2.3`), or None for unicast, sent entries and notes."""
+    if entry.direction is not Direction.RECEIVED:
+        return None
+    arrived = getattr(entry, "local_address", None)
+    return None if arrived is None else special_destination(arrived.host)
 
 
 def entry_matches(entry: Entry, needle: str) -> bool:
@@ -249,7 +260,15 @@ def entry_fields(
         fields.append((way, str(entry.peer) if entry.peer is not None else "unknown sender"))
     if entry.direction is not Direction.NOTE:
         arrived = getattr(entry, "local_address", None)
-        fields.append(("local", str(arrived) if arrived is not None else local))
+        special = destination_mark(entry)
+        if special is None:
+            fields.append(("local", str(arrived) if arrived is not None else local))
+        else:
+            fields.append(("local", local))
+            kind = "multicast group" if is_group(special) else "broadcast address"
+            fields.append(("sent to", f"{special} ({kind})"))
+            if entry.interface:  # which link the group's (or broadcast's) datagrams come in on
+                fields.append(("interface", f"{interface_name(entry.interface)} (index {entry.interface})"))
         fields.append(("size", f"{entry.wire_length} B on the wire, {len(entry.payload)} B kept"))
         if entry.truncation_text:
             fields.append(("truncated", entry.truncation_text))

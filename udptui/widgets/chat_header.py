@@ -1,4 +1,4 @@
-"""The top line: where we listen, and who the next message goes to."""
+"""The top line: where we listen, the multicast groups joined, and who the next message goes to."""
 
 from __future__ import annotations
 
@@ -24,11 +24,13 @@ def shorten_middle(text: str, width: int) -> str:
 
 
 class ChatHeader(Widget):
-    """Shows the local address, the reply target (or `no peer yet`) and the target mode.
+    """Shows the local address, the multicast groups joined, the reply target (or `no peer
+    yet`) and the target mode.
 
-    When the line does not fit, it gives up, in order: the full local address (only its
-    port stays), the app's name, the `listening on` words, the local port, the `peer` word,
-    and last the middle of the target address. The target and the mode stay to the end.
+    When the line does not fit, it gives up, in order: the groups' addresses (their count
+    stays), the full local address (only its port stays), the groups, the app's name, the
+    `listening on` words, the local port, the `peer` word, and last the middle of the target
+    address. The target and the mode stay to the end.
     """
 
     local: reactive[str] = reactive("")
@@ -38,6 +40,8 @@ class ChatHeader(Widget):
     follow: reactive[bool] = reactive(True)
     server: reactive[Address | None] = reactive(None)
     """In relay mode, the server (`--forward`): the header says `relaying` and to whom typing goes."""
+    groups: reactive[tuple[str, ...]] = reactive(())
+    """The multicast groups joined, as `/groups` lists them."""
 
     def _layouts(self) -> Iterator[list[Part]]:
         """The header from its fullest to its shortest form."""
@@ -60,6 +64,12 @@ class ChatHeader(Widget):
         name: list[Part] = [("udptui", "bold"), "  "]
         if self.server is not None:
             yield [*name, verb, f"{self.local} → {self.server}", "   ", *peer, "  ", mode]
+        if self.groups:
+            joined: Part = ("  joined ", "dim")
+            yield [*name, verb, self.local, joined, ", ".join(self.groups), "   ", *peer, "  ", mode]
+            count = f"{len(self.groups)} groups" if len(self.groups) > 1 else self.groups[0]
+            yield [*name, verb, self.local, joined, count, "   ", *peer, "  ", mode]
+            yield [*name, verb, port, joined, count, "   ", *peer, "  ", mode]
         yield [*name, verb, self.local, "   ", *peer, "  ", mode]
         yield [*name, verb, port, "   ", *peer, "  ", mode]
         yield [verb, port, "   ", *peer, "  ", mode]

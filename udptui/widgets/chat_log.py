@@ -29,11 +29,12 @@ from udptui.address import Address
 from udptui.datagram import Direction, Entry, hex_rows, hexdump_line
 from udptui.decoders import Decoded
 from udptui.marks import MARKED_LINES, LogMarks
+from udptui.muting import Muting
 from udptui.store import EntryStore
 from udptui.view import TimeMode, entry_matches
 from udptui.widgets.entry_lines import EntryLines
 from udptui.widgets.log_cursor import LogCursor
-from udptui.widgets.log_lines import HEX_PART, LogLines, Row
+from udptui.widgets.log_lines import HEX_PART, LogLines, Row, ShownRuns
 
 HEX_INDENT = 2
 """Columns before each hex dump row: 2 + 68 fits a 16-byte xxd row in 70 columns."""
@@ -53,7 +54,10 @@ class ChatLog(LogCursor, can_focus=True):
         "chat-log--error",
         "chat-log--escape",
         "chat-log--mark",
+        "chat-log--impaired",
+        "chat-log--lost",
         "chat-log--stranger",
+        "chat-log--destination",
         "chat-log--hex",
         "chat-log--size",
         "chat-log--marker",
@@ -96,7 +100,11 @@ class ChatLog(LogCursor, can_focus=True):
         """Bytes per hex dump row: 16 like xxd, 8 when the log is too narrow for that."""
         self._rows: LogLines | None = None
         """Rows in hex, wrapped or filtered view; None in the plain view, where row i is store[i]."""
+        self._runs: ShownRuns | None = None
+        """Rows of the plain view while something is muted: the seqs shown, as runs."""
         self._wrap_width = 0
+        self.muting = Muting()
+        """Senders whose datagrams the log leaves out (the session's, set by the App)."""
 
     @property
     def server(self) -> Address | None:
@@ -120,13 +128,19 @@ class ChatLog(LogCursor, can_focus=True):
         return max(0, min(len(self.store), self.cleared_before - self._first_seq))
 
     def _shown_entries(self) -> Iterable[Entry]:
+        if self.muting:  # hidden entries are skipped chunk by chunk, never made
+            return self.muting.visible_entries(self.store.spans(self.cleared_before))
         return islice(self.store, self._hidden, None)
 
     @property
     def row_count(self) -> int:
+        if self._runs is not None:
+            return len(self._runs)
         return len(self.store) - self._hidden if self._rows is None else len(self._rows)
 
     def _row(self, index: int) -> Row:
+        if self._runs is not None:
+            return self.store[self._runs.seq(index) - self._first_seq], 0
         return (self.store[self._hidden + index], 0) if self._rows is None else self._rows.row(index)
 
     def _store_index(self, seq: int) -> int | None:
@@ -157,6 +171,8 @@ class ChatLog(LogCursor, can_focus=True):
         """The first row of the entry `seq`, if it is on show."""
         if seq is None:
             return None
+        if self._runs is not None:
+            return self._runs.row_of(seq)
         if self._rows is None:
             index = self._store_index(seq)
             return None if index is None or index < self._hidden else index - self._hidden
@@ -173,10 +189,15 @@ class ChatLog(LogCursor, can_focus=True):
         self._cache.clear()
         self._widest = 0
         plain = not self.hex_view and not self.filter_text and not self.wrap
-        self._rows = None
+        self._rows = self._runs = None
         if not plain:
             self._rows = LogLines()
             self._rows.extend(self._rows_of(self._shown_entries()))
+        elif self.muting:  # one row per entry shown, found chunk by chunk: no entry is made
+            self._runs = ShownRuns()
+            for chunk, start, end in self.store.spans(self.cleared_before):
+                for run_start, run_end in self.muting.visible_runs(chunk, start, end):
+                    self._runs.add(chunk.first_seq + run_start, run_end - run_start)
         self.unseen = 0
         self._update_size()
         row = self._row_of(self.selected)
@@ -200,6 +221,11 @@ class ChatLog(LogCursor, can_focus=True):
         self._rebuild()
 
     def watch_filter_text(self) -> None:
+        self._rebuild()
+
+    def mutes_changed(self) -> None:
+        """Show or hide what a `/mute` or `/unmute` changed: the whole store is looked at again,
+        so hidden history comes back on unmute."""
         self._rebuild()
 
     def watch_time_mode(self, mode: TimeMode) -> None:
@@ -226,13 +252,21 @@ class ChatLog(LogCursor, can_focus=True):
         newest_on_screen = self.is_vertical_scroll_end
         oldest, first_seen = self._first_seq, self._first_seen
         self._first_seen = oldest
-        if self._rows is None:
+        if self._runs is not None:
+            removed = self._runs.drop_before(oldest)
+            added = len(self._runs)
+            for seq, count in self.muting.shown_seqs(entries):
+                start = max(seq, oldest)
+                self._runs.add(start, seq + count - start)
+            added = len(self._runs) - added
+        elif self._rows is None:
             # Rows that left: entries let go from the store that were not cleared from view.
             removed = max(0, oldest - max(first_seen, self.cleared_before))
             added = len(entries)
         else:
             removed = self._rows.drop_before(oldest)
-            added = self._rows.extend(self._rows_of([entry for entry in entries if entry.seq >= oldest]))
+            shown = self.muting.shown(entries) if self.muting else entries
+            added = self._rows.extend(self._rows_of([entry for entry in shown if entry.seq >= oldest]))
         if removed and not follow:
             # Keep the entries the user is reading in place while older ones leave.
             self.scroll_to(y=max(0, self.scroll_y - removed), animate=False, immediate=True)
@@ -259,7 +293,7 @@ class ChatLog(LogCursor, can_focus=True):
         """The newest entry on show before `entries` were added (they are in the store already)."""
         if not entries:
             return self.newest_seq
-        if self._rows is not None:
+        if self._rows is not None or self._runs is not None:
             return self.newest_seq
         index = self._store_index(entries[0].seq)
         if index is None:  # all of them and more were let go at once

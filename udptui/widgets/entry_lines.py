@@ -15,7 +15,16 @@ from udptui.address import Address
 from udptui.datagram import Direction, Entry, Level
 from udptui.decoders import Decoded
 from udptui.peers import peer_colour
-from udptui.view import Run, TimeMode, binary_summary, hex_runs, looks_binary, time_column, wrap_runs
+from udptui.view import (
+    Run,
+    TimeMode,
+    binary_summary,
+    destination_mark,
+    hex_runs,
+    looks_binary,
+    time_column,
+    wrap_runs,
+)
 
 ARROWS = {Direction.RECEIVED: "← ", Direction.SENT: "→ ", Direction.NOTE: "• "}
 LEVEL_CLASS = {Level.INFO: "note", Level.WARNING: "warning", Level.ERROR: "error"}
@@ -100,6 +109,8 @@ class EntryLines:
             if entry.peer == self.server:
                 prefix.append(("server ", self.style("time")))
             prefix.append((str(entry.peer), Style(color=peer_colour(entry.peer))))
+        if (to := destination_mark(entry)) is not None:  # multicast or broadcast: unicast stays quiet
+            prefix.append((f" → {to}", self.style("destination")))
         if entry.stranger:
             prefix.append((" (other peer)", self.style("stranger")))
         prefix.append(("  ", plain))
@@ -117,6 +128,7 @@ class EntryLines:
                 body.append((f"[{entry.truncation_text}]  ", False, mark))
             body += hex_runs(hex_text, self.style("hex"))  # wrapped between byte pairs only
             body += [("  ", False, plain), (ascii_text, False, plain)]
+            self._impairment(entry, body)
             if own := self.mark(entry):
                 body.append((f"  [{own}]", False, mark))
             return prefix, body
@@ -127,9 +139,17 @@ class EntryLines:
                 body.append((more, False, mark))
         if entry.truncation_text:
             body.append((f"  [{entry.truncation_text}]", False, mark))
+        self._impairment(entry, body)
         if own := self.mark(entry):
             body.append((f"  [{own}]", False, mark))
         return prefix, body
+
+    def _impairment(self, entry: Entry, body: list[Run[Style]]) -> None:
+        """`[✗ dropped by --loss]`, `[delayed 80.0 ms]`…: what an impairment did to it."""
+        fate = entry.impairment
+        if fate is not None:
+            style = self.style("lost" if fate.lost else "impaired")
+            body.append((f"  [{fate.text()}]", False, style))
 
     def _pieces(self, entry: Entry, style: Style) -> list[Run[Style]]:
         escape_style = self.style("escape")

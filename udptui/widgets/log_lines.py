@@ -105,3 +105,75 @@ class LogLines:
         if index < len(self._entries) and self._entries[index].seq == seq:
             return self._starts[index] - self._base
         return None
+
+
+class ShownRuns:
+    """The rows of the plain view while something is muted: one row per entry shown, kept as
+    runs of consecutive seqs, so a flood from a sender still shown adds one run per batch
+    (no entry is made), and a muted sender's batch adds nothing."""
+
+    def __init__(self) -> None:
+        self._seqs: list[int] = []
+        """The first seq of each run."""
+        self._starts: list[int] = []
+        """Each run's first row, counted from the first row ever added."""
+        self._lengths: list[int] = []
+        self._head = 0
+        """Runs before this index have left."""
+        self._end = 0
+
+    @property
+    def _base(self) -> int:
+        return self._starts[self._head] if self._head < len(self._starts) else self._end
+
+    def __len__(self) -> int:
+        return self._end - self._base
+
+    @property
+    def runs(self) -> int:
+        return len(self._seqs) - self._head
+
+    def add(self, seq: int, count: int) -> None:
+        """Entries `seq` to `seq + count - 1` are shown, after every entry already here."""
+        if count <= 0:
+            return
+        last = len(self._seqs) - 1
+        if last >= self._head and self._seqs[last] + self._lengths[last] == seq:
+            self._lengths[last] += count
+        else:
+            self._seqs.append(seq)
+            self._starts.append(self._end)
+            self._lengths.append(count)
+        self._end += count
+
+    def drop_before(self, seq: int) -> int:
+        """Let go the entries older than `seq`; returns how many rows left."""
+        before = len(self)
+        head = self._head
+        while head < len(self._seqs) and self._seqs[head] + self._lengths[head] <= seq:
+            head += 1
+        if head < len(self._seqs) and self._seqs[head] < seq:
+            cut = seq - self._seqs[head]
+            self._seqs[head] += cut
+            self._starts[head] += cut
+            self._lengths[head] -= cut
+        self._head = head
+        if head > 1024 and head * 2 > len(self._seqs):
+            del self._seqs[:head], self._starts[:head], self._lengths[:head]
+            self._head = 0
+        return before - len(self)
+
+    def seq(self, row: int) -> int:
+        """The seq of the entry on row `row`."""
+        if not 0 <= row < len(self):
+            raise IndexError(row)
+        absolute = self._base + row
+        index = bisect_right(self._starts, absolute, lo=self._head) - 1
+        return self._seqs[index] + absolute - self._starts[index]
+
+    def row_of(self, seq: int) -> int | None:
+        """The row of the entry `seq`, if it is shown."""
+        index = bisect_right(self._seqs, seq, lo=self._head) - 1
+        if index < self._head or seq >= self._seqs[index] + self._lengths[index]:
+            return None
+        return self._starts[index] + seq - self._seqs[index] - self._base

@@ -44,6 +44,8 @@ class Stats:
     rcvbuf: int = 0
     sending: tuple[tuple[str, str], ...] = ()
     """(label, value) pairs from the sending state: the line ending, a repeat's progress."""
+    muted: int | None = None
+    """Datagrams from muted peers, counted but hidden; None while nothing was ever muted."""
 
 
 class StatusBar(Widget):
@@ -71,6 +73,8 @@ class StatusBar(Widget):
         if stats.faults:
             drops += ["  ", ("faults ", "dim"), (f"{stats.faults:,}", "bold yellow")]
         extra: Parts = []
+        if stats.muted is not None:
+            extra += ["  ", ("muted ", "dim"), f"{stats.muted:,}"]
         for label, value in stats.sending:
             extra += ["  ", (label, "dim"), (value, "bold")]
         if stats.let_go:
