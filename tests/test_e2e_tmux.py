@@ -468,3 +468,45 @@ def test_relay_between_the_tutorial_client_and_server(tmux: Tmux) -> None:
     assert f"client 127.0.0.1:{client_port}: new session, upstream port" in screen
     pane = [line.split(PANE_BORDER, 1)[1] for line in screen.splitlines() if PANE_BORDER in line]
     assert any(f"127.0.0.1:{client_port}" in line for line in pane), screen
+
+
+def test_relay_with_loss_marks_the_lost_datagrams_both_ways(tmux: Tmux) -> None:
+    """`--loss 50% --seed 1` on a relay between the tutorial's scripts (both ways, the relay's
+    default): the three datagrams of `--boundaries` go up, and those the seed drops are
+    marked `✗ dropped by --loss` and never reach the server; of the server's replies, those
+    the seed drops on the way down are marked too. The seed decides: the test works it out."""
+    import random
+
+    up_draws, down_draws = random.Random(1), random.Random("1/down")
+    words = ["hello", "world", "egon"]
+    lost_up = [word for word in words if up_draws.random() < 0.5]
+    arrived = [word for word in words if word not in lost_up]
+    lost_down = [draw < 0.5 for draw in (down_draws.random() for _ in arrived)]
+    assert lost_up and arrived  # the seed shows both fates
+
+    server_port = free_port()
+    tmux.start(
+        "server", example_command("tutorial_server.py", "127.0.0.1", str(server_port), "--reply", "ok!")
+    )
+    tmux.wait_for("server", f"listening on 127.0.0.1:{server_port}")
+    relay_args = ["--listen", "0", "--bind", "127.0.0.1", "--forward", f"127.0.0.1:{server_port}"]
+    tmux.start("relay", udptui_command(*relay_args, "--loss", "50%", "--seed", "1"), width=130)
+    relaying = re.compile(r"relaying 127\.0\.0\.1:(\d+) → ")
+    match = relaying.search(tmux.wait_for("relay", lambda screen: relaying.search(screen) is not None))
+    assert match is not None
+    tmux.start("client", example_command("tutorial_client.py", "127.0.0.1", match.group(1), "--boundaries"))
+
+    def settled(screen: str) -> bool:
+        return screen.count("↑ client") == 3 and screen.count("↓ server") == len(arrived)
+
+    screen = tmux.wait_for("relay", settled)
+    lines = log_side(screen)
+    for word in words:
+        line = next(line for line in lines if f"→ server  {word}" in line)
+        assert ("✗ dropped by --loss" in line) == (word in lost_up), line
+    down = [line for line in lines if "↓ server → client" in line]
+    assert [("✗ dropped by --loss" in line) for line in down] == lost_down, down
+    assert "impair⇅ loss 50%" in screen  # the status bar says what is on
+    server_screen = tmux.wait_for("server", arrived[-1])
+    for word in lost_up:
+        assert word not in server_screen.splitlines()[1:]

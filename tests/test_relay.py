@@ -8,13 +8,15 @@ Each test waits for what it expects with a deadline; none measures time.
 from __future__ import annotations
 
 import re
+import signal
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import WAIT_SECONDS, Headless, start, udp_socket, wait_until
+from conftest import UDPTUI, WAIT_SECONDS, Headless, start, udp_socket, wait_until
 from test_pcap import tcpdump
 
 from udptui.address import Address
@@ -344,3 +346,97 @@ def test_the_inspector_says_which_way_a_datagram_was_relayed() -> None:
         entry = Entry(datetime(2026, 1, 2), Direction.RECEIVED, client_address, b"x", 1, relay=way)
         fields = dict(entry_fields(entry, local="0.0.0.0:9000", previous_from_peer=None, scanned_back=True))
         assert fields["relayed"] == said and "from" not in fields
+
+
+# -- impairments, per direction ---------------------------------------------------------------
+
+
+def predicted_losses(seed: int, count: int, loss: float) -> list[int]:
+    """Which datagrams `--loss` drops with only it on: the i-th draw of `Random(seed)` (the way
+    up's source) below the loss."""
+    import random
+
+    draws = random.Random(seed)
+    return [index for index in range(count) if draws.random() < loss]
+
+
+def test_loss_on_the_way_up_drops_what_the_seed_says_and_marks_it(
+    echo: EchoServer, headless: list[Headless]
+) -> None:
+    app = start(
+        headless,
+        "--listen", "0", "--bind", "127.0.0.1", "--forward", str(echo.address), "--jsonl",
+        "--impair", "up", "--loss", "50%", "--seed", "1",
+    )  # fmt: skip
+    lost = predicted_losses(1, 40, 0.5)
+    assert 0 < len(lost) < 40
+    with client() as alice:
+        for number in range(40):
+            alice.sendto(b"n%d" % number, ("127.0.0.1", app.port))
+        back = sorted(alice.recvfrom(100)[0] for _ in range(40 - len(lost)))
+        alice.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            alice.recvfrom(100)
+    survivors = [number for number in range(40) if number not in lost]
+    assert back == sorted(b"echo:n%d" % number for number in survivors)
+    assert echo.payloads == [b"n%d" % number for number in survivors]
+    app.process.send_signal(signal.SIGTERM)
+    _, records, _ = app.finish()
+    up = [record for record in records if record["dir"] == "up"]
+    assert len(up) == 40  # every datagram the relay took is in the records, lost or not
+    assert [int(r["text"][1:]) for r in up if r.get("impaired") == "lost"] == lost
+    assert all(r["lost_by"] == "loss" for r in up if r.get("impaired"))
+    down = [record for record in records if record["dir"] == "down"]
+    assert len(down) == len(survivors) and not any("impaired" in r for r in down)  # only up
+
+
+def test_duplicate_on_the_way_down_sends_each_reply_twice(echo: EchoServer, headless: list[Headless]) -> None:
+    app = start(
+        headless,
+        "--listen", "0", "--bind", "127.0.0.1", "--forward", str(echo.address), "--jsonl",
+        "--impair", "down", "--duplicate", "100%", "--seed", "3",
+    )  # fmt: skip
+    with client() as alice:
+        for number in range(5):
+            alice.sendto(b"d%d" % number, ("127.0.0.1", app.port))
+        back = [alice.recvfrom(100)[0] for _ in range(10)]
+    assert sorted(back) == sorted([b"echo:d%d" % n for n in range(5)] * 2)
+    assert echo.payloads == [b"d%d" % n for n in range(5)]  # up is not impaired
+    app.process.send_signal(signal.SIGTERM)
+    _, records, _ = app.finish()
+    down = [record for record in records if record["dir"] == "down"]
+    assert len(down) == 5 and all(record["impaired"] == "duplicate" for record in down)
+
+
+def test_a_relay_impairs_both_ways_by_default_and_refuses_out_and_in(
+    echo: EchoServer, headless: list[Headless]
+) -> None:
+    app = start(
+        headless,
+        "--listen", "0", "--bind", "127.0.0.1", "--forward", str(echo.address), "--jsonl",
+        "--loss", "100%", "--seed", "5",
+    )  # fmt: skip
+    with client() as alice:
+        alice.sendto(b"gone", ("127.0.0.1", app.port))
+        app.type("/to server", "typed, never impaired")  # udptui's own sends are not the relay's
+        wait_until(lambda: b"typed, never impaired" in echo.payloads, "the typed line at the server")
+    assert b"gone" not in echo.payloads
+    app.type("/impair")
+    records = [app.record()]
+    while not records[-1].get("text", "").startswith("impaired so far"):
+        records.append(app.record())
+    app.process.send_signal(signal.SIGTERM)
+    records += app.finish()[1]
+    assert [r.get("impaired") for r in records if r["dir"] == "up"] == ["lost"]
+    notes = [record["text"] for record in records if record["dir"] == "note"]
+    assert "impairments: loss 100% both ways (seed 5)" in notes
+    for direction in ("out", "in"):
+        done = subprocess.run(
+            [*UDPTUI, "--listen", "0", "--forward", "127.0.0.1:9", "--impair", direction, "--loss", "1%"],
+            capture_output=True, text=True, timeout=WAIT_SECONDS,
+        )  # fmt: skip
+        assert done.returncode == 2
+        assert (
+            done.stderr
+            == f"udptui: error: --impair {direction}: a relay impairs up (clients to server), down, or both\n"
+        )

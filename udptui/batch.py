@@ -167,6 +167,8 @@ class RelayTag:
     up: bool
     client: Address | None = None
     """The client a `down` batch went to (an upstream socket serves one client)."""
+    fates: tuple[Any, ...] | None = None
+    """What the relay's impairments did to each datagram (a `Fate` or None), when on."""
 
 
 UP = RelayTag(up=True)

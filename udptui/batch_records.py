@@ -33,6 +33,7 @@ def records_text(entries: Iterable[Entry]) -> str:
             and chunk.time is None
             and length == len(chunk)
             and type(chunk.batch) is RecvBatch  # not one with impairments' fates
+            and (chunk.batch.relay is None or chunk.batch.relay.fates is None)
         ):
             _batch_lines(chunk, lines)
         else:  # notes, sends, and times an injected clock decides

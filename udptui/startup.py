@@ -84,14 +84,24 @@ def new_sending(config: Config, session: ChatSession) -> Sending:
     """The sending state for `config` (line ending, rules, saved messages, impairments)."""
     from udptui.sending import Sending  # here: `udptui --version` never loads sending
 
-    return Sending(
-        session,
-        eol=config.eol,
-        rules=config.rules,
-        saved=config.saved,
-        impair=config.impair,
-        impair_direction=config.impair_direction or "out",
+    transport = session.transport
+    if config.forward is None or not hasattr(transport, "table"):
+        return Sending(
+            session,
+            eol=config.eol,
+            rules=config.rules,
+            saved=config.saved,
+            impair=config.impair,
+            impair_direction=config.impair_direction or "out",
+        )
+    from udptui.relay_impairing import RelayImpairing
+
+    # A relay impairs what it forwards, each way (both by default), not what udptui types.
+    sending = Sending(session, eol=config.eol, rules=config.rules, saved=config.saved)
+    sending.impairing = RelayImpairing(
+        session, config.impair, config.impair_direction or "both", table=transport.table
     )
+    return sending
 
 
 def open_files(config: Config, transport: UdpTransport) -> tuple[Transcript | None, PcapWriter | None]:

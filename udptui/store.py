@@ -116,6 +116,8 @@ class BatchChunk:
             )
             if relay is not None:
                 entry.relay = "up" if relay.up else "down"
+                if relay.fates is not None:
+                    entry.impairment = relay.fates[index]
         except Exception:  # one odd datagram must not stop the rest: show its bytes
             entry = Entry(when, Direction.RECEIVED, None, bytes(payload), len(payload))
         entry.local_address = local_address

@@ -44,8 +44,9 @@ SNDBUF = 4 * 1024 * 1024
 NOTICE_INTERVAL = 1.0
 """Seconds between two notices that the table is full."""
 
-Forward = Callable[["Upstream", bytes], None]
-"""One direction's forwarding function: the session and the datagram's bytes."""
+Forward = Callable[["Upstream", bytes], Any]
+"""One direction's forwarding function: the session and the datagram's bytes; it returns
+what happened to the datagram for the log (an impairment's `Fate`), or None."""
 
 
 class Upstream:
@@ -199,16 +200,18 @@ class RelayTable:
 
     # -- forwarding ---------------------------------------------------------------------
 
-    def forward_up(self, batch: RecvBatch, reader: MmsgReader | None = None) -> None:
+    def forward_up(self, batch: RecvBatch, reader: MmsgReader | None = None) -> list[Any] | None:
         """Forward a batch from the listening socket, each datagram to its client's session.
 
         `reader` (the recvmmsg reader the batch was just read by) sends each client's run of
         datagrams with one sendmmsg from where they were read; only when no impairer stands in
-        `up`'s place, which sees every datagram."""
+        `up`'s place, which sees every datagram. Returns what `up` said of each datagram
+        (its fate, for the log) when it said anything, else None."""
         sessions = self.sessions
         now = time.monotonic()
         senders = batch.senders
         fast = reader is not None and self.up == self.send_up
+        marks: list[Any] | None = None
         first = senders[0] if senders else None
         if senders and senders.count(first) == len(senders):
             runs: list[tuple[Any, int, int]] = [(first, 0, len(senders))]  # a flood from one client
@@ -232,11 +235,16 @@ class RelayTable:
                     self._failed(OSError(code, os.strerror(code)), self.server, "to the server", failed)
             else:
                 up = self.up
-                for payload in batch.payloads[start:end]:
-                    up(session, payload)
+                said = [up(session, payload) for payload in batch.payloads[start:end]]
+                if any(mark is not None for mark in said):
+                    marks = marks or [None] * len(senders)
+                    marks[start:end] = said
         self.flush_failures()
+        return marks
 
-    def forward_down(self, session: Upstream, batch: RecvBatch, reader: MmsgReader | None = None) -> None:
+    def forward_down(
+        self, session: Upstream, batch: RecvBatch, reader: MmsgReader | None = None
+    ) -> list[Any] | None:
         """Forward a batch the server sent to `session`'s socket on to its client (with one
         sendmmsg from `reader`'s slots when it can, as `forward_up`)."""
         session.last = time.monotonic()
@@ -247,12 +255,15 @@ class RelayTable:
                 self._failed(OSError(code, os.strerror(code)), session.client, where, failed)
         else:
             down = self.down
-            for payload in batch.payloads:
-                down(session, payload)
+            said = [down(session, payload) for payload in batch.payloads]
+            self.flush_failures()
+            return said if any(mark is not None for mark in said) else None
         self.flush_failures()
+        return None
 
     def send_up(self, session: Upstream, payload: bytes) -> None:
-        """Send one datagram to the server from the client's upstream socket."""
+        """Send one datagram to the server from the client's upstream socket (an impairer's
+        release calls it too, from the scheduler's thread)."""
         try:
             session.sock.send(payload)
         except OSError as error:
@@ -286,7 +297,8 @@ class RelayTable:
         """Say the failures of a batch as counted faults (the session groups them a second)."""
         if not self._failures:
             return
-        for (message, address), count in self._failures.items():
+        # Swapped, not iterated in place: an impairer's release may add one from its thread.
+        failures, self._failures = self._failures, {}
+        for (message, address), count in failures.items():
             unreachable = message == PORT_UNREACHABLE
             self.report(Fault(message, address, unreachable=unreachable, count=count))
-        self._failures.clear()

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from udptui.address import Address
-from udptui.batch import UP, RecvBatch
+from udptui.batch import UP, RecvBatch, RelayTag
 from udptui.net.relay import DEFAULT_SESSION_TIMEOUT, MAX_CLIENTS, SNDBUF, RelayTable, Upstream
 from udptui.receiving import DRAIN_BATCH, RETRY_PAUSE, Fault
 from udptui.transport import (
@@ -137,7 +137,9 @@ class RelayTransport(UdpTransport):
     def _queue(self, batch: RecvBatch) -> None:
         """A batch from the clients: forward it, then queue it for the screen."""
         batch.relay = UP
-        self.table.forward_up(batch, self._reader)
+        fates = self.table.forward_up(batch, self._reader)
+        if fates is not None:  # impaired: each datagram's fate goes with it to the log
+            batch.relay = RelayTag(up=True, fates=tuple(fates))
         super()._queue(batch)
 
     def _drain_upstream(self, session: Upstream) -> None:
@@ -155,7 +157,9 @@ class RelayTransport(UdpTransport):
                 return
             batch.relay = session.tag
             if session.tag is not None:
-                self.table.forward_down(session, batch, self._upstream_reader)
+                fates = self.table.forward_down(session, batch, self._upstream_reader)
+                if fates is not None:
+                    batch.relay = RelayTag(up=False, client=session.client, fates=tuple(fates))
             UdpTransport._queue(self, batch)
 
     def _read_upstream(self, session: Upstream) -> RecvBatch | None:
