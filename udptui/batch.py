@@ -13,11 +13,13 @@ import functools
 import socket
 import struct
 import sys
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from udptui.address import Address, interface_name
+
+if TYPE_CHECKING:
+    from udptui.net.relay import RelayTag
 from udptui.net.destinations import special_destination, special_raw
 
 SO_TIMESTAMPNS = 35
@@ -157,21 +159,6 @@ def local_datetime(nanoseconds: int) -> datetime:
     """Nanoseconds since the epoch as a local naive datetime, to the microsecond."""
     seconds, rest = divmod(nanoseconds, 1_000_000_000)
     return datetime.fromtimestamp(seconds).replace(microsecond=rest // 1000)
-
-
-@dataclass(frozen=True, slots=True)
-class RelayTag:
-    """A relayed batch: `up` (from clients, each datagram's sender is its client, forwarded
-    to the server) or `down` (from the server, forwarded to `client`)."""
-
-    up: bool
-    client: Address | None = None
-    """The client a `down` batch went to (an upstream socket serves one client)."""
-    fates: tuple[Any, ...] | None = None
-    """What the relay's impairments did to each datagram (a `Fate` or None), when on."""
-
-
-UP = RelayTag(up=True)
 
 
 class RecvBatch:

@@ -16,6 +16,7 @@ from udptui.datagram import Direction, Entry, Level
 from udptui.faults import FaultKey, FaultNotes, fault_note
 from udptui.muting import Muting
 from udptui.peers import PeerRoster
+from udptui.relayed import RelayedCounts
 from udptui.rtt import RttTracker
 from udptui.store import BatchChunk, Chunk, EntryChunk, EntryRange, EntryStore, FreshEntries
 from udptui.transcript import Transcript
@@ -195,7 +196,7 @@ class ChatSession:
         sizes: dict[Address, int] = {}  # bytes per sender
         received = bytes_in = 0
         singles: list[RawDatagram] = []
-        relayed: dict[tuple[Address, bool], tuple[int, int]] = {}  # datagrams, bytes per client and way
+        relayed = RelayedCounts()
         fault_places: dict[FaultKey, EntryChunk] = {}  # each fault's note goes where it first came
         for index, item in enumerate(items):
             if type(item) is tuple:
@@ -222,7 +223,10 @@ class ChatSession:
                     chunks.append(fault_places[key])
                 continue
             if batch.relay is not None:  # relayed: its client is a peer, not a sender to answer
-                target = self._count_relayed(batch, relayed, target)
+                senders = _senders(batch.senders)
+                target = relayed.add(
+                    batch, senders, _sender_bytes(batch, senders), self._address, target, follow=follow
+                )
                 chunks.append(BatchChunk(batch, self._address, follow=follow, target=target, time=fixed_time))
                 received += len(batch)
                 bytes_in += batch.wire_bytes
@@ -251,41 +255,12 @@ class ChatSession:
             result.target_changed = True
         if counts:
             self._count_senders(counts, sizes, now)
-        for (client, up), (count, size) in relayed.items():
-            if up:
-                self.roster.received(client, now, count=count, size=size)
-            else:
-                self.roster.sent(client, now, count=count, size=size)
+        relayed.to_roster(self.roster, now)
         result.entries = EntryRange(chunks)
         result.let_go = self._record(chunks)
         if self.react is not None and counts:  # after storing: its answers follow the batch
             result.sent = self.react(result.entries, counts)
         return result
-
-    def _count_relayed(
-        self, batch: RecvBatch, relayed: dict[tuple[Address, bool], tuple[int, int]], target: Address | None
-    ) -> Address | None:
-        """Count a relayed batch per client (the peers pane lists the clients: datagrams from
-        one as its `in`, the server's to one as its `out`); returns the target, which follows
-        the latest client to write when `follow` is on."""
-        relay = batch.relay
-        assert relay is not None
-        if not relay.up:
-            if relay.client is not None:
-                count, size = relayed.pop((relay.client, False), (0, 0))
-                relayed[(relay.client, False)] = (count + len(batch), size + batch.wire_bytes)
-            return target
-        senders = _senders(batch.senders)
-        for (sender, count), size in zip(senders, _sender_bytes(batch, senders), strict=True):
-            try:
-                client = self._address(sender)
-            except Exception:
-                continue
-            before, before_size = relayed.pop((client, True), (0, 0))  # popped: recency order
-            relayed[(client, True)] = (before + count, before_size + size)
-            if self.follow:
-                target = client
-        return target
 
     def _say_faults(
         self, places: dict[FaultKey, EntryChunk], faults: list[Fault], now: datetime

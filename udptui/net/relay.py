@@ -22,10 +22,11 @@ import selectors
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from udptui.address import Address
-from udptui.batch import SO_TIMESTAMPNS, RecvBatch, RelayTag, address_of
+from udptui.batch import SO_TIMESTAMPNS, RecvBatch, address_of
 from udptui.receiving import PORT_UNREACHABLE, Fault, Inbound, Notice, icmp_error_text
 from udptui.transport import set_receive_buffer
 
@@ -47,6 +48,22 @@ NOTICE_INTERVAL = 1.0
 Forward = Callable[["Upstream", bytes], Any]
 """One direction's forwarding function: the session and the datagram's bytes; it returns
 what happened to the datagram for the log (an impairment's `Fate`), or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class RelayTag:
+    """A relayed batch: `up` (from clients, each datagram's sender is its client, forwarded
+    to the server) or `down` (from the server, forwarded to `client`)."""
+
+    up: bool
+    client: Address | None = None
+    """The client a `down` batch went to (an upstream socket serves one client)."""
+    fates: tuple[Any, ...] | None = None
+    """What the relay's impairments did to each datagram (a `Fate` or None), when on."""
+
+
+UP = RelayTag(up=True)
+"""The mark of every batch from the clients (each datagram's sender is its client)."""
 
 
 class Upstream:

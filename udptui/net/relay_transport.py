@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from udptui.address import Address
-from udptui.batch import UP, RecvBatch, RelayTag
-from udptui.net.relay import DEFAULT_SESSION_TIMEOUT, MAX_CLIENTS, SNDBUF, RelayTable, Upstream
+from udptui.batch import RecvBatch
+from udptui.net.relay import DEFAULT_SESSION_TIMEOUT, MAX_CLIENTS, SNDBUF, UP, RelayTable, RelayTag, Upstream
 from udptui.receiving import DRAIN_BATCH, RETRY_PAUSE, Fault
 from udptui.transport import (
     DEFAULT_BUFSIZE,
