@@ -440,3 +440,15 @@ def test_a_relay_impairs_both_ways_by_default_and_refuses_out_and_in(
             done.stderr
             == f"udptui: error: --impair {direction}: a relay impairs up (clients to server), down, or both\n"
         )
+
+
+def test_impair_up_and_down_are_for_relay_mode_and_out_and_in_are_not(
+    echo: EchoServer, headless: list[Headless]
+) -> None:
+    chat = start(headless, "--listen", "0", "--bind", "127.0.0.1", "--jsonl")
+    chat.type("/impair up loss 10%")
+    assert chat.record()["text"] == "/impair up: up and down are for relay mode (--forward)"
+    relay = start(headless, "--listen", "0", "--bind", "127.0.0.1", "--forward", str(echo.address), "--jsonl")
+    relay.type("/impair out loss 10%", "/impair down loss 10%")
+    assert relay.record()["text"] == "/impair out: a relay impairs up, down or both"
+    assert relay.record()["text"].startswith("impairments: loss 10% on what the server sends back (seed ")
