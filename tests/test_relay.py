@@ -452,3 +452,28 @@ def test_impair_up_and_down_are_for_relay_mode_and_out_and_in_are_not(
     relay.type("/impair out loss 10%", "/impair down loss 10%")
     assert relay.record()["text"] == "/impair out: a relay impairs up, down or both"
     assert relay.record()["text"].startswith("impairments: loss 10% on what the server sends back (seed ")
+
+
+def test_delay_on_the_way_up_holds_each_datagram_its_time(echo: EchoServer, headless: list[Headless]) -> None:
+    """`--impair up --delay 100ms`: the server gets each datagram 100 ms (±15, the issue's
+    tolerance; the median of five) after the client sent it, and the replies come straight back."""
+    import statistics
+    import time
+
+    app = start(
+        headless,
+        "--listen", "0", "--bind", "127.0.0.1", "--forward", str(echo.address), "--jsonl",
+        "--impair", "up", "--delay", "100ms", "--seed", "4",
+    )  # fmt: skip
+    trips = []
+    with client() as alice:
+        for number in range(5):
+            sent = time.monotonic()
+            alice.sendto(b"t%d" % number, ("127.0.0.1", app.port))
+            assert alice.recvfrom(100)[0] == b"echo:t%d" % number
+            trips.append((time.monotonic() - sent) * 1000)
+    assert 100 <= statistics.median(trips) <= 115, trips
+    app.process.send_signal(signal.SIGTERM)
+    _, records, _ = app.finish()
+    assert [r.get("impaired") for r in records if r["dir"] == "up"] == ["delayed"] * 5
+    assert not any("impaired" in r for r in records if r["dir"] == "down")
