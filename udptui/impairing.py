@@ -114,14 +114,21 @@ class Impairing:
     def impairs_in(self) -> bool:
         return self.settings.active and self.direction in ("in", "both") and not self.closed
 
+    def sending_impairers(self) -> list[Impairer[Any]]:
+        """The impairers whose held datagrams go out (a relay adds its two ways)."""
+        return [self.out]
+
     def holding(self, *, inbound: bool = True) -> bool:
         """Whether a datagram is still held back on the way out (or, with `inbound`, on the
         way in, or released and not yet taken)."""
-        return bool(self.out.held or (inbound and (self.inbound.held or self._arrived)))
+        if any(impairer.held for impairer in self.sending_impairers()):
+            return True
+        return inbound and bool(self.inbound.held or self._arrived)
 
     def longest_wait(self) -> float:
         """Seconds at most until everything held now has gone (or arrived), at most MAX_SETTLE."""
-        return min(MAX_SETTLE, max(self.out.longest_wait(), self.inbound.longest_wait()))
+        impairers = [*self.sending_impairers(), self.inbound]
+        return min(MAX_SETTLE, max(impairer.longest_wait() for impairer in impairers))
 
     def update(
         self, settings: ImpairSettings, direction: str | None = None, *, restart: bool = False
