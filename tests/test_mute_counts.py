@@ -6,9 +6,10 @@ inspector line up. Pilot with real sockets on loopback; the pure parts on their 
 
 from __future__ import annotations
 
+import random
 import socket
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 
 import pytest
 from conftest import Notices, address_of, receive_from, type_line, udp_socket, wait_for
@@ -19,7 +20,7 @@ from udptui.address import Address, interface_name
 from udptui.batch import RecvBatch
 from udptui.config import Config
 from udptui.datagram import Direction
-from udptui.muting import Muting, parse_mute_spec
+from udptui.muting import MuteError, Muting, parse_mute_spec
 from udptui.session import ChatSession
 from udptui.transport import UdpTransport
 from udptui.widgets import ChatLog, Composer, Inspector, PeerList, StatusBar
@@ -187,6 +188,10 @@ def test_the_hidden_count_follows_the_store_in_and_out(open_transport: OpenTrans
     received = [entry for entry in session.store if entry.direction is Direction.RECEIVED]
     kept = sum(1 for entry in received if entry.peer == Address(*noisy))
     assert session.muting.hidden == kept == 30 + 30 - 30 - 5  # 40 let go: the first 30, then 5 of 10
+    session.ingest([RecvBatch([b"q"] * 47, [quiet] * 47)])  # most of the mixed batch goes too
+    received = [entry for entry in session.store if entry.direction is Direction.RECEIVED]
+    kept = sum(1 for entry in received if entry.peer == Address(*noisy))
+    assert session.muting.hidden == kept == 1
     session.muting.unmute("10.0.0.1", None)
     assert session.muting.hidden == 0 and session.muting.status is None
     session.muting.mute("10.0.0.1", 1)
@@ -215,3 +220,27 @@ def test_bytes_per_sender_whatever_the_mix(
         expected = sum(size for size, who in zip(sizes, senders, strict=True) if who == sender)
         found = session.roster.get(Address(f"10.0.0.{sender}", sender))
         assert found is not None and found.bytes_in == expected, sender
+
+
+def test_the_hidden_count_matches_a_scan_of_the_store_through_random_takes(
+    open_transport: OpenTransport,
+) -> None:
+    """Batches of mixed senders and sizes, notes, mutes and unmutes, a small scrollback
+    cutting chunks at every place: the kept count always equals what a scan finds."""
+    rng = random.Random(13)
+    session = ChatSession(open_transport(), scrollback=97)
+    pool = [(f"10.0.0.{rng.randint(1, 3)}", rng.randint(1, 4)) for _ in range(12)]
+    for step in range(300):
+        if rng.random() < 0.1:
+            host, port = rng.choice(pool)
+            spec = (host, None if rng.random() < 0.5 else port)
+            with suppress(MuteError):
+                session.muting.unmute(*spec) if rng.random() < 0.4 else session.muting.mute(*spec)
+        elif rng.random() < 0.1:
+            session.note(f"note {step}")
+        else:
+            size = rng.choice((1, 3, 40, 130))
+            senders = [rng.choice(pool[: rng.randint(1, 12)]) for _ in range(size)]
+            session.ingest([RecvBatch([bytes(rng.randint(1, 9)) for _ in senders], senders)])
+        scanned = sum(1 for entry in session.store if session.muting.hides(entry))
+        assert session.muting.hidden == scanned, step

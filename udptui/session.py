@@ -121,7 +121,8 @@ class ChatSession:
         """True: the target becomes whoever wrote last. False: the target stays put."""
         self.muting = Muting()
         """Muted senders: counted and recorded, hidden from the log, never the follow target."""
-        self.store = EntryStore(scrollback, ledger=self.muting.held)
+        self.store = EntryStore(scrollback)
+        self.muting.held.watch(self.store)
         self.roster = PeerRoster()
         self.transcript = transcript
         """`--log`: every entry is appended here as it is stored."""
@@ -226,7 +227,9 @@ class ChatSession:
                 sizes[address] = sizes.get(address, 0) + size
                 if follow and (muted is None or not muted(address)):
                     target = address
-            chunks.append(BatchChunk(batch, self._address, follow=follow, target=target, time=fixed_time))
+            chunk = BatchChunk(batch, self._address, follow=follow, target=target, time=fixed_time)
+            chunk.counted = senders  # kept as they are: `muted N` reads them while a mute is on
+            chunks.append(chunk)
             received += len(batch)
             bytes_in += batch.wire_bytes
         if result.faults:

@@ -55,7 +55,7 @@ class BatchChunk:
     """A batch of received datagrams and what is needed to make their entries later: how
     to turn a sender into an Address, and the reply target and mode when it arrived."""
 
-    __slots__ = ("batch", "built", "first_seq", "follow", "resolve", "target", "time")
+    __slots__ = ("batch", "built", "counted", "first_seq", "follow", "resolve", "target", "time")
 
     def __init__(
         self,
@@ -74,6 +74,9 @@ class BatchChunk:
         """The time every entry shows, when a clock was injected (tests); else each one's arrival."""
         self.first_seq = -1
         self.built: dict[int, Entry] | None = None
+        self.counted: list[tuple[Any, int]] | None = None
+        """Each sender (as the socket gave it) with its datagrams, as the ingest counted them:
+        `udptui.held` reads them while a mute is on, so as not to count again."""
 
     def __len__(self) -> int:
         return len(self.batch.payloads)
