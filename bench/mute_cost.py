@@ -4,8 +4,10 @@ Feeds `session.ingest` whole batches of 256 datagrams (as the receive thread mak
 then does the log's own bookkeeping for them (what `ChatLog.entries_added` does for its rows),
 for: nothing muted (the plain view, the baseline), another host muted while the flood is
 shown (the view keeps runs of shown seqs), the flooding host itself muted, the text filter
-(F5) for comparison, which makes and matches an entry per datagram, and a flood of one-shot
-senders (a new port each datagram, one in four from a muted host), looked at sender by sender.
+(F5) for comparison, which makes and matches an entry per datagram, a flood of one-shot
+senders (a new port each datagram, one in four from a muted host), looked at sender by sender,
+and batches from two and from eight senders with datagrams of mixed sizes (their bytes per
+sender summed for the peers pane).
 
     python bench/mute_cost.py [--count 200000] [--repeat 5]
 """
@@ -44,7 +46,13 @@ def run(transport: UdpTransport, count: int, case: str) -> tuple[float, float]:
             session.muting.mute("127.0.0.9", None)
         hosts = ("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.9")
         senders = [(hosts[index % 4], 20000 + index) for index in range(BATCH)]
-    batches = [RecvBatch([payload] * BATCH, senders, read_ns=time.time_ns()) for _ in range(count // BATCH)]
+    payloads = [payload] * BATCH
+    if case.startswith(("two senders", "eight senders")):
+        hosts = ("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4") * 2
+        many = 2 if case.startswith("two") else 8
+        senders = [(hosts[index % many], 30000 + index % many) for index in range(BATCH)]
+        payloads = [b"x" * (16 + index % 64) for index in range(BATCH)]
+    batches = [RecvBatch(payloads, senders, read_ns=time.time_ns()) for _ in range(count // BATCH)]
     runs, lines = ShownRuns(), LogLines()
     ingest_ns = log_ns = 0
     for batch in batches:
@@ -78,6 +86,8 @@ def main() -> None:
             "filter (F5), nothing muted",
             "one-shot senders, nothing muted",
             "one-shot senders, 1 in 4 muted",
+            "two senders, mixed sizes",
+            "eight senders, mixed sizes",
         ]
         print(f"{options.count:,} datagrams, batches of {BATCH}, median of {options.repeat}:")
         print(f"{'case':32} {'ingest µs/dgram':>16} {'log rows µs/dgram':>18}")

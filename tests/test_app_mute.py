@@ -155,16 +155,19 @@ async def test_a_muted_peer_is_counted_and_logged_but_hidden_and_comes_back_on_u
         await receive_from(pilot, app, stranger, b"noise 1")
         await receive_from(pilot, app, peer, b"hello")
         await type_line(pilot, app, f"/mute {address_of(stranger)}")
-        assert shown(app) == [b"hello"]  # the earlier datagram is hidden too
-        assert "muted 0" in str(app.query_one(StatusBar).render())
+        assert shown(app) == [b"hello"]  # the earlier datagram is hidden too, and counted
+        assert "muted 1" in str(app.query_one(StatusBar).render())
         await receive_from(pilot, app, stranger, b"noise 2", b"noise 3")
         await pilot.pause()
         assert shown(app) == [b"hello"]
+        await type_line(pilot, app, "/mute")
+        listing = f"muted: {address_of(stranger)}; 3 of their datagrams hidden from the log now"
+        assert app.session.store[-1].decoded.plain == listing
         assert app.session.target == address_of(peer)  # follow: the muted one does not take it
         assert app.session.counters.received == 4
         stranger_peer = app.session.roster.get(address_of(stranger))
         assert stranger_peer is not None and stranger_peer.received == 3
-        assert "muted 2" in str(app.query_one(StatusBar).render())
+        assert "muted 3" in str(app.query_one(StatusBar).render())
         lines = pane_lines(app, 4)
         assert lines[0].startswith(f"  {address_of(stranger)}  muted")
         assert lines[2].startswith(f"▶ {address_of(peer)}")
@@ -173,6 +176,7 @@ async def test_a_muted_peer_is_counted_and_logged_but_hidden_and_comes_back_on_u
 
         await type_line(pilot, app, f"/unmute {address_of(stranger)}")
         assert shown(app) == [b"noise 1", b"hello", b"noise 2", b"noise 3"]
+        assert "muted" not in str(app.query_one(StatusBar).render())  # nothing hidden, nothing muted
         await receive_from(pilot, app, stranger, b"heard again")
         assert app.session.target == address_of(stranger)
     texts = [json.loads(line).get("text") for line in log_path.read_text().splitlines()]
@@ -221,10 +225,13 @@ async def test_mute_errors_are_notices_and_mute_alone_lists(open_transport: Open
         await type_line(pilot, app, "/mute")
         notes = [entry.decoded.plain for entry in app.session.store if entry.direction is Direction.NOTE]
         assert notes[0] == "nothing is muted: /mute HOST or /mute HOST:PORT"
-        meaning = "counted and recorded (--log, --pcap), not shown, never the reply target"
+        meaning = (
+            "counted and recorded (--log, --pcap), not shown; "
+            "when it writes, it no longer becomes the reply target"
+        )
         assert notes[1] == f"muted 10.0.0.1 (every port): {meaning}"
         assert notes[2] == "/mute: 10.0.0.1:53 is muted already: its host 10.0.0.1 is"
-        assert notes[3] == "muted: 10.0.0.1 (every port); 0 datagrams hidden so far"
+        assert notes[3] == "muted: 10.0.0.1 (every port); 0 of their datagrams hidden from the log now"
 
 
 # -- headless: standard output is a record, so nothing is hidden ---------------------------
@@ -243,6 +250,9 @@ def test_headless_mute_keeps_writing_records_and_keeps_the_target(headless: list
         assert (record["text"], record["peer"]) == ("noise", str(address_of(noisy)))
         udptui.type("reply")
         assert peer.recv(100) == b"reply"  # the muted sender did not become the target
+        assert udptui.record()["text"] == "reply"
+        udptui.type("/mute")  # nothing is hidden here, so the listing claims nothing hidden
+        assert udptui.record()["text"] == f"muted: {address_of(noisy)}"
     udptui.process.send_signal(signal.SIGINT)
     udptui.finish()
 
@@ -269,16 +279,20 @@ def test_mute_specs(text: str, expected: tuple[str, int | None]) -> None:
     ("text", "words"),
     [
         ("localhost", "as numbers"),
+        ("999.1.1.1", "'999.1.1.1' is not a valid IPv4 or IPv6 address"),
         ("1.2.3.4:x", "bad port"),
         ("[::1", "expected"),
         ("1.2.3.4:70000", "range"),
+        ("127.0.0.1:0", "port 0 is out of range: expected 1 to 65535"),
     ],
 )
 def test_bad_mute_specs(text: str, words: str) -> None:
     with pytest.raises(MuteError, match=words):
         parse_mute_spec(text)
-    with pytest.raises(CommandError, match=words):
+    with pytest.raises(CommandError, match=f"^/mute: .*{words}"):
         parse_command(f"/mute {text}")
+    with pytest.raises(CommandError, match=f"^/unmute: .*{words}"):
+        parse_command(f"/unmute {text}")
 
 
 def test_a_batch_from_one_muted_sender_is_skipped_without_making_an_entry() -> None:

@@ -61,13 +61,13 @@ def test_two_hundred_one_shot_senders_group_into_one_host_row_and_mute_as_one(
         assert pane[4].strip() == "127.0.0.2  1 port"
 
         tmux.key("app", "m")  # mute the host under the cursor: every port of it
-        screen = tmux.wait_for("app", "muted 0")
+        screen = tmux.wait_for("app", f"muted {SENDERS}")  # its datagrams so far, hidden now
         assert not [line for line in log_side(screen) if "← 127.0.0.1:" in line]
         assert f"← {chat_address}  hello" in screen
         assert f"127.0.0.1  {SENDERS} ports  muted" in "\n".join(pane_side(screen))
 
         late = send_one_shots(port, 3, b"<13>still full")
-        screen = tmux.wait_for("app", "muted 3")
+        screen = tmux.wait_for("app", f"muted {SENDERS + 3}")
         assert f"rx {SENDERS + 4}" in screen
         assert f"peer 127.0.0.1:{ports[-1]}" in screen.splitlines()[0]  # no new port took it
         chat.sendto(b"still here", ("127.0.0.1", port))
@@ -79,6 +79,12 @@ def test_two_hundred_one_shot_senders_group_into_one_host_row_and_mute_as_one(
         rows = pane_side(screen)
         assert rows[0] == f"▶ {chat_address}", rows
         assert rows[2] == f"  127.0.0.1  {SENDERS + 3} ports  muted", rows
+
+        tmux.key("app", "Down")  # to the muted host's row: unmuted, nothing hidden, no field
+        tmux.key("app", "m")
+        screen = tmux.wait_for("app", lambda text: f"{SENDERS + 3} ports  muted" not in text)
+        status = next(line for line in screen.splitlines() if line.startswith(" rx "))
+        assert "muted" not in status, status
 
     tmux.key("app", "C-q")
     records = [json.loads(line) for line in log_path.read_text().splitlines()]

@@ -36,7 +36,8 @@ def test_peers_grouped_by_host_with_a_muted_host(snap_compare: SnapCompare, sock
     The log shows the note `12:00:03.000 • muted 127.0.0.3 (every port): counted and
     recorded …`, the four `← 127.0.0.1:2510N  disk N% full` lines and
     `← 127.0.0.2:25201  hello`, and none of 127.0.0.3's three StatsD datagrams. The status
-    bar reads `rx 8` and then `muted 1` (the one that came after the mute). The footer lists
+    bar reads `rx 8` and then `muted 3` (127.0.0.3's three, two from before the mute, all
+    hidden from the log now). The footer lists
     `g By host` and `m Mute` among the pane's keys. No toast.
     """
     clock = ScriptedClock()

@@ -116,6 +116,13 @@ def check_scope(host: str, numeric: ipaddress.IPv4Address | ipaddress.IPv6Addres
         raise AddressError(f"bad address {host!r}: no network interface named {scope!r}") from None
 
 
+def named_scope(host: str) -> str:
+    """`fe80::1%2` as `fe80::1%eth0`: received datagrams name the interface, so an address
+    typed with the index must too to be the same peer (an index with no interface stays)."""
+    address, _, scope = host.partition("%")
+    return f"{address}%{interface_name(int(scope))}" if scope.isdigit() else host
+
+
 def resolve_host(host: str, port: int = 0) -> Address:
     """Resolve a host name or numeric address; IPv4 is preferred for names that have both.
 
@@ -129,7 +136,7 @@ def resolve_host(host: str, port: int = 0) -> Address:
     if numeric is not None:
         if "%" in host:
             check_scope(host, numeric)
-            return Address(host, port)
+            return Address(named_scope(host), port)
         if isinstance(numeric, ipaddress.IPv6Address) and numeric.ipv4_mapped is not None:
             return Address(str(numeric.ipv4_mapped), port)
         return Address(str(numeric), port)

@@ -13,7 +13,7 @@ from textual.app import App
 from udptui.commands import CommandContext, CommandError
 from udptui.datagram import Level
 from udptui.muting import Muting
-from udptui.peer_commands import toggle_mute
+from udptui.peer_commands import target_meaning, toggle_mute
 from udptui.widgets import ChatLog, PeerList
 
 if TYPE_CHECKING:
@@ -31,6 +31,9 @@ class PeerActions(App[None]):
         def _update_status(self) -> None: ...
         def notice(self, message: str, level: Level, *, title: str = "") -> None: ...
 
+    hides_muted = True
+    """The log on screen leaves muted senders' datagrams out."""
+
     def on_mount(self) -> None:
         self.query_one(ChatLog).muting = self.session.muting
 
@@ -42,9 +45,9 @@ class PeerActions(App[None]):
         self.query_one(ChatLog).mutes_changed()
         self.query_one(PeerList).refresh_peers()
         self._update_status()
-        if not self.session.follow:
-            return MUTE_MEANING
-        return f"{MUTE_MEANING}, never the reply target"
+        session = self.session
+        target = target_meaning(self.muting, follow=session.follow, target=session.target)
+        return f"{MUTE_MEANING}; {target}" if target else MUTE_MEANING
 
     def on_peer_list_mute_toggled(self, event: PeerList.MuteToggled) -> None:
         try:

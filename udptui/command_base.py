@@ -73,6 +73,12 @@ class CommandContext(Protocol):
         """The muted hosts and addresses (the session's)."""
         ...
 
+    @property
+    def hides_muted(self) -> bool:
+        """Whether muted senders' datagrams are hidden here (the screen's log), or all still
+        written (headless standard output)."""
+        ...
+
     def mutes_changed(self) -> str:
         """Redraw what the mutes changed (the log, the peers pane); returns what a mute means
         here, for the notice: hidden from the screen, or still written to standard output."""

@@ -28,6 +28,7 @@ from udptui.datagram import Level
 from udptui.decoders import Choice
 from udptui.muting import Muting
 from udptui.pcap import PcapWriter
+from udptui.peer_commands import target_meaning
 from udptui.saving import SaveError, save_session
 from udptui.session import ChatSession, Clock, RecordWriter
 from udptui.startup import new_sending, new_session
@@ -290,9 +291,15 @@ class HeadlessRunner:
     def muting(self) -> Muting:
         return self.session.muting
 
+    hides_muted = False
+    """Standard output is a record, like `--log`: a mute keeps writing every datagram."""
+
     def mutes_changed(self) -> str:
         """Standard output is a record, like `--log`: a mute keeps writing every datagram."""
-        return "still written here and counted, never the reply target (hiding is the screen's)"
+        session = self.session
+        target = target_meaning(self.muting, follow=session.follow, target=session.target)
+        said = "still written here and counted (hiding is the screen's)"
+        return f"{said}; {target}" if target else said
 
     def choose_decoders(self, choice: Choice, peer: Address | None) -> bool:
         """JSON lines carry the bytes themselves: decoding is the screen's."""

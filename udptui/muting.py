@@ -7,7 +7,8 @@ port it will ever use. A mute decides three things, all without Textual:
   one muted sender is skipped whole, without making an entry);
 - that a muted sender never becomes the reply target in `follow` mode (the session asks
   `is_muted` once per sender per take, never per datagram);
-- how many datagrams it hid (`hidden`, for the status bar).
+- how many datagrams the log hides now (`hidden`, for the status bar and `/mute`): those
+  the store holds from senders muted now, kept per sender by `udptui.held`.
 
 `--log`, `--pcap` and headless standard output record every datagram, muted or not.
 """
@@ -19,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from udptui.address import Address, AddressError, parse_port, resolve_host
 from udptui.datagram import Direction, Entry
+from udptui.held import HeldCounts
 from udptui.store import BatchChunk, Chunk, EntryRange
 
 
@@ -45,9 +47,11 @@ def parse_mute_spec(text: str) -> tuple[str, int | None]:
     try:
         ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
+        if host.replace(".", "").isdigit():
+            raise MuteError(f"{host!r} is not a valid IPv4 or IPv6 address") from None
         raise MuteError(f"give the peer's address as numbers, not {host!r}") from None
     try:
-        port = None if port_text is None else parse_port(port_text)
+        port = None if port_text is None else parse_port(port_text, allow_zero=False)
         return resolve_host(host, port or 0).host, port
     except AddressError as error:
         raise MuteError(str(error)) from None
@@ -66,8 +70,8 @@ class Muting:
     def __init__(self) -> None:
         self.hosts: set[str] = set()
         self.addresses: set[Address] = set()
-        self.hidden = 0
-        """Datagrams from muted senders since the first mute: counted, recorded, not shown."""
+        self.held = HeldCounts(self.is_muted, self.__bool__)
+        """The store's received datagrams per sender (the session's store reports to it)."""
         self.version = 0
         """Moves on every change, so a view can tell when to redraw."""
 
@@ -77,6 +81,11 @@ class Muting:
     def is_muted(self, address: Address) -> bool:
         # The host first: a set of strings, where an Address would be hashed field by field.
         return address.host in self.hosts or (bool(self.addresses) and address in self.addresses)
+
+    @property
+    def hidden(self) -> int:
+        """Datagrams the log leaves out now: in the store, from a sender muted now."""
+        return self.held.hidden
 
     def host_muted(self, host: str) -> bool:
         return host in self.hosts
@@ -102,6 +111,7 @@ class Muting:
                 raise MuteError(f"{address} is muted already")
             self.addresses.add(address)
         self.version += 1
+        self.held.recount()
         return f"muted {spec_text(host, port)}{' (every port)' if port is None else ''}"
 
     def unmute(self, host: str, port: int | None) -> str:
@@ -110,8 +120,12 @@ class Muting:
             ports = {address for address in self.addresses if address.host == host}
             if host not in self.hosts and not ports:
                 raise MuteError(f"{host} is not muted")
+            freed = [host] if host in self.hosts else sorted(str(address) for address in ports)
             self.hosts.discard(host)
             self.addresses -= ports
+            self.version += 1
+            self.held.recount()
+            return f"unmuted {', '.join(freed)}"
         else:
             address = Address(host, port)
             if address not in self.addresses:
@@ -120,6 +134,7 @@ class Muting:
                 raise MuteError(f"{address} is not muted")
             self.addresses.discard(address)
         self.version += 1
+        self.held.recount()
         return f"unmuted {spec_text(host, port)}"
 
     def listing(self) -> list[str]:
@@ -130,8 +145,8 @@ class Muting:
 
     @property
     def status(self) -> int | None:
-        """What the status bar says: datagrams hidden, while anything is (or was) muted."""
-        return self.hidden if self or self.hidden else None
+        """What the status bar says: datagrams hidden now, while anything is muted."""
+        return self.hidden if self else None
 
     # -- what the log shows --------------------------------------------------------------------
 

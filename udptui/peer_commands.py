@@ -10,27 +10,39 @@ from __future__ import annotations
 
 from typing import Any
 
+from udptui.address import Address
 from udptui.command_base import Command, CommandContext, CommandError
 from udptui.datagram import Level
-from udptui.muting import MuteError, parse_mute_spec
+from udptui.muting import MuteError, Muting, parse_mute_spec
 
 MuteSpec = tuple[str, int | None] | None
 """A numeric host and a port (None: every port of the host); None alone: list the mutes."""
 
 
-def parse_mute(argument: str) -> MuteSpec:
-    if not argument:
-        return None
+def _parse(name: str, argument: str) -> MuteSpec:
     try:
         return parse_mute_spec(argument)
     except MuteError as error:
-        raise CommandError(str(error)) from None
+        raise CommandError(f"/{name}: {error}") from None
+
+
+def parse_mute(argument: str) -> MuteSpec:
+    return _parse("mute", argument) if argument else None
 
 
 def parse_unmute(argument: str) -> MuteSpec:
     if not argument:
         raise CommandError("/unmute needs a host or HOST:PORT: /mute alone lists what is muted")
-    return parse_mute(argument)
+    return _parse("unmute", argument)
+
+
+def target_meaning(muting: Muting, *, follow: bool, target: Address | None) -> str:
+    """What a mute does to the reply target, truly: in `follow` mode a muted sender no longer
+    takes it when it writes, but a target muted now stays the target until another is chosen."""
+    said = ["when it writes, it no longer becomes the reply target"] if follow else []
+    if target is not None and muting.is_muted(target):
+        said.append(f"replies still go to {target} until you choose another peer")
+    return "; ".join(said)
 
 
 def toggle_mute(context: CommandContext, host: str, port: int | None, mute: bool) -> None:
@@ -47,9 +59,11 @@ def toggle_mute(context: CommandContext, host: str, port: int | None, mute: bool
 def handle_mute(context: CommandContext, spec: MuteSpec, overwrite: bool) -> bool:
     if spec is None:
         listing = context.muting.listing()
-        hidden = context.muting.hidden
-        if listing:
-            context.note(f"muted: {', '.join(listing)}; {hidden:,} datagrams hidden so far")
+        if listing and context.hides_muted:
+            hidden = f"{context.muting.hidden:,} of their datagrams hidden from the log now"
+            context.note(f"muted: {', '.join(listing)}; {hidden}")
+        elif listing:  # headless: every datagram is still written, none hidden
+            context.note(f"muted: {', '.join(listing)}")
         else:
             context.note("nothing is muted: /mute HOST or /mute HOST:PORT")
         return True

@@ -24,6 +24,8 @@ class HostGroup:
     host: str
     peers: list[Peer] = field(default_factory=list)
     muted: bool = False
+    muted_ports: int = 0
+    """Ports of it muted one by one (its host not muted as a whole)."""
 
     @property
     def address(self) -> Address:
@@ -93,6 +95,8 @@ def peer_rows(peers: list[Peer], *, by_host: bool, muting: Muting) -> list[PeerR
             group = groups[host] = HostGroup(host, muted=muting.host_muted(host))
             rows.append(group)
         group.peers.append(peer)
+        if muting.addresses and not group.muted and peer.address in muting.addresses:
+            group.muted_ports += 1
     return rows
 
 

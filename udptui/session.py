@@ -8,6 +8,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import compress, repeat
+from operator import eq
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from udptui.address import Address
@@ -119,10 +121,11 @@ class ChatSession:
         self.target = target
         self.follow = follow
         """True: the target becomes whoever wrote last. False: the target stays put."""
-        self.store = EntryStore(scrollback)
-        self.roster = PeerRoster()
         self.muting = Muting()
         """Muted senders: counted and recorded, hidden from the log, never the follow target."""
+        self.store = EntryStore(scrollback)
+        self.muting.held.watch(self.store)
+        self.roster = PeerRoster()
         self.transcript = transcript
         """`--log`: every entry is appended here as it is stored."""
         self.writers: list[RecordWriter] = [transcript] if transcript is not None else []
@@ -227,7 +230,9 @@ class ChatSession:
                 target = relayed.add(
                     batch, senders, _sender_bytes(batch, senders), self._address, target, follow=follow
                 )
-                chunks.append(BatchChunk(batch, self._address, follow=follow, target=target, time=fixed_time))
+                chunk = BatchChunk(batch, self._address, follow=follow, target=target, time=fixed_time)
+                chunk.counted = senders
+                chunks.append(chunk)
                 received += len(batch)
                 bytes_in += batch.wire_bytes
                 continue
@@ -241,7 +246,9 @@ class ChatSession:
                 sizes[address] = sizes.get(address, 0) + size
                 if follow and (muted is None or not muted(address)):
                     target = address
-            chunks.append(BatchChunk(batch, self._address, follow=follow, target=target, time=fixed_time))
+            chunk = BatchChunk(batch, self._address, follow=follow, target=target, time=fixed_time)
+            chunk.counted = senders  # kept as they are: `muted N` reads them while a mute is on
+            chunks.append(chunk)
             received += len(batch)
             bytes_in += batch.wire_bytes
         if result.faults:
@@ -286,7 +293,6 @@ class ChatSession:
         for address, count in counts.items():
             unread = 0 if self.follow or address == self.target else count
             if muting and muting.is_muted(address):
-                muting.hidden += count
                 unread = 0  # nothing of it is shown: nothing to catch up on
             self.roster.received(address, now, count=count, unread=unread, size=sizes.get(address, 0))
 
@@ -399,18 +405,36 @@ def _senders(senders: list[Any]) -> list[tuple[Any, int]]:
 def _sender_bytes(batch: RecvBatch, senders: list[tuple[Any, int]]) -> list[int]:
     """Bytes on the wire from each of `senders` (as `_senders` lists them) in `batch`.
 
-    A flood from one sender is the batch's total; only a batch from several senders is
-    summed datagram by datagram."""
+    C does the work in the usual cases: a flood from one sender is the batch's total; one-shot
+    senders (each datagram its own) are the sizes as they are; datagrams all of one size are
+    that size times each count; up to `FEW_SENDERS` senders, each but the busiest is summed by
+    `compress` over a C comparison of the senders, the busiest being what is left. Only a batch
+    from more senders, of mixed sizes, is summed datagram by datagram, where each of its
+    senders already costs the ingest its own Python work."""
     if len(senders) == 1:
         return [batch.wire_bytes]
     sizes = batch.wire if batch.wire is not None else list(map(len, batch.payloads))
-    totals: dict[Any, int] = {}
-    try:
-        for sender, size in zip(batch.senders, sizes, strict=True):
-            totals[sender] = totals.get(sender, 0) + size
-    except TypeError:  # unhashable senders are listed one by one, in order
-        return sizes
-    return [totals[sender] for sender, _ in senders]
+    if len(senders) == len(sizes):  # every datagram from its own sender (or unhashable ones)
+        return list(sizes)
+    if sizes.count(sizes[0]) == len(sizes):
+        return [count * sizes[0] for _, count in senders]
+    all_senders = batch.senders
+    if len(senders) <= FEW_SENDERS:
+        busiest = max(range(len(senders)), key=lambda index: senders[index][1])
+        totals = [
+            0 if index == busiest else sum(compress(sizes, map(eq, all_senders, repeat(sender))))
+            for index, (sender, _) in enumerate(senders)
+        ]
+        totals[busiest] = batch.wire_bytes - sum(totals)
+        return totals
+    summed: dict[Any, int] = {}
+    for sender, size in zip(all_senders, sizes, strict=True):
+        summed[sender] = summed.get(sender, 0) + size
+    return [summed[sender] for sender, _ in senders]
+
+
+FEW_SENDERS = 4
+"""Up to this many senders in a batch, their bytes are summed in C (one pass each but one)."""
 
 
 def size_warnings(size: int, ipv6: bool) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, overload
+from typing import Any, Protocol, overload
 
 from udptui.address import Address
 from udptui.batch import RecvBatch, local_datetime
@@ -55,7 +55,7 @@ class BatchChunk:
     """A batch of received datagrams and what is needed to make their entries later: how
     to turn a sender into an Address, and the reply target and mode when it arrived."""
 
-    __slots__ = ("batch", "built", "first_seq", "follow", "resolve", "target", "time")
+    __slots__ = ("batch", "built", "counted", "first_seq", "follow", "resolve", "target", "time")
 
     def __init__(
         self,
@@ -74,6 +74,9 @@ class BatchChunk:
         """The time every entry shows, when a clock was injected (tests); else each one's arrival."""
         self.first_seq = -1
         self.built: dict[int, Entry] | None = None
+        self.counted: list[tuple[Any, int]] | None = None
+        """Each sender (as the socket gave it) with its datagrams, as the ingest counted them:
+        `udptui.held` reads them while a mute is on, so as not to count again."""
 
     def __len__(self) -> int:
         return len(self.batch.payloads)
@@ -197,12 +200,24 @@ class FreshEntries(EntryRange):
         return self.fresh()
 
 
+class Ledger(Protocol):
+    """Told of every range of entries the store takes and lets go (`udptui.held`)."""
+
+    def stored(self, chunk: Chunk, start: int, end: int) -> None: ...
+
+    def let_go(self, chunk: Chunk, start: int, end: int) -> None: ...
+
+
 class EntryStore:
     """Keeps the newest `limit` entries (and at most `byte_limit` payload bytes); older
     ones are let go and counted."""
 
-    def __init__(self, limit: int, byte_limit: int = MAX_PAYLOAD_BYTES) -> None:
+    def __init__(
+        self, limit: int, byte_limit: int = MAX_PAYLOAD_BYTES, *, ledger: Ledger | None = None
+    ) -> None:
         self.limit = limit
+        self.ledger = ledger
+        """Told of each chunk stored and each range let go, once per chunk, never per entry."""
         self.byte_limit = byte_limit
         self._chunks: list[Chunk | None] = []
         self._starts: list[int] = []
@@ -220,6 +235,8 @@ class EntryStore:
         for chunk in chunks:
             if not len(chunk):
                 continue
+            if self.ledger is not None:
+                self.ledger.stored(chunk, 0, len(chunk))
             last = self._chunks[-1] if len(self._chunks) > self._head else None
             if type(chunk) is EntryChunk and type(last) is EntryChunk and len(last) < CHUNK_ENTRIES:
                 chunk.numbered(self.total)
@@ -250,6 +267,8 @@ class EntryStore:
             else:  # over the byte budget: one entry at a time (the loop keeps at least one)
                 end = start + 1
             self._bytes -= chunk.payload_bytes(start, end)
+            if self.ledger is not None:
+                self.ledger.let_go(chunk, start, end)
             let_go += end - start
             self._first = chunk.first_seq + end
             if end == len(chunk):
@@ -265,6 +284,9 @@ class EntryStore:
 
     def clear(self) -> None:
         """Forget the visible entries (they still count in `total`)."""
+        if self.ledger is not None:
+            for chunk, start, end in list(self.spans()):
+                self.ledger.let_go(chunk, start, end)
         while self._head < len(self._chunks):
             self._drop_oldest_chunk()
         self._first = self.total

@@ -140,7 +140,9 @@ class ChatLog(LogCursor, can_focus=True):
 
     def _row(self, index: int) -> Row:
         if self._runs is not None:
-            return self.store[self._runs.seq(index) - self._first_seq], 0
+            if (at := self._runs.seq(index) - self._first_seq) < 0:  # let go: not store[-1]
+                raise IndexError(index)
+            return self.store[at], 0
         return (self.store[self._hidden + index], 0) if self._rows is None else self._rows.row(index)
 
     def _store_index(self, seq: int) -> int | None:
@@ -291,9 +293,10 @@ class ChatLog(LogCursor, can_focus=True):
 
     def _newest_before(self, entries: Sequence[Entry]) -> int | None:
         """The newest entry on show before `entries` were added (they are in the store already)."""
-        if not entries:
-            return self.newest_seq
-        if self._rows is not None or self._runs is not None:
+        if self._runs is not None:
+            # The runs: a take bigger than the scrollback let that entry go from the store.
+            return self._runs.seq(len(self._runs) - 1) if len(self._runs) else None
+        if not entries or self._rows is not None:
             return self.newest_seq
         index = self._store_index(entries[0].seq)
         if index is None:  # all of them and more were let go at once

@@ -28,8 +28,9 @@ from udptui.decoders import Decoding
 from udptui.view import looks_binary, wrap_pieces
 from udptui.widgets.decoded_fields import decoded_section
 
-LABEL_WIDTH = 22
-"""Columns for a detail's label and a space: `since last sent to it` fits, values line up."""
+LABEL_WIDTH = len("since last sent to it") + 2
+"""Columns for a detail's label and a gap of two at least: the longest label, `since last
+sent to it`, stands apart from its value as the others do, and the values line up."""
 HEX_COLUMNS_16 = 68
 """Width of a 16-byte `xxd` row; narrower inspectors show 8 bytes a row."""
 HEX_COLUMNS_8 = 39
@@ -208,7 +209,7 @@ class Inspector(ScrollView, can_focus=True):
         return self._line([(f"{way} datagram #{entry.seq + 1}, {len(entry.payload)} B", "title")])
 
     def _field(self, label: str, value: str) -> Strip:
-        return self._line([(label.ljust(LABEL_WIDTH - 1) + " ", "label"), (value, "")])
+        return self._line([(label.ljust(LABEL_WIDTH), "label"), (value, "")])
 
     def _heading(self, text: str) -> Section:
         strip = self._line([(text, "heading")])

@@ -149,7 +149,7 @@ class PeerList(ScrollView, can_focus=True):
     def scroll_to_region_of(self, index: int) -> None:
         if index >= len(self._tops):
             return
-        top = self._tops[index]
+        top = self._tops[index] if index else 0  # the first row: the title line above it too
         end = self._tops[index + 1] if index + 1 < len(self._tops) else len(self._lines)
         if top < self.scroll_y:
             self.scroll_to(y=top, animate=False)
@@ -227,14 +227,16 @@ class PeerList(ScrollView, can_focus=True):
                 self.target.host == group.host if group is not None else peer.address == self.target
             )
             text.append("▶ " if is_target else "  ", self._foreground("peer-list--target"))
-            tags = (f"  {group.ports_text}" if group is not None else "") + ("  muted" if muted else "")
+            some_muted = f"  {group.muted_ports:,} muted" if group is not None and group.muted_ports else ""
+            muted_tag = "  muted" if muted else some_muted
+            tags = (f"  {group.ports_text}" if group is not None else "") + muted_tag
             room = max(10, width - 2 - len(tags))
             label = group.host[:room] if group is not None else fit_address(str(peer.address), room)
             text.append(label, Style(color=peer.colour, bold=is_target))
             if group is not None:
                 text.append(f"  {group.ports_text}", self._foreground("peer-list--detail"))
-            if muted:
-                text.append("  muted", self._foreground("peer-list--muted"))
+            if muted_tag:
+                text.append(muted_tag, self._foreground("peer-list--muted"))
         elif part == 1:
             detail = f"  {peer.last_seen:%H:%M:%S}  in {peer.received}  out {peer.sent}"
             text.append(detail, self._foreground("peer-list--detail"))
