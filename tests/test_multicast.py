@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import socket
 import struct
 import subprocess
@@ -151,10 +152,15 @@ def test_group_specs_parse(text: str, spec: GroupSpec) -> None:
         ("ff05::1%127.0.0.1", "name the interface of an IPv6 group"),
         ("::1@232.1.1.1", "different IP versions"),
         ("", "name a group"),
+        ("239.1.2.3%²", "no network interface named '²'"),
+        ("239.1.2.3%99999999999999999999", "no network interface with index 99999999999999999999"),
+        ("239.1.2.3%a\x00b", "no network interface named 'a\\x00b'"),
+        ("239.1.1.1%", "name an interface after %, as in 239.1.1.1%eth0"),
+        ("239.1.2.3%10.9.9.9", "no interface has the address 10.9.9.9"),
     ],
 )
 def test_bad_groups_say_why_in_one_line(text: str, words: str) -> None:
-    with pytest.raises(GroupError, match=words) as caught:
+    with pytest.raises(GroupError, match=re.escape(words)) as caught:
         parse_group(text)
     assert "\n" not in str(caught.value)
 
@@ -382,7 +388,15 @@ def test_a_multicast_send_without_a_route_says_what_to_change() -> None:
         (("--listen", "0", "--join", "239.1.2.3%nosuchif"), "no network interface named 'nosuchif'"),
         (("--listen", "0", "--join", "garbage"), "'garbage' is not an IP address"),
         (("--listen", "0", "--iface", "nosuchif"), "--iface: no network interface named 'nosuchif'"),
-        (("--peer", "239.1.2.3:5000", "--join", "239.1.2.3"), "--join needs --listen PORT"),
+        (("--peer", "239.1.2.3:5000", "--join", "239.1.2.3"), "--join and /join need --listen PORT"),
+        (("--join", "239.1.2.3"), "--join and /join need --listen PORT"),
+        (("--listen", "0", "--join", "239.1.2.3%²"), "no network interface named '²'"),
+        (("--listen", "0", "--join", "239.1.2.3%99999999999999999999"), "no network interface with index"),
+        (("--listen", "0", "--join", "239.1.1.1%"), "name an interface after %"),
+        (("--listen", "0", "--iface", "99999999999999999999"), "--iface: no network interface with index"),
+        (("--listen", "0", "--iface", "²"), "--iface: no network interface named '²'"),
+        (("--listen", "0", "--iface", ""), "--iface: name an interface"),
+        (("--listen", "0", "--loop", "--no-loop"), "--loop/--no-loop is given more than once"),
         (("--listen", "0", "--bind", "127.0.0.1", "--join", "239.1.2.3"), "leave --bind out"),
         (("--listen", "0", "--bind", "0.0.0.0", "--join", "ff05::1:3"), "this socket is IPv4 only"),
         (("--listen", "0", "--ttl", "256"), "256 is out of range"),
@@ -486,3 +500,100 @@ async def test_the_app_says_once_that_it_turned_so_broadcast_on() -> None:
                 "127.255.255.255 is a broadcast address: turned SO_BROADCAST on to send to it"
             )
         assert [plain.recvfrom(100)[0], plain.recvfrom(100)[0]] == [b"hello all", b"again"]
+
+
+@pytest.mark.parametrize("ipv6", [False, True])
+def test_a_message_without_pktinfo_leaves_the_next_ones_marks_alone(ipv6: bool) -> None:
+    """[unicast, a drop count only (no pktinfo), a group]: the group's message is marked (the
+    one without pktinfo once made the later ones read zero-length addresses)."""
+    from udptui.batch import IP_PKTINFO, IPV6_PKTINFO, SO_RXQ_OVFL, SO_TIMESTAMPNS, RecvBatch
+
+    def pktinfo(host: str) -> bytes:
+        if ipv6:
+            mapped = socket.inet_pton(socket.AF_INET6, f"::ffff:{host}")
+            return _cmsg(socket.IPPROTO_IPV6, IPV6_PKTINFO, mapped + struct.pack("@I", LO))
+        raw = struct.pack("@i", LO) + socket.inet_aton(host) + socket.inet_aton(host)
+        return _cmsg(socket.IPPROTO_IP, IP_PKTINFO, raw)
+
+    stamp = _cmsg(socket.SOL_SOCKET, SO_TIMESTAMPNS, bytes(16))
+    drops = _cmsg(socket.SOL_SOCKET, SO_RXQ_OVFL, struct.pack("=I", 3))
+    messages = [stamp + pktinfo("127.0.0.1"), stamp + drops, stamp + pktinfo("239.1.2.3")]
+    size = max(map(len, messages))
+    batch = RecvBatch(
+        [b"x"] * 3,
+        [b""] * 3,
+        controls=b"".join(message + bytes(size - len(message)) for message in messages),
+        control_size=size,
+        control_lens=list(map(len, messages)),
+    )
+    assert batch.special_destinations(destinations.BROADCASTS.current()) == {2: "239.1.2.3"}
+    assert destinations.special_raw(b"", frozenset()) is None
+
+
+# -- which membership a /join or /leave means ---------------------------------------------------
+
+
+def test_any_source_and_source_specific_of_one_group_on_one_interface_do_not_mix(
+    received: list[Received], sender: socket.socket
+) -> None:
+    """The kernel keeps one filter per group and interface on a socket: refused in both orders,
+    and the any-source membership still hears every sender and leaves cleanly."""
+    group = random_group("232")
+    item = listen(received, Config(listening=True, joins=(parse_group(f"{group}%lo"),)))
+    groups = item.transport.groups
+    with pytest.raises(GroupError, match="cannot mix any-source and source-specific") as caught:
+        groups.join(parse_group(f"127.0.0.1@{group}%lo"))
+    assert f"/leave {group}%lo first" in str(caught.value)
+    assert groups.leave(parse_group(f"{group}%lo")) == f"left {group}%lo"
+    assert groups.join(parse_group(f"127.0.0.1@{group}%1")) == f"joined 127.0.0.1@{group}%1"
+    with pytest.raises(GroupError, match="cannot mix"):
+        groups.join(parse_group(f"{group}%lo"))  # `%lo` and `%1` are one interface
+    assert groups.labels() == (f"127.0.0.1@{group}%1",)
+    sender.sendto(b"from the source", (group, item.transport.local_address.port))
+    assert [entry.payload for entry in item.entries(1)] == [b"from the source"]
+
+
+def test_leave_finds_the_membership_by_index_or_the_only_one_that_fits(received: list[Received]) -> None:
+    group, other = random_group("232"), random_group("232")
+    item = listen(received, Config(listening=True))
+    groups = item.transport.groups
+    groups.join(parse_group(f"{group}%lo"))
+    assert groups.leave(parse_group(f"{group}%1", leaving=True)) == f"left {group}%lo"
+    groups.join(parse_group(f"127.0.0.1@{group}%lo"))
+    assert groups.leave(parse_group(group, leaving=True)) == f"left 127.0.0.1@{group}%lo"
+    groups.join(parse_group(f"127.0.0.1@{other}%lo"))
+    groups.join(parse_group(f"127.0.0.2@{other}%lo"))
+    with pytest.raises(GroupError) as caught:
+        groups.leave(parse_group(other, leaving=True))
+    assert str(caught.value) == (
+        f"{other} fits more than one membership: name which, "
+        f"/leave 127.0.0.1@{other}%lo or /leave 127.0.0.2@{other}%lo"
+    )
+
+
+def test_headless_join_refuses_hostile_interfaces_and_peer_mode(headless: list[Headless]) -> None:
+    """A `²`, a 20-digit index, an empty interface: each a one-line notice, and udptui goes on;
+    peer mode's socket refuses `/join` as `--join` without `--listen` is refused."""
+    listening = start(headless, "--listen", "0", "--jsonl")
+    listening.type(
+        "/join 239.1.2.3%\u00b2", "/join 239.1.2.3%99999999999999999999", "/join 239.1.1.2%", "/groups"
+    )
+    texts = [listening.record()["text"] for _ in range(4)]
+    assert texts == [
+        "/join: no network interface named '\u00b2' (see: ip link)",
+        "/join: no network interface with index 99999999999999999999 (see: ip link)",
+        "/join: bad group '239.1.1.2%': name an interface after %, as in 239.1.1.2%eth0",
+        "no multicast groups joined: /join GROUP joins one",
+    ]
+    peer = start(headless, "--peer", "127.0.0.1:9", "--jsonl")
+    peer.type("/join 239.1.2.3%lo")
+    assert peer.record()["text"] == (
+        "cannot join 239.1.2.3%lo: --join and /join need --listen PORT: datagrams to a group go "
+        "to a port senders know (start udptui with --listen PORT)"
+    )
+
+
+def test_the_headless_banner_lists_the_groups(headless: list[Headless]) -> None:
+    group = random_group()
+    process = start(headless, "--listen", "0", "--join", f"{group}%lo", "--jsonl")
+    assert process.banner.endswith(f":{process.port}, joined {group}%lo")

@@ -23,7 +23,7 @@ def parse_spec(name: str) -> Any:
         if not argument:
             raise CommandError(f"/{name} needs a group: /{name} GROUP, as in {EXAMPLES}")
         try:
-            return parse_group(argument)
+            return parse_group(argument, leaving=name == "leave")
         except GroupError as error:
             raise CommandError(f"/{name}: {error}") from None
 

@@ -45,6 +45,8 @@ def open_transport(config: Config) -> UdpTransport:
     try:
         outgoing.apply(transport.sock, config.multicast)
         transport.multicast_interface = config.multicast.interface
+        # Peer mode's socket has a port no sender knows: `/join` there is refused as `--join` is.
+        transport.groups.listening = config.listening or config.peer is None
         for spec in config.joins:
             transport.groups.join(spec)
     except GroupError as error:
