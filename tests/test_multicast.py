@@ -40,7 +40,7 @@ from udptui.session import ChatSession
 from udptui.startup import open_transport
 from udptui.store import FreshEntries
 from udptui.transcript import format_records
-from udptui.transport import UdpTransport
+from udptui.transport import SendError, UdpTransport
 from udptui.view import destination_mark, entry_fields
 from udptui.widgets import ChatHeader
 
@@ -597,3 +597,31 @@ def test_the_headless_banner_lists_the_groups(headless: list[Headless]) -> None:
     group = random_group()
     process = start(headless, "--listen", "0", "--join", f"{group}%lo", "--jsonl")
     assert process.banner.endswith(f":{process.port}, joined {group}%lo")
+
+
+def test_listen_with_join_shares_its_port_with_another_listener(
+    headless: list[Headless], sender: socket.socket
+) -> None:
+    """Like avahi on 5353: a plain socket with SO_REUSEADDR holds the port first, udptui
+    `--listen PORT --join GROUP` still starts on it, and both hear the group's datagram."""
+    group = random_group()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("0.0.0.0", 0))
+        holder.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, ip_mreqn(group, "", LO))
+        holder.settimeout(5)
+        port = holder.getsockname()[1]
+        process = start(headless, "--listen", str(port), "--join", f"{group}%lo", "--jsonl")
+        assert process.port == port
+        sender.sendto(b"to both", (group, port))
+        assert process.record()["text"] == "to both"
+        assert holder.recvfrom(100)[0] == b"to both"
+
+
+def test_a_broadcast_the_socket_cannot_allow_is_a_send_error() -> None:
+    """SO_BROADCAST refused (here: the socket is closed under it) is a SendError, not an OSError."""
+    transport = UdpTransport.open(bind_host="127.0.0.1")
+    transport.sock.close()
+    with pytest.raises(SendError, match="is a broadcast address, and the kernel refused SO_BROADCAST"):
+        transport.send(b"x", Address("127.255.255.255", 9))
+    transport.close()

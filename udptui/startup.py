@@ -40,7 +40,11 @@ def has_terminal() -> bool:
 def open_transport(config: Config) -> UdpTransport:
     """Bind the socket the config asks for (`TransportError`, one line, when it cannot)."""
     transport = UdpTransport.open(
-        bind_host=config.bind_host, port=config.port, bufsize=config.bufsize, rcvbuf=config.rcvbuf
+        bind_host=config.bind_host,
+        port=config.port,
+        bufsize=config.bufsize,
+        rcvbuf=config.rcvbuf,
+        share_port=bool(config.joins),
     )
     try:
         outgoing.apply(transport.sock, config.multicast)

@@ -174,8 +174,12 @@ class UdpTransport(ReceiveLoop):
         port: int = 0,
         bufsize: int = DEFAULT_BUFSIZE,
         rcvbuf: int = DEFAULT_RCVBUF,
+        share_port: bool = False,
     ) -> UdpTransport:
-        """Bind a socket: `bind_host` None means every interface, IPv6 and IPv4 on one socket."""
+        """Bind a socket: `bind_host` None means every interface, IPv6 and IPv4 on one socket.
+        `share_port` (with `--join`): SO_REUSEADDR, so the port can be shared with other
+        listeners to the same groups (mDNS's avahi, another udptui); each gets its own copy
+        of a group's datagrams, while a unicast datagram goes to one of them only."""
         if bind_host is None:
             try:
                 sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
@@ -197,6 +201,8 @@ class UdpTransport(ReceiveLoop):
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         set_receive_buffer(sock, rcvbuf)
         try:
+            if share_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port))
         except OSError as error:
             sock.close()
@@ -300,7 +306,13 @@ class UdpTransport(ReceiveLoop):
 
     def _allow_broadcast(self, to: Address) -> None:
         """Turn SO_BROADCAST on (the kernel refuses broadcasts without it) and say so once."""
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        except OSError as error:
+            raise SendError(
+                f"not sent to {to}: {to.host} is a broadcast address, and the kernel refused "
+                f"SO_BROADCAST ({error.strerror or error})"
+            ) from None
         self.broadcast = True
         self._notes.append(f"{to.host} is a broadcast address: turned SO_BROADCAST on to send to it")
 
