@@ -359,16 +359,15 @@ class Memberships:
         A membership whose interface has gone is dropped from the list all the same."""
         found = self.find(spec)
         level, option, value = membership_call(found, join=False)
+        gone = bool(found.index) and not interface_exists(found.index)
         try:
             self.sock.setsockopt(level, option, value)
         except OSError as error:
-            gone = found.index and not interface_exists(found.index)
             if error.errno not in _GONE and not gone:
                 raise GroupError(f"cannot leave {found}: {_kernel_said(error)}") from None
-            self.joined.remove(found)
-            return f"left {found}: its interface is gone, and the kernel had dropped the membership with it"
+            gone = True
         self.joined.remove(found)
-        return f"left {found}"
+        return f"left {found} (its interface is gone)" if gone else f"left {found}"
 
     def labels(self) -> tuple[str, ...]:
         """Each membership as the user wrote it, for the header and `/groups`."""
