@@ -625,3 +625,17 @@ def test_a_stale_broadcast_list_is_read_again_off_the_callers_thread() -> None:
     assert broadcasts.current() is first
     wait_until(lambda: broadcasts.raw is not first, "the list read again")
     assert broadcasts.raw == first
+
+
+async def test_the_header_at_80_columns_keeps_the_count_of_groups() -> None:
+    """At 80 columns the group's address does not fit beside a peer: `joined 1 group` does,
+    with two spaces between the parts."""
+    group = "239.255.255.250"
+    config = Config(listening=True, joins=(parse_group(f"{group}%lo"),), peer=Address("127.0.0.1", 47999))
+    app = make_app(config, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        header = app.query_one(ChatHeader)
+        await wait_for(pilot, lambda: header.groups == (f"{group}%lo",), "the group in the header")
+        text = header.render().plain
+        assert "  joined 1 group  peer 127.0.0.1:47999  follow" in text, text
+        assert "   " not in text.strip()
