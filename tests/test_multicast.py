@@ -362,16 +362,22 @@ def test_a_multicast_send_without_a_route_says_what_to_change() -> None:
         "from udptui.transport import UdpTransport, SendError\n"
         "from udptui.address import Address\n"
         "t = UdpTransport.open()\n"
+        "from udptui.sending import repeat_sender\n"
         "for host in ('239.1.2.3', 'ff05::1:3', 'ff02::1:3'):\n"
         "    try:\n"
         "        t.send(b'x', Address(host, 5000))\n"
         "    except SendError as error:\n"
         "        print(error)\n"
+        "try:\n"
+        "    repeat_sender(t, Address('239.1.2.3', 5000))(b'x')\n"
+        "except SendError as error:\n"
+        "    print(error)\n"
     )
     result = subprocess.run(
         ["unshare", "-n", sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
     )
-    ipv4, ipv6, link_local = result.stdout.splitlines()
+    ipv4, ipv6, link_local, repeated = result.stdout.splitlines()
+    assert repeated == ipv4  # `/repeat`'s further sends get the same advice
     assert ipv4.startswith("not sent to 239.1.2.3:5000: Network is unreachable; no route to the group")
     assert "--iface NAME" in ipv4 and "ip route add 224.0.0.0/4 dev IFACE" in ipv4
     assert ipv6.startswith("not sent to [ff05::1:3]:5000: ") and "ip -6 route add ff00::/8 dev IFACE" in ipv6

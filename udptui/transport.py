@@ -290,9 +290,14 @@ class UdpTransport(ReceiveLoop):
         except BlockingIOError:
             raise SendError("not sent: the socket's send buffer is full; try again") from None
         except OSError as error:
-            advice = send_advice(error, to.host.partition("%")[0], self.multicast_interface)
-            reason = error.strerror or str(error)
-            raise SendError(f"not sent to {to}: {reason}" + (f"; {advice}" if advice else "")) from None
+            raise self.send_failure(error, to) from None
+
+    def send_failure(self, error: OSError, to: Address) -> SendError:
+        """What a failed send says: the kernel's reason, and for a group or a broadcast
+        address what to change (also for a repeat's bare sends)."""
+        advice = send_advice(error, to.host.partition("%")[0], self.multicast_interface)
+        reason = error.strerror or str(error)
+        return SendError(f"not sent to {to}: {reason}" + (f"; {advice}" if advice else ""))
 
     def _sendto(self, payload: bytes, to: Address) -> int:
         try:
