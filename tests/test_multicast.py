@@ -403,6 +403,7 @@ def test_a_multicast_send_without_a_route_says_what_to_change() -> None:
         (("--listen", "0", "--iface", "²"), "--iface: no network interface named '²'"),
         (("--listen", "0", "--iface", ""), "--iface: name an interface"),
         (("--listen", "0", "--loop", "--no-loop"), "--loop/--no-loop is given more than once"),
+        (("--listen", "0", "--join", "239.1.2.3%10.9.9.9"), "no interface has the address 10.9.9.9"),
         (("--listen", "0", "--bind", "127.0.0.1", "--join", "239.1.2.3"), "leave --bind out"),
         (("--listen", "0", "--bind", "0.0.0.0", "--join", "ff05::1:3"), "this socket is IPv4 only"),
         (("--listen", "0", "--ttl", "256"), "256 is out of range"),
@@ -645,3 +646,8 @@ async def test_the_header_at_80_columns_keeps_the_count_of_groups() -> None:
         text = header.render().plain
         assert "  joined 1 group  peer 127.0.0.1:47999  follow" in text, text
         assert "   " not in text.strip()
+
+
+def test_help_tells_the_receive_buffers_real_default() -> None:
+    result = run_udptui("--help")
+    assert "(default 64M)" in " ".join(result.stdout.split())
