@@ -651,3 +651,17 @@ async def test_the_header_at_80_columns_keeps_the_count_of_groups() -> None:
 def test_help_tells_the_receive_buffers_real_default() -> None:
     result = run_udptui("--help")
     assert "(default 64M)" in " ".join(result.stdout.split())
+
+
+def test_groups_names_the_interface_a_default_join_landed_on(received: list[Received]) -> None:
+    """`ip route get GROUP` is the oracle: the kernel joins where the routing table points."""
+    group = random_group()
+    item = listen(
+        received, Config(listening=True, joins=(parse_group(group), parse_group(f"{random_group()}%lo")))
+    )
+    route = subprocess.run(["ip", "route", "get", group], capture_output=True, text=True, check=True).stdout
+    device = route.split(" dev ", 1)[1].split()[0]
+    described = item.transport.groups.described()
+    assert described[0] == f"{group} (on {device}, the routing table's choice)"
+    assert described[1].endswith("%lo")
+    assert item.transport.groups.leave(parse_group(group, leaving=True)) == f"left {group}"

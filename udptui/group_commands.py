@@ -52,7 +52,7 @@ def handle_leave(context: CommandContext, spec: GroupSpec, overwrite: bool) -> b
 
 
 def handle_groups(context: CommandContext, _: None, overwrite: bool) -> bool:
-    labels = _memberships(context).labels()
+    labels = _memberships(context).described()
     if not labels:
         context.note("no multicast groups joined: /join GROUP joins one")
     for number, label in enumerate(labels, 1):

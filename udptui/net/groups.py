@@ -20,8 +20,9 @@ import errno
 import ipaddress
 import socket
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from udptui.address import interface_name
 from udptui.net.interfaces import (
     IFF_LOOPBACK,
     IFF_MULTICAST,
@@ -29,6 +30,7 @@ from udptui.net.interfaces import (
     index_of_address,
     interface_exists,
     interface_flags,
+    route_interface,
 )
 from udptui.net.interfaces import interface_index as _interface_index
 
@@ -64,6 +66,9 @@ class GroupSpec:
     index: int = field(default=0, compare=False)
     """The interface's index, found when the spec was read (0: the default interface, or one
     that could not be found, as a `/leave` of a vanished interface's group has)."""
+    landed: int = field(default=0, compare=False)
+    """Joined on the default interface: the index of the one the routing table chose (0 if
+    unknown), which the kernel keeps the membership on, and `/groups` names."""
 
     @property
     def ipv6(self) -> bool:
@@ -213,7 +218,7 @@ def ip_mreq_source(group: str, interface: str, source: str) -> bytes:
 def membership_call(spec: GroupSpec, *, join: bool) -> tuple[int, int, bytes]:
     """(level, option, value) for `setsockopt` to join or leave `spec`, on the interface index
     found when it was read (a leave must not look the name up again: it may be gone)."""
-    index = spec.index
+    index = spec.index or spec.landed
     by_address = spec.interface if index == 0 and is_ipv4(spec.interface) else ""
     if spec.ipv6:
         if spec.source:
@@ -328,6 +333,8 @@ class Memberships:
             self.sock.setsockopt(level, option, value)
         except OSError as error:
             raise _join_error(spec, error) from None
+        if not spec.interface:
+            spec = replace(spec, landed=route_interface(spec.group))
         self.joined.append(spec)
         dropped = " (the membership on the interface that went away is dropped)" if stale else ""
         return f"joined {spec}{dropped}"
@@ -368,6 +375,16 @@ class Memberships:
             gone = True
         self.joined.remove(found)
         return f"left {found} (its interface is gone)" if gone else f"left {found}"
+
+    def described(self) -> tuple[str, ...]:
+        """Each membership for `/groups`: as written, and where the default interface was used,
+        the one the routing table chose."""
+        return tuple(
+            f"{spec} (on {interface_name(spec.landed)}, the routing table's choice)"
+            if spec.landed
+            else str(spec)
+            for spec in self.joined
+        )
 
     def labels(self) -> tuple[str, ...]:
         """Each membership as the user wrote it, for the header and `/groups`."""

@@ -135,3 +135,39 @@ def is_up(index: int) -> bool:
         return False
     flags = interface_flags(name)
     return flags is None or bool(flags & IFF_UP)
+
+
+RTM_NEWROUTE, RTM_GETROUTE = 24, 26
+RTA_DST, RTA_OIF = 1, 4
+
+
+def route_interface(host: str, timeout: float = 0.5) -> int:
+    """The index of the interface the routing table picks for `host` (as `ip route get`
+    does, and as the kernel does for a join that names no interface); 0 when there is no
+    route or netlink cannot be asked."""
+    netlink = getattr(socket, "AF_NETLINK", None)
+    if netlink is None:
+        return 0
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    raw = socket.inet_pton(family, host)
+    attribute = struct.pack("=HH", 4 + len(raw), RTA_DST) + raw
+    body = struct.pack("=BBBBBBBBI", family, len(raw) * 8, 0, 0, 0, 0, 0, 0, 0) + attribute
+    try:
+        with socket.socket(netlink, socket.SOCK_RAW, NETLINK_ROUTE) as sock:
+            sock.settimeout(timeout)
+            sock.send(struct.pack("=IHHII", 16 + len(body), RTM_GETROUTE, NLM_F_REQUEST, 1, 0) + body)
+            data = sock.recv(65536)
+    except OSError:
+        return 0
+    if len(data) < 28 or struct.unpack_from("=H", data, 4)[0] != RTM_NEWROUTE:
+        return 0
+    length = min(struct.unpack_from("=I", data)[0], len(data))
+    at = 28
+    while at + 4 <= length:
+        size, name = struct.unpack_from("=HH", data, at)
+        if size < 4:
+            break
+        if name == RTA_OIF and size >= 8:
+            return int(struct.unpack_from("=I", data, at + 4)[0])
+        at += (size + 3) & ~3
+    return 0
