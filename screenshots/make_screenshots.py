@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -22,7 +23,8 @@ from udptui.address import Address
 from udptui.app import UdpTuiApp, make_app
 from udptui.config import Config
 from udptui.net.impair_settings import ImpairSettings
-from udptui.transport import UdpTransport
+from udptui.net.relay_transport import RelayTransport
+from udptui.transport import UdpTransport, bind_socket
 from udptui.widgets import Composer
 
 HERE = Path(__file__).resolve().parent
@@ -109,9 +111,19 @@ async def shoot(
 ) -> Path:
     """Run the app on `config`, play `scene`, and save the screen as `name`.svg next to this script."""
     clock = ScriptedClock(datetime(2026, 1, 2, 9, 41, 0))
-    transport = UdpTransport.open(
-        bind_host=bind_host, port=config.port, bufsize=config.bufsize, rcvbuf=config.rcvbuf
-    )
+    transport: UdpTransport
+    if config.forward is not None:  # a relay: its upstream sockets on fixed ports too
+        ports = iter(RELAY_UPSTREAM)
+        transport = RelayTransport(
+            bind_socket(bind_host, config.port, config.rcvbuf),
+            server=config.forward,
+            rcvbuf_requested=config.rcvbuf,
+            upstream_port=lambda: next(ports, 0),
+        )
+    else:
+        transport = UdpTransport.open(
+            bind_host=bind_host, port=config.port, bufsize=config.bufsize, rcvbuf=config.rcvbuf
+        )
     app = make_app(config, transport=transport, clock=clock)
     stage = Stage(app, Address("127.0.0.1", config.port), clock)
     filename = f"{name}.svg"
@@ -263,6 +275,56 @@ async def inspector(pilot: Pilot[None], stage: Stage) -> None:
     await pilot.press("f2", "f6", "up", "up")  # the inspector on the DNS query
 
 
+RELAY_SERVER = 21951
+RELAY_UPSTREAM = (21970, 21971, 21972)
+"""udptui's own socket to the server, then each client's session, in the order they come."""
+
+
+class TutorialServer:
+    """The tutorial's server on a thread: prints nothing, answers `ok: ` + what came."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", port))
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                data, client = self.sock.recvfrom(1024)
+                self.sock.sendto(b"ok: " + data, client)
+            except OSError:  # closed
+                return
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+async def relay(pilot: Pilot[None], stage: Stage) -> None:
+    """udptui between two tutorial clients and the tutorial's server: both ways in the log,
+    the clients in the pane; typing goes to the server, then to a client chosen with /to."""
+    app = stage.app
+    alpha, beta = stage.peer(21961), stage.peer(21962)
+
+    async def through(client: socket.socket, payload: bytes, after: float) -> None:
+        stage.clock.advance(after)
+        before = sum(bool(entry.relay) for entry in app.session.store)
+        client.sendto(payload, stage.address.sockaddr_for(socket.AF_INET))
+        client.recvfrom(1024)
+        await stage.wait_for(
+            pilot, lambda: sum(bool(e.relay) for e in app.session.store) == before + 2, "relayed"
+        )
+
+    await through(alpha, b"hello from alpha", 0)
+    await through(beta, b"beta here", 2)
+    await through(alpha, b"3 sendto calls", 3)
+    await stage.send(pilot, "status? (typed in udptui)", after=2)
+    await stage.wait_for(pilot, lambda: app.session.counters.received == 7, "the server's answer")
+    await stage.command(pilot, "/to 127.0.0.1:21962")
+    await stage.send(pilot, "psst, beta: udptui here", after=3)
+
+
 def dns_question(name: str, kind: int) -> bytes:
     """A DNS query (id 0, as mDNS sends them) for `name`, type `kind`, class IN."""
     labels = b"".join(bytes([len(part)]) + part.encode() for part in name.split(".")) + b"\0"
@@ -343,6 +405,13 @@ async def main() -> None:
             lesson,
         ),
     ]
+    server = TutorialServer(RELAY_SERVER)
+    try:
+        forward = Address("127.0.0.1", RELAY_SERVER)
+        config = Config(port=21511, listening=True, forward=forward, rcvbuf=RCVBUF)
+        made.append(await shoot("relay", config, relay))
+    finally:
+        server.close()
     for path in made:
         print(f"wrote {path.parent.name}/{path.name}")
 

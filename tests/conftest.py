@@ -244,7 +244,7 @@ class Headless:
         )
         assert self.process.stderr is not None and self.process.stdout is not None
         self.stdout = self.process.stdout
-        first = read_line(self.process.stderr).decode()
+        first = self.first_line = read_line(self.process.stderr).decode()
         match = LISTENING.match(first.strip())
         assert match, f"expected the listening line on stderr, got {first!r}"
         self.port = int(match.group(1))

@@ -63,6 +63,29 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], words: str) 
         (("--listen", "0", "--respond", "x(", "y"), "--respond: bad pattern 'x('"),
         (("--listen", "0", "--respond", "x", "\\2"), "--respond: bad reply"),
         (("--listen", "0", "--respond-hex", "x", "/hex zz"), "--respond-hex: bad reply '/hex zz'"),
+        (
+            ("--listen", "0", "--forward", "127.0.0.1"),
+            "--forward: bad address '127.0.0.1': expected HOST:PORT",
+        ),
+        (("--forward", "127.0.0.1:9000"), "--forward needs --listen PORT"),
+        (
+            ("--listen", "0", "--forward", "127.0.0.1:9", "--session-timeout", "0"),
+            "a positive number of seconds",
+        ),
+        (
+            ("--listen", "0", "--forward", "127.0.0.1:9", "--session-timeout", "-1"),
+            "a positive number of seconds",
+        ),
+        (
+            ("--listen", "0", "--forward", "127.0.0.1:9", "--session-timeout", "soon"),
+            "expected seconds like 5",
+        ),
+        (("--listen", "0", "--session-timeout", "5"), "--session-timeout works with --forward"),
+        (("--listen", "0", "--peer", "127.0.0.1:9", "--forward", "127.0.0.1:9"), "--forward and --peer"),
+        (
+            ("--listen", "0", "--forward", "127.0.0.1:9", "--respond", "a", "b"),
+            "--respond does not work with",
+        ),
     ],
 )
 def test_startup_errors_are_one_line(args: tuple[str, ...], words: str) -> None:
@@ -116,6 +139,7 @@ def single_value_flags() -> list[tuple[str, str]]:
         "--delay": "80ms",
         "--jitter": "20ms",
         "--rate": "100kbit",
+        "--forward": "127.0.0.1:9",
     }
     flags = []
     for action in build_parser()._actions:
@@ -129,6 +153,8 @@ def single_value_flags() -> list[tuple[str, str]]:
 
 HEADLESS_ONLY = ("--count", "--idle-timeout")
 """Flags that need --jsonl beside them."""
+RELAY_ONLY = ("--session-timeout",)
+"""Flags that need --forward beside them."""
 
 
 @pytest.mark.parametrize(("flag", "value"), single_value_flags())
@@ -138,6 +164,7 @@ def test_every_single_value_flag_refuses_to_be_given_twice(
     """Generic, so a flag added later is covered too: the second value is never silently taken."""
     listen = [] if flag == "--listen" else ["--listen", "0"]
     listen += ["--jsonl"] if flag in HEADLESS_ONLY else []
+    listen += ["--forward", "127.0.0.1:9"] if flag in RELAY_ONLY else []
     config_from_args([*listen, flag, value])
     with pytest.raises(SystemExit) as caught:
         config_from_args([flag, value, flag, value, *listen])

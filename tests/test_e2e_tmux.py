@@ -433,3 +433,80 @@ def test_a_real_dig_query_shows_its_size_first_and_f6_shows_its_name_in_hex(tmux
         assert "example" in ascii_column and "com" in ascii_column, screen
     finally:
         query.wait(timeout=DEADLINE)
+
+
+def test_relay_between_the_tutorial_client_and_server(tmux: Tmux) -> None:
+    """`udptui --listen 0 --forward` between the tutorial's scripts: the client's `ping` goes up
+    to the server through the relay, the server's `ok!` comes down to the client, and udptui
+    shows both, with the client, and lists the client in its pane."""
+    server_port = free_port()
+    tmux.start(
+        "server", example_command("tutorial_server.py", "127.0.0.1", str(server_port), "--reply", "ok!")
+    )
+    tmux.wait_for("server", f"listening on 127.0.0.1:{server_port}")
+    tmux.start(
+        "relay",
+        udptui_command("--listen", "0", "--bind", "127.0.0.1", "--forward", f"127.0.0.1:{server_port}"),
+    )
+    relaying = re.compile(r"relaying 127\.0\.0\.1:(\d+) → 127\.0\.0\.1:" + str(server_port))
+    match = relaying.search(tmux.wait_for("relay", lambda screen: relaying.search(screen) is not None))
+    assert match is not None
+    relay_port = int(match.group(1))
+    assert "to server" in tmux.screen("relay").splitlines()[0]
+
+    client = example_command("tutorial_client.py", "127.0.0.1", str(relay_port), "--send", "ping")
+    tmux.start("client", client + "; echo EXITED $?; sleep 30")
+    client_screen = tmux.wait_for("client", "EXITED 0")
+    assert client_screen.splitlines()[:3] == ["sent ping", "ok!", "EXITED 0"]
+    tmux.wait_for("server", "ping")
+    up = re.compile(r"↑ client 127\.0\.0\.1:(\d+) → server  ping")
+    screen = tmux.wait_for("relay", lambda screen: up.search(screen) is not None and "ok!" in screen)
+    found = up.search(screen)
+    assert found is not None
+    client_port = found.group(1)
+    assert f"↓ server → client 127.0.0.1:{client_port}  ok!" in screen
+    assert f"client 127.0.0.1:{client_port}: new session, upstream port" in screen
+    pane = [line.split(PANE_BORDER, 1)[1] for line in screen.splitlines() if PANE_BORDER in line]
+    assert any(f"127.0.0.1:{client_port}" in line for line in pane), screen
+
+
+def test_relay_with_loss_marks_the_lost_datagrams_both_ways(tmux: Tmux) -> None:
+    """`--loss 50% --seed 1` on a relay between the tutorial's scripts (both ways, the relay's
+    default): the three datagrams of `--boundaries` go up, and those the seed drops are
+    marked `✗ dropped by --loss` and never reach the server; of the server's replies, those
+    the seed drops on the way down are marked too. The seed decides: the test works it out."""
+    import random
+
+    up_draws, down_draws = random.Random(1), random.Random("1/down")
+    words = ["hello", "world", "egon"]
+    lost_up = [word for word in words if up_draws.random() < 0.5]
+    arrived = [word for word in words if word not in lost_up]
+    lost_down = [draw < 0.5 for draw in (down_draws.random() for _ in arrived)]
+    assert lost_up and arrived  # the seed shows both fates
+
+    server_port = free_port()
+    tmux.start(
+        "server", example_command("tutorial_server.py", "127.0.0.1", str(server_port), "--reply", "ok!")
+    )
+    tmux.wait_for("server", f"listening on 127.0.0.1:{server_port}")
+    relay_args = ["--listen", "0", "--bind", "127.0.0.1", "--forward", f"127.0.0.1:{server_port}"]
+    tmux.start("relay", udptui_command(*relay_args, "--loss", "50%", "--seed", "1"), width=130)
+    relaying = re.compile(r"relaying 127\.0\.0\.1:(\d+) → ")
+    match = relaying.search(tmux.wait_for("relay", lambda screen: relaying.search(screen) is not None))
+    assert match is not None
+    tmux.start("client", example_command("tutorial_client.py", "127.0.0.1", match.group(1), "--boundaries"))
+
+    def settled(screen: str) -> bool:
+        return screen.count("↑ client") == 3 and screen.count("↓ server") == len(arrived)
+
+    screen = tmux.wait_for("relay", settled)
+    lines = log_side(screen)
+    for word in words:
+        line = next(line for line in lines if f"→ server  {word}" in line)
+        assert ("✗ dropped by --loss" in line) == (word in lost_up), line
+    down = [line for line in lines if "↓ server → client" in line]
+    assert [("✗ dropped by --loss" in line) for line in down] == lost_down, down
+    assert "impair⇅ loss 50%" in screen  # the status bar says what is on
+    server_screen = tmux.wait_for("server", arrived[-1])
+    for word in lost_up:
+        assert word not in server_screen.splitlines()[1:]

@@ -414,6 +414,8 @@ def test_impair_command_parses_settings_direction_and_off() -> None:
     assert parse_impair("both loss 25% DELAY 200ms") == ImpairArguments(
         (("loss", "25%"), ("delay", "200ms")), direction="both"
     )
-    for bad, words in (("loss", "needs a value"), ("lag 5ms", "no impairment 'lag'"), ("up", "relay mode")):
+    # `up` and `down` parse; the handler refuses them outside relay mode (tests/test_relay.py).
+    assert parse_impair("up") == ImpairArguments(direction="up")
+    for bad, words in (("loss", "needs a value"), ("lag 5ms", "no impairment 'lag'")):
         with pytest.raises(CommandError, match=words):
             parse_impair(bad)

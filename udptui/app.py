@@ -100,6 +100,7 @@ class UdpTuiApp(PeerActions):
         self.query_one(ChatLog).marks = self.sending.marks
         self.query_one(LogPane).more_fields = self.sending.entry_fields
         header.listening = self.config.listening or self.config.peer is None
+        header.server = self.query_one(ChatLog).server = self.config.forward
         self._show_target()
         self._update_status()
         self.query_one(LogPane).decode_with(self.decoding)

@@ -14,9 +14,12 @@ import socket
 import struct
 import sys
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from udptui.address import Address, interface_name
+
+if TYPE_CHECKING:
+    from udptui.net.relay import RelayTag
 from udptui.net.destinations import special_destination, special_raw
 
 SO_TIMESTAMPNS = 35
@@ -179,6 +182,7 @@ class RecvBatch:
         "local_port",
         "payloads",
         "read_ns",
+        "relay",
         "senders",
         "wire",
     )
@@ -207,6 +211,8 @@ class RecvBatch:
         """time.time_ns() when the receive thread read the batch: the arrival time where
         the kernel gives none."""
         self.local_port = local_port
+        self.relay: RelayTag | None = None
+        """Set by a relay (`--forward`): which way these datagrams were forwarded."""
         self._size = -1
 
     def __len__(self) -> int:
@@ -351,7 +357,7 @@ class RecvBatch:
             controls = controls[: count * self.control_size]
         elif controls is not None:
             controls = controls[:count]
-        return RecvBatch(
+        part = RecvBatch(
             self.payloads[:count],
             self.senders[:count],
             wire=None if self.wire is None else self.wire[:count],
@@ -362,6 +368,8 @@ class RecvBatch:
             read_ns=self.read_ns,
             local_port=self.local_port,
         )
+        part.relay = self.relay
+        return part
 
     def datagrams(self) -> list[tuple[bytes, Any, int, int]]:
         """Each datagram as (kept bytes, sender, bytes on the wire, truncation)."""

@@ -33,6 +33,7 @@ def records_text(entries: Iterable[Entry]) -> str:
             and chunk.time is None
             and length == len(chunk)
             and type(chunk.batch) is RecvBatch  # not one with impairments' fates
+            and (chunk.batch.relay is None or chunk.batch.relay.fates is None)
         ):
             _batch_lines(chunk, lines)
         else:  # notes, sends, and times an injected clock decides
@@ -62,9 +63,17 @@ def _batch_lines(chunk: BatchChunk, lines: list[str]) -> None:
     clock = _SecondClock()
     destinations = batch.special_destinations(BROADCASTS.current())
     peers: dict[Any, str] = {}
+    relay = batch.relay
+    # A relayed datagram says which way it went and its client: `"dir": "up", "client": …`.
+    head = (
+        '", "dir": "in", "peer": '
+        if relay is None
+        else f'", "dir": "{"up" if relay.up else "down"}", "client": '
+    )
+    client = None if relay is None or relay.client is None else json_string(str(relay.client))
     for index, payload in enumerate(batch.payloads):
         sender = batch.senders[index]
-        peer = peers.get(sender)
+        peer = client or peers.get(sender)
         if peer is None:
             try:
                 peer = peers[sender] = json_string(str(chunk.resolve(sender)))
@@ -80,7 +89,7 @@ def _batch_lines(chunk: BatchChunk, lines: list[str]) -> None:
         # A group or broadcast address: `"to"` after the peer, where entry_record puts it.
         peer_to = peer if to is None else f'{peer}, "to": "{to}"'
         line = (
-            f'{{"ts": "{ts}", "dir": "in", "peer": {peer_to}, "len": {batch.wire_length(index)}, '
+            f'{{"ts": "{ts}{head}{peer_to}, "len": {batch.wire_length(index)}, '
             f"{body}{_TRUNCATED[batch.truncation(index)]}}}"
         )
         lines.append(json_escape_unsafe(line) + "\n")

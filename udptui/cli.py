@@ -20,6 +20,7 @@ from udptui.decoders.registry import DecoderLoadError, Registry
 from udptui.impair_flags import add_impair_flags, impair_from_args, join_negative_values
 from udptui.net.groups import JOIN_NEEDS_LISTEN, GroupError, GroupSpec, parse_group
 from udptui.net.outgoing import MulticastOptions, check_interface
+from udptui.relay_flags import add_relay_flags, relay_from_args
 from udptui.responder import Rule, RuleError
 from udptui.saved_messages import SavedMessages, SavedMessagesError, default_path
 from udptui.startup import NEEDS_TERMINAL, StartError, has_terminal, open_files, open_transport
@@ -38,6 +39,7 @@ examples:
   udptui --listen 0 --log chat.jsonl      any free port, every datagram kept
   udptui --listen 0 --pcap chat.pcap      every datagram as pcap, for tcpdump
   udptui --listen 5514 --jsonl | jq -r .text  no screen: each datagram's text
+  udptui --listen 9000 --forward 127.0.0.1:8080  relay clients to a server
   udptui --listen 5353 --join 224.0.0.251  hear mDNS (multicast DNS) queries
   udptui --peer 255.255.255.255:9999      broadcast to the local network
   udptui --peer 127.0.0.1:8080 --loss 30%  lose 30% of what you send, marked
@@ -292,6 +294,7 @@ def build_parser() -> OneLineParser:
         default=[],
         help="load your own decoder(s) from this Python file (DECODER or DECODERS in it)",
     )
+    add_relay_flags(parser)
     parser.add_argument(
         "--join",
         metavar="GROUP",
@@ -325,6 +328,7 @@ def config_from_args(argv: list[str] | None = None) -> Config:
     if args.listen is None and args.joins:
         hint = f" (the group's port: --listen {_port_of(args.peer)})" if _port_of(args.peer) else ""
         parser.error(JOIN_NEEDS_LISTEN + hint)
+    forward, session_timeout = relay_from_args(args, parser)
     if args.listen is None and args.peer is None:
         parser.error("say where to talk: --listen PORT, --peer HOST:PORT, or both")
     for flag, value in (("--count", args.count), ("--idle-timeout", args.idle_timeout)):
@@ -367,6 +371,8 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         saved=saved,
         decode=args.decode,
         decoder_paths=tuple(args.decoder_path),
+        forward=forward,
+        session_timeout=session_timeout,
         joins=tuple(args.joins),
         multicast=MulticastOptions(args.ttl, args.loop, args.iface or ""),
         impair=impair,

@@ -11,6 +11,7 @@ from udptui.address import Address
 from udptui.datagram import Level
 
 if TYPE_CHECKING:
+    from udptui.config import Config
     from udptui.decoders.decoding import Choice
     from udptui.muting import Muting
     from udptui.sending import Sending
@@ -25,6 +26,9 @@ class CommandError(ValueError):
 class CommandContext(Protocol):
     """What commands act on. Methods that can fail say so to the user themselves and
     return False, so the typed line stays in the box."""
+
+    config: Config
+    """What the command line asked for (`/to server` reads the relay's `--forward`)."""
 
     def send_payload(self, payload: bytes) -> bool:
         """Send one datagram to the current target; True when it went."""

@@ -34,10 +34,16 @@ class TargetSpec:
     address: Address | None
 
 
+SERVER = "server"
+"""`/to server`: in relay mode, what is typed goes to the server (from udptui's own port)."""
+
+
 def parse_target(argument: str) -> TargetSpec:
     """Checks the form at once; a name is left for the context to resolve, off the UI thread."""
     if not argument:
         raise CommandError("/to needs an address: /to HOST:PORT")
+    if argument == SERVER:
+        return TargetSpec(SERVER, 0, None)
     try:
         host, port_text = split_host_port(argument)
         port = parse_port(port_text, allow_zero=False)
@@ -81,6 +87,12 @@ def parse_decode(argument: str) -> DecodeSpec:
 
 
 def handle_target(context: CommandContext, target: TargetSpec, overwrite: bool) -> bool:
+    if target.host == SERVER and not target.port:  # relay mode: type to the server again
+        server = context.config.forward
+        if server is None:
+            raise CommandError("/to server is for relay mode (--forward HOST:PORT): give /to HOST:PORT")
+        context.set_target(server)
+        return True
     if target.address is None:
         return context.look_up_target(target.host, target.port)
     context.set_target(target.address)
@@ -101,7 +113,7 @@ COMMANDS: tuple[Command[Any], ...] = (
     Command(
         "to",
         "/to HOST:PORT",
-        "send to this peer from now on (pinned)",
+        "send to this peer from now on (pinned); relaying, /to server or /to CLIENT",
         "Reply to…",
         parse_target,
         handle_target,

@@ -9,6 +9,7 @@ from udptui.decoders.decoding import AUTO, Choice
 from udptui.net.groups import GroupSpec
 from udptui.net.impair_settings import ImpairSettings
 from udptui.net.outgoing import MulticastOptions
+from udptui.net.relay import DEFAULT_SESSION_TIMEOUT
 from udptui.responder import Rule
 from udptui.saved_messages import SavedMessages
 from udptui.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF
@@ -54,6 +55,10 @@ class Config:
     """`--decode`: which decoders read datagrams (auto: by content and well-known port)."""
     decoder_paths: tuple[str, ...] = ()
     """`--decoder-path FILE.py`: the user's own decoders, loaded at start."""
+    forward: Address | None = None
+    """`--forward HOST:PORT`: relay mode, every client of the listening port relayed to this server."""
+    session_timeout: float = DEFAULT_SESSION_TIMEOUT
+    """`--session-timeout SECONDS`: a relayed client's session closes after this long idle."""
     joins: tuple[GroupSpec, ...] = ()
     """`--join GROUP`: multicast groups joined at start, in order."""
     multicast: MulticastOptions = field(default_factory=MulticastOptions)
@@ -66,4 +71,6 @@ class Config:
     @property
     def follows_sender(self) -> bool:
         """Reply to whoever wrote last (listen mode), rather than keep a pinned peer."""
+        if self.forward is not None:
+            return False  # a relay types to the server until a client is chosen
         return self.listening or self.peer is None

@@ -133,6 +133,9 @@ class Entry:
     a broadcast address (its IP header's destination, IP_PKTINFO); None when unknown."""
     interface: int = 0
     """The index of the interface a received datagram came in on (IP_PKTINFO); 0 when unknown."""
+    relay: str = ""
+    """`up` (a client's datagram, forwarded to the server) or `down` (the server's, forwarded
+    to the client) in relay mode (`--forward`); `peer` is the client either way. '' otherwise."""
     automatic: bool = False
     """Sent by an auto-reply rule (`--respond`), not by hand: the transcript says `"auto": true`."""
     impairment: Fate | None = None

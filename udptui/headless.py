@@ -21,6 +21,7 @@ from types import FrameType
 from typing import BinaryIO
 
 from udptui.address import Address, AddressError, resolve_host
+from udptui.batch import RecvBatch
 from udptui.commands import CommandError, help_lines, run_line
 from udptui.config import Config
 from udptui.datagram import Level
@@ -32,7 +33,7 @@ from udptui.session import ChatSession, Clock, RecordWriter
 from udptui.startup import new_sending, new_session
 from udptui.stdout_records import JsonLinesOutput
 from udptui.transcript import Transcript
-from udptui.transport import Fault, Inbound, SendError, UdpTransport
+from udptui.transport import Inbound, SendError, UdpTransport
 
 EXIT_DONE = 0
 EXIT_SHORT = 1
@@ -303,7 +304,7 @@ def first_datagrams(batch: list[Inbound], wanted: int) -> list[Inbound]:
     seen = 0
     wanted = max(wanted, 1)
     for index, item in enumerate(batch):
-        if isinstance(item, Fault):
+        if not isinstance(item, RecvBatch):  # faults and notices
             continue
         if seen + len(item) >= wanted:
             return [*batch[:index], item.head(wanted - seen)]
@@ -352,6 +353,8 @@ def run_headless(
         where += f", joined {', '.join(transport.groups.labels())}"
     if config.peer is not None:
         where += f", sending to {config.peer}"
+    if config.forward is not None:
+        where += f", relaying to {config.forward}"
     print(where, file=sys.stderr, flush=True)
     try:
         return runner.run()

@@ -13,7 +13,7 @@ from udptui.datagram import Level
 from udptui.impairing import DIRECTIONS
 from udptui.net.impair_settings import ImpairError, ImpairSettings
 
-USAGE = "/impair [NAME VALUE…|off|out|in|both]"
+USAGE = "/impair [NAME VALUE…|off|out|in|both|up|down]"
 RELAY_DIRECTIONS = ("up", "down")
 
 
@@ -34,10 +34,8 @@ def parse_impair(argument: str) -> ImpairArguments:
     if words == ["off"]:
         return ImpairArguments(off=True)
     direction = None
-    if words[0].lower() in DIRECTIONS:
+    if words[0].lower() in (*DIRECTIONS, *RELAY_DIRECTIONS):  # up, down: the handler knows the mode
         direction = words.pop(0).lower()
-    elif words[0].lower() in RELAY_DIRECTIONS:
-        raise CommandError(f"/impair {words[0]}: up and down are for relay mode (--forward)")
     if words == ["off"]:  # `/impair in off`
         return ImpairArguments(off=True, direction=direction)
     if len(words) % 2:
@@ -52,6 +50,11 @@ def parse_impair(argument: str) -> ImpairArguments:
 
 def handle_impair(context: CommandContext, arguments: ImpairArguments, overwrite: bool) -> bool:
     impairing = context.sending.impairing
+    relaying = context.config.forward is not None
+    if arguments.direction in RELAY_DIRECTIONS and not relaying:
+        raise CommandError(f"/impair {arguments.direction}: up and down are for relay mode (--forward)")
+    if arguments.direction in ("out", "in") and relaying:
+        raise CommandError(f"/impair {arguments.direction}: a relay impairs up, down or both")
     if not arguments.changes and not arguments.off and arguments.direction is None:
         context.note(f"impairments: {impairing.describe()}")
         counted = impairing.counts().parts()

@@ -46,7 +46,8 @@ def add_impair_flags(parser: argparse.ArgumentParser) -> None:
         "--impair",
         choices=DIRECTION_CHOICES,
         metavar="out|in|both",
-        help="impair what udptui sends (out, the default), what it receives (in), or both",
+        help="impair what udptui sends (out, the default), what it receives (in), or both; "
+        "relaying (--forward): up, down or both (the default)",
     )
     for name, example, text in FLAGS:
         group.add_argument(f"--{name}", metavar=example, help=text)
@@ -68,6 +69,9 @@ def impair_from_args(
         seed = parse_seed(args.seed) if args.seed is not None else None
     except ImpairError as error:
         parser.error(str(error))
-    if args.impair in RELAY_ONLY:
+    relaying = getattr(args, "forward", None) is not None
+    if args.impair in RELAY_ONLY and not relaying:
         parser.error(f"--impair {args.impair} is for relay mode (--forward HOST:PORT): out, in or both here")
+    if args.impair in ("out", "in") and relaying:
+        parser.error(f"--impair {args.impair}: a relay impairs up (clients to server), down, or both")
     return ImpairSettings(seed=seed, **values), args.impair  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ import socket
 import struct
 import sys
 import time
+from array import array
 from itertools import repeat
 from typing import Any
 
@@ -92,6 +93,11 @@ class MmsgReader:
         self._starts = [index * slot for index in range(count)]
         self._name_starts = [index * self.name_size for index in range(count)]
         self._keep = (ctypes, self._payloads)  # the buffers must outlive every call
+        self._libc = libc
+        self._address = address
+        self._lengths: list[int] = []
+        """The kept length of each datagram of the latest batch (what `forward` sends)."""
+        self._sender: _Sender | None = None
 
     @classmethod
     def create(cls, sock: socket.socket, slot: int, *, control: bool) -> MmsgReader | None:
@@ -124,6 +130,7 @@ class MmsgReader:
         read_ns = time.time_ns()
         words = self._words
         lengths = words[14 : 14 + _U32 * received : _U32].tolist()
+        self._lengths = lengths
         slot = self.slot
         payloads_map = self._payloads
         wire: list[int] | None = None
@@ -164,3 +171,77 @@ class MmsgReader:
             read_ns=read_ns,
             local_port=self.local_port,
         )
+
+    def forward(self, fd: int, start: int, count: int, name: bytes | None) -> tuple[int, int]:
+        """Send datagrams `start` to `start + count` of the latest batch out of `fd` with
+        sendmmsg, straight from the slots they were read into (a relay forwards so: no Python
+        per datagram). `name` is the destination sockaddr, None on a connected socket.
+        Returns (datagrams not sent, errno of the first failure or 0): a failed one is
+        skipped and the rest go on, as one `sendto` each would."""
+        sender = self._sender
+        if sender is None:
+            sender = self._sender = _Sender(self)
+        return sender.send(fd, start, count, name, self._lengths)
+
+
+class _Sender:
+    """sendmmsg headers over a reader's slots: one set for connected sockets, one with a name."""
+
+    def __init__(self, reader: MmsgReader) -> None:
+        import ctypes
+
+        self.sendmmsg = reader._libc.sendmmsg
+        self.sendmmsg.restype = ctypes.c_int
+        self.sendmmsg.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int]
+        self.get_errno = reader._get_errno
+        self.slot = slot = reader.slot
+        self.count = count = reader.count
+        address = reader._address
+        self.name = bytearray(128)
+        self.iovecs = bytearray(count * 16)
+        base = address(reader._payloads)
+        for index in range(count):
+            struct.pack_into("@PN", self.iovecs, index * 16, base + index * slot, slot)
+        self.iov_words = memoryview(self.iovecs).cast("Q")
+        iovecs, name = address(self.iovecs), address(self.name)
+        self.plain = bytearray(count * HEADER_SIZE)
+        self.named = bytearray(count * HEADER_SIZE)
+        for index in range(count):
+            iov = iovecs + index * 16
+            struct.pack_into("@PI4xPNPNi4xI4x", self.plain, index * HEADER_SIZE, 0, 0, iov, 1, 0, 0, 0, 0)
+            struct.pack_into("@PI4xPNPNi4xI4x", self.named, index * HEADER_SIZE, name, 0, iov, 1, 0, 0, 0, 0)
+        self.named_words = memoryview(self.named).cast("I")
+        self.name_length = 0
+        self.addresses = (address(self.plain), address(self.named))
+        self._keep = (reader, ctypes)
+
+    def send(
+        self, fd: int, start: int, count: int, name: bytes | None, lengths: list[int]
+    ) -> tuple[int, int]:
+        end = start + count
+        kept = lengths[start:end]
+        if max(kept, default=0) > self.slot:  # cut on the way in: send what was kept
+            kept = [min(length, self.slot) for length in kept]
+        self.iov_words[2 * start + 1 : 2 * end + 1 : 2] = array("Q", kept)
+        if name is None:
+            headers = self.addresses[0]
+        else:
+            headers = self.addresses[1]
+            self.name[: len(name)] = name
+            if len(name) != self.name_length:  # msg_namelen is word 2 of every header
+                self.name_length = len(name)
+                self.named_words[2::_U32] = array("I", [len(name)] * self.count)
+        failed = first_error = 0
+        done = start
+        while done < end:
+            sent = self.sendmmsg(fd, headers + done * HEADER_SIZE, end - done, 0)
+            if sent > 0:
+                done += sent
+                continue
+            code = self.get_errno()
+            if code == errno.EINTR:
+                continue
+            first_error = first_error or code
+            failed += 1
+            done += 1  # that one is lost; the rest go on
+        return failed, first_error

@@ -41,6 +41,11 @@ def system_commands(app: UdpTuiApp) -> Iterator[SystemCommand]:
         yield SystemCommand(
             f"Send: {literal(message.name)}", literal(message.preview), partial(send.run, app)
         )
+    if app.config.forward is not None:  # relay mode: back to typing to the server
+        to_server = Invocation(BY_NAME["to"], BY_NAME["to"].parse("server"))
+        yield SystemCommand(
+            "Type to the server", f"/to server: {app.config.forward}", partial(to_server.run, app)
+        )
     yield SystemCommand("Toggle peers pane", "Show or hide every peer seen", app.action_toggle_peers)
     yield SystemCommand(
         "Toggle peers by host", "One row per host (IP), or per address (g)", app.toggle_peer_grouping

@@ -109,12 +109,14 @@ def packet(entry: Entry, local: Address, sent_from: SentFrom | None = None) -> b
         return None
     ipv6 = peer.is_ipv6
     here_address: Address | str | None = getattr(entry, "local_address", None)
-    if entry.direction is Direction.SENT and sent_from is not None:
+    # A datagram relayed down is written as the one the listening socket sent to the client.
+    outgoing = entry.direction is Direction.SENT or entry.relay == "down"
+    if outgoing and sent_from is not None:
         here_address = sent_from.host_for(peer)
     here = _local_host(here_address if here_address is not None else local, ipv6)
     local_port = local.port  # the socket's port, whichever of its addresses was used
     there = _bare(peer.host)
-    if entry.direction is Direction.RECEIVED:
+    if not outgoing:
         source, destination, source_port, destination_port = there, here, peer.port, local_port
     else:
         source, destination, source_port, destination_port = here, there, local_port, peer.port

@@ -86,8 +86,18 @@ class Fault:
         return f"{self.message} {self.address}" if self.address else self.message
 
 
-Inbound: TypeAlias = RecvBatch | Fault
-"""What the receive thread hands the UI: whole batches, and faults between them."""
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the receive thread has to say that is no fault: a relay's session opened or
+    closed (`udptui.net.relay`). It becomes a note in the log where it came."""
+
+    message: str
+    address: Address | None = None
+    warning: bool = False
+
+
+Inbound: TypeAlias = RecvBatch | Fault | Notice
+"""What the receive thread hands the UI: whole batches, and faults and notices between them."""
 
 
 class ReceiveLoop:
@@ -145,12 +155,7 @@ class ReceiveLoop:
         with self._receiving:
             if self._closed:
                 return
-            if self._reader is None and self._batch_receive:
-                from udptui.mmsg import MmsgReader  # here: `udptui --version` never loads it
-
-                # Made here, on the receive thread, after the first frame: ctypes costs 10 ms.
-                self._reader = MmsgReader.create(self.sock, self.bufsize, control=self._control_size > 0)
-                self.receive_call = "recvmmsg" if self._reader is not None else self.receive_call
+            self._start_reader()
             selector = selectors.DefaultSelector()
             selector.register(self.sock, selectors.EVENT_READ)
             selector.register(self._wake_reader, selectors.EVENT_READ)
@@ -173,6 +178,15 @@ class ReceiveLoop:
                             self._stopping.wait(RETRY_PAUSE)
             finally:
                 selector.close()
+
+    def _start_reader(self) -> None:
+        """Make the recvmmsg reader where it can be used (on the receive thread)."""
+        if self._reader is None and self._batch_receive:
+            from udptui.mmsg import MmsgReader  # here: `udptui --version` never loads it
+
+            # Made here, on the receive thread, after the first frame: ctypes costs 10 ms.
+            self._reader = MmsgReader.create(self.sock, self.bufsize, control=self._control_size > 0)
+            self.receive_call = "recvmmsg" if self._reader is not None else self.receive_call
 
     def _queue(self, batch: RecvBatch) -> None:
         """Put a batch in the inbox, unless the UI has too much waiting: then count it dropped."""

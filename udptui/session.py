@@ -16,6 +16,7 @@ from udptui.datagram import Direction, Entry, Level
 from udptui.faults import FaultKey, FaultNotes, fault_note
 from udptui.muting import Muting
 from udptui.peers import PeerRoster
+from udptui.relayed import RelayedCounts
 from udptui.rtt import RttTracker
 from udptui.store import BatchChunk, Chunk, EntryChunk, EntryRange, EntryStore, FreshEntries
 from udptui.transcript import Transcript
@@ -24,6 +25,7 @@ from udptui.transport import (
     SAFE_PAYLOAD,
     Fault,
     Inbound,
+    Notice,
     RawDatagram,
     SendError,
     UdpTransport,
@@ -194,18 +196,24 @@ class ChatSession:
         sizes: dict[Address, int] = {}  # bytes per sender
         received = bytes_in = 0
         singles: list[RawDatagram] = []
+        relayed = RelayedCounts()
         fault_places: dict[FaultKey, EntryChunk] = {}  # each fault's note goes where it first came
         for index, item in enumerate(items):
             if type(item) is tuple:
                 singles.append(item)
                 if index + 1 < len(items) and type(items[index + 1]) is tuple:
                     continue
-                batch: RecvBatch | Fault | Entry = RecvBatch.of(singles, read_ns=time.time_ns())
+                batch: RecvBatch | Fault | Notice | Entry = RecvBatch.of(singles, read_ns=time.time_ns())
                 singles = []
             else:
                 batch = item  # type: ignore[assignment]
             if isinstance(batch, Entry):  # a datagram an impairment dropped on the way in
                 chunks.append(EntryChunk([batch]))
+                continue
+            if isinstance(batch, Notice):
+                level = Level.WARNING if batch.warning else Level.INFO
+                note = Entry(now, Direction.NOTE, batch.address, note=batch.message, level=level)
+                chunks.append(EntryChunk([note]))
                 continue
             if isinstance(batch, Fault):
                 result.faults.append(batch)
@@ -213,6 +221,15 @@ class ChatSession:
                 if key not in fault_places:
                     fault_places[key] = EntryChunk([])
                     chunks.append(fault_places[key])
+                continue
+            if batch.relay is not None:  # relayed: its client is a peer, not a sender to answer
+                senders = _senders(batch.senders)
+                target = relayed.add(
+                    batch, senders, _sender_bytes(batch, senders), self._address, target, follow=follow
+                )
+                chunks.append(BatchChunk(batch, self._address, follow=follow, target=target, time=fixed_time))
+                received += len(batch)
+                bytes_in += batch.wire_bytes
                 continue
             senders = _senders(batch.senders)
             for (sender, count), size in zip(senders, _sender_bytes(batch, senders), strict=True):
@@ -238,6 +255,7 @@ class ChatSession:
             result.target_changed = True
         if counts:
             self._count_senders(counts, sizes, now)
+        relayed.to_roster(self.roster, now)
         result.entries = EntryRange(chunks)
         result.let_go = self._record(chunks)
         if self.react is not None and counts:  # after storing: its answers follow the batch

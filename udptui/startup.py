@@ -39,13 +39,26 @@ def has_terminal() -> bool:
 
 def open_transport(config: Config) -> UdpTransport:
     """Bind the socket the config asks for (`TransportError`, one line, when it cannot)."""
-    transport = UdpTransport.open(
-        bind_host=config.bind_host,
-        port=config.port,
-        bufsize=config.bufsize,
-        rcvbuf=config.rcvbuf,
-        share_port=bool(config.joins),
-    )
+    transport: UdpTransport
+    if config.forward is not None:
+        from udptui.net.relay_transport import RelayTransport
+
+        transport = RelayTransport.open_relay(
+            server=config.forward,
+            bind_host=config.bind_host,
+            port=config.port,
+            bufsize=config.bufsize,
+            rcvbuf=config.rcvbuf,
+            session_timeout=config.session_timeout,
+        )
+    else:
+        transport = UdpTransport.open(
+            bind_host=config.bind_host,
+            port=config.port,
+            bufsize=config.bufsize,
+            rcvbuf=config.rcvbuf,
+            share_port=bool(config.joins),
+        )
     try:
         outgoing.apply(transport.sock, config.multicast)
         transport.multicast_interface = config.multicast.interface
@@ -65,7 +78,7 @@ def new_session(
     """The chat state for `config`, the same for the screen and headless."""
     return ChatSession(
         transport,
-        target=config.peer,
+        target=config.forward or config.peer,
         follow=config.follows_sender,
         scrollback=config.scrollback,
         transcript=transcript,
@@ -77,14 +90,24 @@ def new_sending(config: Config, session: ChatSession) -> Sending:
     """The sending state for `config` (line ending, rules, saved messages, impairments)."""
     from udptui.sending import Sending  # here: `udptui --version` never loads sending
 
-    return Sending(
-        session,
-        eol=config.eol,
-        rules=config.rules,
-        saved=config.saved,
-        impair=config.impair,
-        impair_direction=config.impair_direction or "out",
+    transport = session.transport
+    if config.forward is None or not hasattr(transport, "table"):
+        return Sending(
+            session,
+            eol=config.eol,
+            rules=config.rules,
+            saved=config.saved,
+            impair=config.impair,
+            impair_direction=config.impair_direction or "out",
+        )
+    from udptui.relay_impairing import RelayImpairing
+
+    # A relay impairs what it forwards, each way (both by default), not what udptui types.
+    sending = Sending(session, eol=config.eol, rules=config.rules, saved=config.saved)
+    sending.impairing = RelayImpairing(
+        session, config.impair, config.impair_direction or "both", table=transport.table
     )
+    return sending
 
 
 def open_files(config: Config, transport: UdpTransport) -> tuple[Transcript | None, PcapWriter | None]:

@@ -103,7 +103,8 @@ class BatchChunk:
         arrived_ns, local_address, interface = batch.arrival_and_local(index)
         when = self.time if self.time is not None else local_datetime(arrived_ns)
         try:
-            sender = self.resolve(batch.senders[index])
+            relay = batch.relay
+            sender = self.resolve(batch.senders[index]) if relay is None or relay.up else relay.client
             entry = Entry(
                 when,
                 Direction.RECEIVED,
@@ -111,8 +112,12 @@ class BatchChunk:
                 payload,
                 batch.wire_length(index),
                 _TRUNCATION[batch.truncation(index)],
-                not self.follow and sender != self.target,
+                relay is None and not self.follow and sender != self.target,
             )
+            if relay is not None:
+                entry.relay = "up" if relay.up else "down"
+                if relay.fates is not None:
+                    entry.impairment = relay.fates[index]
         except Exception:  # one odd datagram must not stop the rest: show its bytes
             entry = Entry(when, Direction.RECEIVED, None, bytes(payload), len(payload))
         entry.local_address = local_address

@@ -34,13 +34,15 @@ def timestamp(time: datetime) -> str:
         return time.astimezone().isoformat(timespec="microseconds")
     # Every record of a flood needs one, and `astimezone` costs as much as the rest of the
     # record: the offset is looked up once per hour of local time.
-    return time.isoformat(timespec="microseconds") + _utc_offset(time.year, time.month, time.day, time.hour)
+    offset = _utc_offset(time.year, time.month, time.day, time.hour, time.fold)
+    return time.isoformat(timespec="microseconds") + offset
 
 
 @functools.lru_cache(maxsize=8)
-def _utc_offset(year: int, month: int, day: int, hour: int) -> str:
-    """`+01:00`: the local UTC offset in that hour, as `isoformat` writes it."""
-    return datetime(year, month, day, hour).astimezone().isoformat()[19:]
+def _utc_offset(year: int, month: int, day: int, hour: int, fold: int = 0) -> str:
+    """`+01:00`: the local UTC offset in that hour, as `isoformat` writes it. `fold` tells the
+    two passes of the hour summer time's end repeats apart (the second is `fold=1`)."""
+    return datetime(year, month, day, hour, fold=fold).astimezone().isoformat()[19:]
 
 
 def entry_record(entry: Entry, ts: str | None = None) -> dict[str, Any]:
@@ -50,10 +52,10 @@ def entry_record(entry: Entry, ts: str | None = None) -> dict[str, Any]:
     `ts` is `timestamp(entry.time)` when the caller has it already."""
     record: dict[str, Any] = {
         "ts": timestamp(entry.time) if ts is None else ts,
-        "dir": entry.direction.value,
+        "dir": entry.relay or entry.direction.value,
     }
     if entry.peer is not None:
-        record["peer"] = str(entry.peer)
+        record["client" if entry.relay else "peer"] = str(entry.peer)
     if entry.direction is Direction.NOTE:
         record["text"] = entry.note
         return record

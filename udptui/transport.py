@@ -26,6 +26,7 @@ from udptui.receiving import (
     PORT_UNREACHABLE,
     Fault,
     Inbound,
+    Notice,
     RawDatagram,
     ReceiveLoop,
     icmp_error_text,
@@ -37,6 +38,7 @@ __all__ = [
     "SO_RXQ_OVFL",
     "Fault",
     "Inbound",
+    "Notice",
     "RawDatagram",
     "SendError",
     "TransportError",
@@ -180,35 +182,8 @@ class UdpTransport(ReceiveLoop):
         `share_port` (with `--join`): SO_REUSEADDR, so the port can be shared with other
         listeners to the same groups (mDNS's avahi, another udptui); each gets its own copy
         of a group's datagrams, while a unicast datagram goes to one of them only."""
-        if bind_host is None:
-            try:
-                sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-                host = "::"
-            except OSError:  # no IPv6 on this machine
-                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                host = "0.0.0.0"
-        else:
-            host = bind_host
-            family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
-            try:
-                sock = socket.socket(family, socket.SOCK_DGRAM)
-            except OSError as error:  # no IPv6 on this machine, or out of file descriptors
-                raise TransportError(
-                    f"cannot open a socket for {bind_host}: {error.strerror or error}"
-                ) from None
-            if host == "::":
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        set_receive_buffer(sock, rcvbuf)
-        try:
-            if share_port:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, port))
-        except OSError as error:
-            sock.close()
-            raise _bind_error(error, str(Address(host, port)), port) from None
         return cls(
-            sock,
+            bind_socket(bind_host, port, rcvbuf, share_port=share_port),
             bufsize=bufsize,
             rcvbuf_requested=rcvbuf,
             batch_receive=os.environ.get("UDPTUI_RECVMMSG", "1") != "0",
@@ -325,6 +300,37 @@ class UdpTransport(ReceiveLoop):
         """What sending changed on the socket by itself since last asked (SO_BROADCAST)."""
         notes, self._notes = self._notes, []
         return notes
+
+
+def bind_socket(bind_host: str | None, port: int, rcvbuf: int, *, share_port: bool = False) -> socket.socket:
+    """A bound UDP socket: `bind_host` None means every interface, IPv6 and IPv4 on one socket;
+    `share_port`: SO_REUSEADDR (see `UdpTransport.open`)."""
+    if bind_host is None:
+        try:
+            sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            host = "::"
+        except OSError:  # no IPv6 on this machine
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            host = "0.0.0.0"
+    else:
+        host = bind_host
+        family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
+        try:
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+        except OSError as error:  # no IPv6 on this machine, or out of file descriptors
+            raise TransportError(f"cannot open a socket for {bind_host}: {error.strerror or error}") from None
+        if host == "::":
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    set_receive_buffer(sock, rcvbuf)
+    try:
+        if share_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise _bind_error(error, str(Address(host, port)), port) from None
+    return sock
 
 
 def set_receive_buffer(sock: socket.socket, size: int) -> None:

@@ -252,9 +252,13 @@ def entry_fields(
     fields: list[tuple[str, str]] = []
     if entry.direction is Direction.NOTE:
         fields.append(("note", entry.level.value))
+    elif entry.relay:  # relayed: which way, and the client
+        client = f"client {entry.peer}"
+        fields.append(("relayed", f"{client} → server" if entry.relay == "up" else f"server → {client}"))
     else:
         way = "from" if entry.direction is Direction.RECEIVED else "to"
         fields.append((way, str(entry.peer) if entry.peer is not None else "unknown sender"))
+    if entry.direction is not Direction.NOTE:
         arrived = getattr(entry, "local_address", None)
         special = destination_mark(entry)
         if special is None:

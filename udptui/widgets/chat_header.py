@@ -38,6 +38,8 @@ class ChatHeader(Widget):
     listening: reactive[bool] = reactive(True)
     target: reactive[Address | None] = reactive(None)
     follow: reactive[bool] = reactive(True)
+    server: reactive[Address | None] = reactive(None)
+    """In relay mode, the server (`--forward`): the header says `relaying` and to whom typing goes."""
     groups: reactive[tuple[str, ...]] = reactive(())
     """The multicast groups joined, as `/groups` lists them."""
 
@@ -50,7 +52,18 @@ class ChatHeader(Widget):
         peer: list[Part] = (
             [("no peer yet", "italic")] if target is None else [("peer ", "dim"), (target, "bold")]
         )
+        if self.server is not None:  # `relaying :9000 → 127.0.0.1:8080   to server`
+            verb = ("relaying ", "dim")
+            port += f" → {self.server}"
+            to_server = self.target == self.server
+            peer = (
+                [("to ", "dim"), ("server", "bold")]
+                if to_server
+                else [("to client ", "dim"), (target or "?", "bold")]
+            )
         name: list[Part] = [("udptui", "bold"), "  "]
+        if self.server is not None:
+            yield [*name, verb, f"{self.local} → {self.server}", "   ", *peer, "  ", mode]
         if self.groups:
             joined: Part = ("  joined ", "dim")
             count = f"{len(self.groups)} group" + ("s" if len(self.groups) > 1 else "")

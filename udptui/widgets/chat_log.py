@@ -25,6 +25,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
 
+from udptui.address import Address
 from udptui.datagram import Direction, Entry, hex_rows, hexdump_line
 from udptui.decoders import Decoded
 from udptui.marks import MARKED_LINES, LogMarks
@@ -104,6 +105,15 @@ class ChatLog(LogCursor, can_focus=True):
         self._wrap_width = 0
         self.muting = Muting()
         """Senders whose datagrams the log leaves out (the session's, set by the App)."""
+
+    @property
+    def server(self) -> Address | None:
+        """Relay mode: the server (`--forward`); lines to and from it say so."""
+        return self._lines.server
+
+    @server.setter
+    def server(self, server: Address | None) -> None:
+        self._lines.server = server
 
     # -- the rows on show -------------------------------------------------------------------
 

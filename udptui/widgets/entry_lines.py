@@ -11,6 +11,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
+from udptui.address import Address
 from udptui.datagram import Direction, Entry, Level
 from udptui.decoders import Decoded
 from udptui.peers import peer_colour
@@ -46,6 +47,8 @@ class EntryLines:
         """The entry before this one in the store, for the `since previous` column."""
         self.mark: Callable[[Entry], str] = lambda entry: ""
         """udptui's own mark for an entry (`auto`, `↩ 12.3 ms`, a repeat's count), or ''."""
+        self.server: Address | None = None
+        """In relay mode, the server (`--forward`): lines to and from it say `server`."""
         self.decoded: Callable[[Entry], Decoded | None] = lambda entry: None
         """What a decoder read in the entry (`udptui.decoders`), shown in place of its bytes."""
 
@@ -92,10 +95,19 @@ class EntryLines:
             prefix.append((ARROWS[entry.direction], level_style))
             return prefix, self._pieces(entry, level_style)
         direction = "received" if entry.direction is Direction.RECEIVED else "sent"
-        prefix.append((ARROWS[entry.direction], self.style(direction)))
-        if entry.peer is None:
+        if entry.relay and entry.peer is not None:  # `client 127.0.0.1:5100 → server`, or back
+            dim, client = self.style("time"), (str(entry.peer), Style(color=peer_colour(entry.peer)))
+            if entry.relay == "up":
+                prefix += [("↑ ", self.style("received")), ("client ", dim), client, (" → server", dim)]
+            else:
+                prefix += [("↓ ", self.style("sent")), ("server → client ", dim), client]
+        elif entry.peer is None:
+            prefix.append((ARROWS[entry.direction], self.style(direction)))
             prefix.append(("unknown sender", self.style("stranger")))
         else:
+            prefix.append((ARROWS[entry.direction], self.style(direction)))
+            if entry.peer == self.server:
+                prefix.append(("server ", self.style("time")))
             prefix.append((str(entry.peer), Style(color=peer_colour(entry.peer))))
         if (to := destination_mark(entry)) is not None:  # multicast or broadcast: unicast stays quiet
             prefix.append((f" → {to}", self.style("destination")))

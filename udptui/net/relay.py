@@ -1,0 +1,321 @@
+"""Relay sessions (`--listen PORT --forward HOST:PORT`): a NAT table of clients.
+
+Every client that writes to the listening socket gets its own upstream socket, connected to
+the server from a free port, so the server's replies come back on that socket and go to the
+right client. A session idle (no datagram either way) for `timeout` seconds is closed; the
+client's next datagram opens a fresh one. The table holds at most `max_clients` sessions:
+past that, a new client's datagrams are refused (counted, and said at most once a second).
+
+Everything here runs on the receive thread (`udptui.net.relay_transport`), which also reads
+the upstream sockets: forwarding never waits on the screen. Each forwarded datagram passes
+through one function per direction, `up` (client to server) and `down` (server to client);
+an impairer can take their place and call `send_up` / `send_down` when it releases one.
+Nothing here knows about Textual.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import selectors
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from udptui.address import Address
+from udptui.batch import SO_TIMESTAMPNS, RecvBatch, address_of
+from udptui.receiving import PORT_UNREACHABLE, Fault, Inbound, Notice, icmp_error_text
+from udptui.transport import set_receive_buffer
+
+if TYPE_CHECKING:
+    from udptui.mmsg import MmsgReader
+
+DEFAULT_SESSION_TIMEOUT = 60.0
+"""Seconds a client's session lives without a datagram either way (`--session-timeout`)."""
+MAX_CLIENTS = 4096
+"""Sessions the table holds at most: one upstream socket (a file descriptor, and up to
+UPSTREAM_RCVBUF of kernel memory while replies wait) and about 1 KiB of Python each."""
+UPSTREAM_RCVBUF = 4 * 1024 * 1024
+"""Receive buffer asked for each upstream socket (the kernel uses it only while replies wait)."""
+SNDBUF = 4 * 1024 * 1024
+"""Send buffer for the sockets that forward: a burst waits there instead of being dropped."""
+NOTICE_INTERVAL = 1.0
+"""Seconds between two notices that the table is full."""
+
+Forward = Callable[["Upstream", bytes], Any]
+"""One direction's forwarding function: the session and the datagram's bytes; it returns
+what happened to the datagram for the log (an impairment's `Fate`), or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class RelayTag:
+    """A relayed batch: `up` (from clients, each datagram's sender is its client, forwarded
+    to the server) or `down` (from the server, forwarded to `client`)."""
+
+    up: bool
+    client: Address | None = None
+    """The client a `down` batch went to (an upstream socket serves one client)."""
+    fates: tuple[Any, ...] | None = None
+    """What the relay's impairments did to each datagram (a `Fate` or None), when on."""
+
+
+UP = RelayTag(up=True)
+"""The mark of every batch from the clients (each datagram's sender is its client)."""
+
+
+class Upstream:
+    """One client's session: its upstream socket towards the server, and when it was last used."""
+
+    __slots__ = ("client", "client_sockaddr", "last", "name", "port", "sock", "tag")
+
+    def __init__(self, client: Address | None, client_sockaddr: Any, sock: socket.socket, now: float) -> None:
+        self.client = client
+        self.name: bytes | None = None
+        """The client's raw sockaddr as recvmmsg gave it, for sendmmsg (None: from recvmsg)."""
+        """None for udptui's own socket (what you type to the server goes from it)."""
+        self.client_sockaddr = client_sockaddr
+        """Where `down` sends: the client's address as the listening socket takes it."""
+        self.sock = sock
+        self.port = int(sock.getsockname()[1])
+        self.last = now
+        """time.monotonic() of the latest datagram either way."""
+        self.tag = None if client is None else RelayTag(up=False, client=client)
+        """What the batches read from this socket are marked with (None: not relayed)."""
+
+
+class RelayTable:
+    """The clients' sessions, keyed by the sender as the listening socket reports it."""
+
+    def __init__(
+        self,
+        listen: socket.socket,
+        server: Address,
+        report: Callable[[Inbound], None],
+        *,
+        timeout: float = DEFAULT_SESSION_TIMEOUT,
+        max_clients: int = MAX_CLIENTS,
+        upstream_port: Callable[[], int] = lambda: 0,
+    ) -> None:
+        self.listen = listen
+        self.upstream_port = upstream_port
+        """The local port each new upstream socket binds: 0, any free one (tests choose fixed
+        ports, so a picture of the log does not change with the ports the system picks)."""
+        self.listen_family = socket.AddressFamily(listen.family)
+        self.server = server
+        self.family = socket.AF_INET6 if server.is_ipv6 else socket.AF_INET
+        self.server_sockaddr = server.sockaddr_for(self.family)
+        self.report = report
+        """Where faults and notices go: the inbox the screen (or headless runner) takes."""
+        self.timeout = timeout
+        self.max_clients = max_clients
+        self.sessions: dict[Any, Upstream] = {}
+        self.selector = selectors.DefaultSelector()
+        """Waits on the listening socket, the wake-up socket and every upstream socket."""
+        self.up: Forward = self.send_up
+        """Client to server: every datagram from a client goes through this one function."""
+        self.down: Forward = self.send_down
+        """Server to client: every reply from the server goes through this one function."""
+        self.opened = 0
+        """Sessions opened since the start."""
+        self.refused = 0
+        """Datagrams not forwarded because the table was full (or no socket could be made)."""
+        self._refusal_said = float("-inf")
+        self._failures: dict[tuple[str, Address | None], int] = {}
+        self._next_expiry = time.monotonic() + self.tick
+        self.own = self._upstream(None, None, time.monotonic())
+        """udptui's own socket to the server: what is typed to the server goes out of it, and
+        the answers come back to udptui (shown, not forwarded). It never expires."""
+
+    @property
+    def tick(self) -> float:
+        """How often idle sessions are looked for: often enough to close one within a quarter
+        of the timeout past its time (at least once a second)."""
+        return min(1.0, self.timeout / 4)
+
+    # -- sessions -----------------------------------------------------------------------
+
+    def _upstream(self, client: Address | None, client_sockaddr: Any, now: float) -> Upstream:
+        sock = socket.socket(self.family, socket.SOCK_DGRAM)
+        try:
+            set_receive_buffer(sock, UPSTREAM_RCVBUF)
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
+            with contextlib.suppress(OSError):  # the kernel's arrival time of each reply (Linux)
+                sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            port = self.upstream_port()
+            if port:
+                sock.bind(("::" if self.family == socket.AF_INET6 else "0.0.0.0", port))
+            sock.connect(self.server_sockaddr)  # binds a free port; only the server's replies come in
+            sock.setblocking(False)
+            session = Upstream(client, client_sockaddr, sock, now)
+            self.selector.register(sock, selectors.EVENT_READ, session)
+        except BaseException:
+            sock.close()
+            raise
+        return session
+
+    def open(self, sender: Any, now: float) -> Upstream | None:
+        """A new session for `sender` (a sockaddr from the listening socket), or None when the
+        table is full or no socket can be made (counted, and said at most once a second)."""
+        try:
+            client = address_of(sender)
+        except Exception:  # not an address we know: it cannot be answered either
+            return self._refuse(None, "an unknown kind of address", now)
+        if len(self.sessions) >= self.max_clients:
+            return self._refuse(client, f"the relay is full ({self.max_clients:,} clients)", now)
+        try:
+            session = self._upstream(client, client.sockaddr_for(self.listen_family), now)
+        except OSError as error:
+            return self._refuse(client, f"no upstream socket: {error.strerror or error}", now)
+        session.name = sender if type(sender) is bytes else None
+        self.sessions[sender] = session
+        self.opened += 1
+        self.report(Notice(f"client {client}: new session, upstream port {session.port} → server", client))
+        return session
+
+    def _refuse(self, client: Address | None, why: str, now: float) -> Upstream | None:
+        """Say (at most once a second) why a client is not relayed; `forward_up` counts.
+        No session: None."""
+        if now - self._refusal_said >= NOTICE_INTERVAL:
+            self._refusal_said = now
+            who = f"client {client}" if client is not None else "a client"
+            self.report(
+                Notice(
+                    f"{who} not relayed: {why} ({self.refused + 1:,} datagrams refused so far)", client, True
+                )
+            )
+        return None
+
+    def close_session(self, sender: Any, why: str) -> None:
+        session = self.sessions.pop(sender, None)
+        if session is None:
+            return
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            self.selector.unregister(session.sock)
+        session.sock.close()
+        self.report(
+            Notice(f"client {session.client}: {why}, upstream port {session.port} closed", session.client)
+        )
+
+    def expire(self, now: float) -> None:
+        """Close the sessions idle past the timeout (looked at once a tick)."""
+        if now < self._next_expiry:
+            return
+        self._next_expiry = now + self.tick
+        idle = [sender for sender, session in self.sessions.items() if now - session.last > self.timeout]
+        for sender in idle:
+            self.close_session(sender, f"idle for {self.timeout:g} s")
+
+    def close(self) -> None:
+        for session in [*self.sessions.values(), self.own]:
+            session.sock.close()
+        self.sessions.clear()
+        self.selector.close()
+
+    # -- forwarding ---------------------------------------------------------------------
+
+    def forward_up(self, batch: RecvBatch, reader: MmsgReader | None = None) -> list[Any] | None:
+        """Forward a batch from the listening socket, each datagram to its client's session.
+
+        `reader` (the recvmmsg reader the batch was just read by) sends each client's run of
+        datagrams with one sendmmsg from where they were read; only when no impairer stands in
+        `up`'s place, which sees every datagram. Returns what `up` said of each datagram
+        (its fate, for the log) when it said anything, else None."""
+        sessions = self.sessions
+        now = time.monotonic()
+        senders = batch.senders
+        fast = reader is not None and self.up == self.send_up
+        marks: list[Any] | None = None
+        first = senders[0] if senders else None
+        if senders and senders.count(first) == len(senders):
+            runs: list[tuple[Any, int, int]] = [(first, 0, len(senders))]  # a flood from one client
+        else:
+            runs = []
+            for index, sender in enumerate(senders):
+                if runs and sender == runs[-1][0]:
+                    runs[-1] = (sender, runs[-1][1], index + 1)
+                else:
+                    runs.append((sender, index, index + 1))
+        for sender, start, end in runs:
+            session = sessions.get(sender) or self.open(sender, now)
+            if session is None:
+                self.refused += end - start
+                continue
+            session.last = now
+            if fast:
+                assert reader is not None
+                failed, code = reader.forward(session.sock.fileno(), start, end - start, None)
+                if failed:
+                    self._failed(OSError(code, os.strerror(code)), self.server, "to the server", failed)
+            else:
+                up = self.up
+                said = [up(session, payload) for payload in batch.payloads[start:end]]
+                if any(mark is not None for mark in said):
+                    marks = marks or [None] * len(senders)
+                    marks[start:end] = said
+        self.flush_failures()
+        return marks
+
+    def forward_down(
+        self, session: Upstream, batch: RecvBatch, reader: MmsgReader | None = None
+    ) -> list[Any] | None:
+        """Forward a batch the server sent to `session`'s socket on to its client (with one
+        sendmmsg from `reader`'s slots when it can, as `forward_up`)."""
+        session.last = time.monotonic()
+        if reader is not None and session.name is not None and self.down == self.send_down:
+            failed, code = reader.forward(self.listen.fileno(), 0, len(batch), session.name)
+            if failed:
+                where = f"to client {session.client}"
+                self._failed(OSError(code, os.strerror(code)), session.client, where, failed)
+        else:
+            down = self.down
+            said = [down(session, payload) for payload in batch.payloads]
+            self.flush_failures()
+            return said if any(mark is not None for mark in said) else None
+        self.flush_failures()
+        return None
+
+    def send_up(self, session: Upstream, payload: bytes) -> None:
+        """Send one datagram to the server from the client's upstream socket (an impairer's
+        release calls it too, from the scheduler's thread)."""
+        try:
+            session.sock.send(payload)
+        except OSError as error:
+            self._failed(error, self.server, "to the server")
+
+    def send_down(self, session: Upstream, payload: bytes) -> None:
+        """Send one datagram to the client from the listening socket (the port it wrote to)."""
+        try:
+            self.listen.sendto(payload, session.client_sockaddr)
+        except OSError as error:
+            self._failed(error, session.client, f"to client {session.client}")
+
+    def _failed(self, error: OSError, address: Address | None, where: str, count: int = 1) -> None:
+        if isinstance(error, ConnectionRefusedError):
+            # An earlier datagram's ICMP error: the server's port is closed.
+            key = (PORT_UNREACHABLE, address)
+        elif error.errno in (errno.EAGAIN, errno.ENOBUFS):
+            key = (f"not forwarded {where}: the send buffer is full", address)
+        else:
+            key = (f"not forwarded {where}: {error.strerror or error}", address)
+        self._failures[key] = self._failures.get(key, 0) + count
+
+    def read_failed(self, error: OSError, session: Upstream) -> None:
+        """An upstream socket's receive error (the server's ICMP errors arrive so)."""
+        code = error.errno or 0
+        message = PORT_UNREACHABLE if code == errno.ECONNREFUSED else icmp_error_text(code)
+        self._failures[(message, self.server)] = self._failures.get((message, self.server), 0) + 1
+        self.flush_failures()
+
+    def flush_failures(self) -> None:
+        """Say the failures of a batch as counted faults (the session groups them a second)."""
+        if not self._failures:
+            return
+        # Swapped, not iterated in place: an impairer's release may add one from its thread.
+        failures, self._failures = self._failures, {}
+        for (message, address), count in failures.items():
+            unreachable = message == PORT_UNREACHABLE
+            self.report(Fault(message, address, unreachable=unreachable, count=count))

@@ -1,0 +1,60 @@
+"""The relay flags: `--forward HOST:PORT` (with `--listen PORT`) and `--session-timeout SECONDS`.
+A bad value, or a flag that cannot go with them, is one line and exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+from typing import NoReturn, Protocol
+
+from udptui.address import Address, AddressError, parse_endpoint
+from udptui.net.relay import DEFAULT_SESSION_TIMEOUT
+
+
+class _Errors(Protocol):
+    def error(self, message: str) -> NoReturn: ...
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds like 5 or 0.5, not {text!r}") from None
+    if not 0 < value < 10**9:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
+    return value
+
+
+def add_relay_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--forward",
+        metavar="HOST:PORT",
+        help="relay mode (with --listen): relay every client of the listening port to this server",
+    )
+    parser.add_argument(
+        "--session-timeout",
+        metavar="SECONDS",
+        type=_seconds,
+        help="with --forward: close a client's session after this long idle "
+        f"(default {DEFAULT_SESSION_TIMEOUT:g})",
+    )
+
+
+def relay_from_args(args: argparse.Namespace, parser: _Errors) -> tuple[Address | None, float]:
+    """The server to relay to (None when not relaying) and the session timeout."""
+    timeout = args.session_timeout or DEFAULT_SESSION_TIMEOUT
+    if args.forward is None:
+        if args.session_timeout is not None:
+            parser.error("--session-timeout works with --forward (relay mode) only")
+        return None, timeout
+    if args.listen is None:
+        parser.error("--forward needs --listen PORT: the port the clients write to")
+    if args.peer is not None:
+        parser.error("--forward and --peer: give one (a relay types to the server, or /to a client)")
+    if args.rules:
+        parser.error("--respond does not work with --forward: a relay forwards, it does not answer")
+    if args.joins:
+        parser.error("--join does not work with --forward: a relay listens for its clients only")
+    try:
+        return parse_endpoint(args.forward), timeout
+    except AddressError as error:
+        parser.error(f"--forward: {error}")
