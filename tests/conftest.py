@@ -248,6 +248,7 @@ class Headless:
         match = LISTENING.match(first.strip())
         assert match, f"expected the listening line on stderr, got {first!r}"
         self.port = int(match.group(1))
+        self.banner = first.strip()
 
     def record(self) -> dict[str, Any]:
         line = read_line(self.stdout)

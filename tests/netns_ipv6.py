@@ -67,7 +67,7 @@ def headless_join_and_leave() -> dict[str, Any]:
     )
     assert process.stderr is not None and process.stdin is not None
     first = process.stderr.readline().decode()
-    port = int(first.strip().rpartition(":")[2])
+    port = int(first.split("]:", 1)[1].split(",", 1)[0])  # `... and [::]:PORT, joined ...`
     seen: dict[str, Any] = {"start": first.strip()}
     with sender("v0") as sock:
         sock.sendto(b"to the v6 group", (GROUP, port, 0, socket.if_nametoindex("v0")))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import socket
 import struct
 import subprocess
@@ -39,7 +40,7 @@ from udptui.session import ChatSession
 from udptui.startup import open_transport
 from udptui.store import FreshEntries
 from udptui.transcript import format_records
-from udptui.transport import UdpTransport
+from udptui.transport import SendError, UdpTransport
 from udptui.view import destination_mark, entry_fields
 from udptui.widgets import ChatHeader
 
@@ -151,10 +152,15 @@ def test_group_specs_parse(text: str, spec: GroupSpec) -> None:
         ("ff05::1%127.0.0.1", "name the interface of an IPv6 group"),
         ("::1@232.1.1.1", "different IP versions"),
         ("", "name a group"),
+        ("239.1.2.3%²", "no network interface named '²'"),
+        ("239.1.2.3%99999999999999999999", "no network interface with index 99999999999999999999"),
+        ("239.1.2.3%a\x00b", "no network interface named 'a\\x00b'"),
+        ("239.1.1.1%", "name an interface after %, as in 239.1.1.1%eth0"),
+        ("239.1.2.3%10.9.9.9", "no interface has the address 10.9.9.9"),
     ],
 )
 def test_bad_groups_say_why_in_one_line(text: str, words: str) -> None:
-    with pytest.raises(GroupError, match=words) as caught:
+    with pytest.raises(GroupError, match=re.escape(words)) as caught:
         parse_group(text)
     assert "\n" not in str(caught.value)
 
@@ -356,16 +362,22 @@ def test_a_multicast_send_without_a_route_says_what_to_change() -> None:
         "from udptui.transport import UdpTransport, SendError\n"
         "from udptui.address import Address\n"
         "t = UdpTransport.open()\n"
+        "from udptui.sending import repeat_sender\n"
         "for host in ('239.1.2.3', 'ff05::1:3', 'ff02::1:3'):\n"
         "    try:\n"
         "        t.send(b'x', Address(host, 5000))\n"
         "    except SendError as error:\n"
         "        print(error)\n"
+        "try:\n"
+        "    repeat_sender(t, Address('239.1.2.3', 5000))(b'x')\n"
+        "except SendError as error:\n"
+        "    print(error)\n"
     )
     result = subprocess.run(
         ["unshare", "-n", sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
     )
-    ipv4, ipv6, link_local = result.stdout.splitlines()
+    ipv4, ipv6, link_local, repeated = result.stdout.splitlines()
+    assert repeated == ipv4  # `/repeat`'s further sends get the same advice
     assert ipv4.startswith("not sent to 239.1.2.3:5000: Network is unreachable; no route to the group")
     assert "--iface NAME" in ipv4 and "ip route add 224.0.0.0/4 dev IFACE" in ipv4
     assert ipv6.startswith("not sent to [ff05::1:3]:5000: ") and "ip -6 route add ff00::/8 dev IFACE" in ipv6
@@ -382,7 +394,16 @@ def test_a_multicast_send_without_a_route_says_what_to_change() -> None:
         (("--listen", "0", "--join", "239.1.2.3%nosuchif"), "no network interface named 'nosuchif'"),
         (("--listen", "0", "--join", "garbage"), "'garbage' is not an IP address"),
         (("--listen", "0", "--iface", "nosuchif"), "--iface: no network interface named 'nosuchif'"),
-        (("--peer", "239.1.2.3:5000", "--join", "239.1.2.3"), "--join needs --listen PORT"),
+        (("--peer", "239.1.2.3:5000", "--join", "239.1.2.3"), "--join and /join need --listen PORT"),
+        (("--join", "239.1.2.3"), "--join and /join need --listen PORT"),
+        (("--listen", "0", "--join", "239.1.2.3%²"), "no network interface named '²'"),
+        (("--listen", "0", "--join", "239.1.2.3%99999999999999999999"), "no network interface with index"),
+        (("--listen", "0", "--join", "239.1.1.1%"), "name an interface after %"),
+        (("--listen", "0", "--iface", "99999999999999999999"), "--iface: no network interface with index"),
+        (("--listen", "0", "--iface", "²"), "--iface: no network interface named '²'"),
+        (("--listen", "0", "--iface", ""), "--iface: name an interface"),
+        (("--listen", "0", "--loop", "--no-loop"), "--loop/--no-loop is given more than once"),
+        (("--listen", "0", "--join", "239.1.2.3%10.9.9.9"), "no interface has the address 10.9.9.9"),
         (("--listen", "0", "--bind", "127.0.0.1", "--join", "239.1.2.3"), "leave --bind out"),
         (("--listen", "0", "--bind", "0.0.0.0", "--join", "ff05::1:3"), "this socket is IPv4 only"),
         (("--listen", "0", "--ttl", "256"), "256 is out of range"),
@@ -402,23 +423,11 @@ def test_join_may_be_given_many_times(headless: list[Headless]) -> None:
     ]
 
 
-def fib_trie_broadcasts() -> set[str]:
-    """The kernel's broadcast routes, as `/proc/net/fib_trie` lists them: the oracle."""
-    found, last = set(), ""
-    with open("/proc/net/fib_trie", encoding="ascii") as trie:
-        for line in trie:
-            text = line.strip()
-            if text.startswith("|-- "):
-                last = text[4:]
-            elif text.startswith("/32") and "BROADCAST" in text:
-                found.add(last)
-    return found
-
-
 def test_broadcast_addresses_come_from_the_kernel() -> None:
+    """Compared with the kernel's own broadcast routes in `test_netns_groups.py`, where no
+    other program changes the addresses between the two reads."""
     found = destinations.read_broadcasts()
     assert {"255.255.255.255", "127.255.255.255"} <= found
-    assert found == fib_trie_broadcasts() | {"255.255.255.255"}
     assert destinations.special_destination("127.255.255.255") == "127.255.255.255"
     assert destinations.special_destination("127.0.0.1") is None
     assert destinations.special_destination("ff02::1") == "ff02::1"
@@ -486,3 +495,173 @@ async def test_the_app_says_once_that_it_turned_so_broadcast_on() -> None:
                 "127.255.255.255 is a broadcast address: turned SO_BROADCAST on to send to it"
             )
         assert [plain.recvfrom(100)[0], plain.recvfrom(100)[0]] == [b"hello all", b"again"]
+
+
+@pytest.mark.parametrize("ipv6", [False, True])
+def test_a_message_without_pktinfo_leaves_the_next_ones_marks_alone(ipv6: bool) -> None:
+    """[unicast, a drop count only (no pktinfo), a group]: the group's message is marked (the
+    one without pktinfo once made the later ones read zero-length addresses)."""
+    from udptui.batch import IP_PKTINFO, IPV6_PKTINFO, SO_RXQ_OVFL, SO_TIMESTAMPNS, RecvBatch
+
+    def pktinfo(host: str) -> bytes:
+        if ipv6:
+            mapped = socket.inet_pton(socket.AF_INET6, f"::ffff:{host}")
+            return _cmsg(socket.IPPROTO_IPV6, IPV6_PKTINFO, mapped + struct.pack("@I", LO))
+        raw = struct.pack("@i", LO) + socket.inet_aton(host) + socket.inet_aton(host)
+        return _cmsg(socket.IPPROTO_IP, IP_PKTINFO, raw)
+
+    stamp = _cmsg(socket.SOL_SOCKET, SO_TIMESTAMPNS, bytes(16))
+    drops = _cmsg(socket.SOL_SOCKET, SO_RXQ_OVFL, struct.pack("=I", 3))
+    messages = [stamp + pktinfo("127.0.0.1"), stamp + drops, stamp + pktinfo("239.1.2.3")]
+    size = max(map(len, messages))
+    batch = RecvBatch(
+        [b"x"] * 3,
+        [b""] * 3,
+        controls=b"".join(message + bytes(size - len(message)) for message in messages),
+        control_size=size,
+        control_lens=list(map(len, messages)),
+    )
+    assert batch.special_destinations(destinations.BROADCASTS.current()) == {2: "239.1.2.3"}
+    assert destinations.special_raw(b"", frozenset()) is None
+
+
+# -- which membership a /join or /leave means ---------------------------------------------------
+
+
+def test_any_source_and_source_specific_of_one_group_on_one_interface_do_not_mix(
+    received: list[Received], sender: socket.socket
+) -> None:
+    """The kernel keeps one filter per group and interface on a socket: refused in both orders,
+    and the any-source membership still hears every sender and leaves cleanly."""
+    group = random_group("232")
+    item = listen(received, Config(listening=True, joins=(parse_group(f"{group}%lo"),)))
+    groups = item.transport.groups
+    with pytest.raises(GroupError, match="cannot mix any-source and source-specific") as caught:
+        groups.join(parse_group(f"127.0.0.1@{group}%lo"))
+    assert f"/leave {group}%lo first" in str(caught.value)
+    assert groups.leave(parse_group(f"{group}%lo")) == f"left {group}%lo"
+    assert groups.join(parse_group(f"127.0.0.1@{group}%1")) == f"joined 127.0.0.1@{group}%1"
+    with pytest.raises(GroupError, match="cannot mix"):
+        groups.join(parse_group(f"{group}%lo"))  # `%lo` and `%1` are one interface
+    assert groups.labels() == (f"127.0.0.1@{group}%1",)
+    sender.sendto(b"from the source", (group, item.transport.local_address.port))
+    assert [entry.payload for entry in item.entries(1)] == [b"from the source"]
+
+
+def test_leave_finds_the_membership_by_index_or_the_only_one_that_fits(received: list[Received]) -> None:
+    group, other = random_group("232"), random_group("232")
+    item = listen(received, Config(listening=True))
+    groups = item.transport.groups
+    groups.join(parse_group(f"{group}%lo"))
+    assert groups.leave(parse_group(f"{group}%1", leaving=True)) == f"left {group}%lo"
+    groups.join(parse_group(f"127.0.0.1@{group}%lo"))
+    assert groups.leave(parse_group(group, leaving=True)) == f"left 127.0.0.1@{group}%lo"
+    groups.join(parse_group(f"127.0.0.1@{other}%lo"))
+    groups.join(parse_group(f"127.0.0.2@{other}%lo"))
+    with pytest.raises(GroupError) as caught:
+        groups.leave(parse_group(other, leaving=True))
+    assert str(caught.value) == (
+        f"{other} fits more than one membership: name which, "
+        f"/leave 127.0.0.1@{other}%lo or /leave 127.0.0.2@{other}%lo"
+    )
+
+
+def test_headless_join_refuses_hostile_interfaces_and_peer_mode(headless: list[Headless]) -> None:
+    """A `²`, a 20-digit index, an empty interface: each a one-line notice, and udptui goes on;
+    peer mode's socket refuses `/join` as `--join` without `--listen` is refused."""
+    listening = start(headless, "--listen", "0", "--jsonl")
+    listening.type(
+        "/join 239.1.2.3%\u00b2", "/join 239.1.2.3%99999999999999999999", "/join 239.1.1.2%", "/groups"
+    )
+    texts = [listening.record()["text"] for _ in range(4)]
+    assert texts == [
+        "/join: no network interface named '\u00b2' (see: ip link)",
+        "/join: no network interface with index 99999999999999999999 (see: ip link)",
+        "/join: bad group '239.1.1.2%': name an interface after %, as in 239.1.1.2%eth0",
+        "no multicast groups joined: /join GROUP joins one",
+    ]
+    peer = start(headless, "--peer", "127.0.0.1:9", "--jsonl")
+    peer.type("/join 239.1.2.3%lo")
+    assert peer.record()["text"] == (
+        "cannot join 239.1.2.3%lo: --join and /join need --listen PORT: datagrams to a group go "
+        "to a port senders know (start udptui with --listen PORT)"
+    )
+
+
+def test_the_headless_banner_lists_the_groups(headless: list[Headless]) -> None:
+    group = random_group()
+    process = start(headless, "--listen", "0", "--join", f"{group}%lo", "--jsonl")
+    assert process.banner.endswith(f":{process.port}, joined {group}%lo")
+
+
+def test_listen_with_join_shares_its_port_with_another_listener(
+    headless: list[Headless], sender: socket.socket
+) -> None:
+    """Like avahi on 5353: a plain socket with SO_REUSEADDR holds the port first, udptui
+    `--listen PORT --join GROUP` still starts on it, and both hear the group's datagram."""
+    group = random_group()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("0.0.0.0", 0))
+        holder.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, ip_mreqn(group, "", LO))
+        holder.settimeout(5)
+        port = holder.getsockname()[1]
+        process = start(headless, "--listen", str(port), "--join", f"{group}%lo", "--jsonl")
+        assert process.port == port
+        sender.sendto(b"to both", (group, port))
+        assert process.record()["text"] == "to both"
+        assert holder.recvfrom(100)[0] == b"to both"
+
+
+def test_a_broadcast_the_socket_cannot_allow_is_a_send_error() -> None:
+    """SO_BROADCAST refused (here: the socket is closed under it) is a SendError, not an OSError."""
+    transport = UdpTransport.open(bind_host="127.0.0.1")
+    transport.sock.close()
+    with pytest.raises(SendError, match="is a broadcast address, and the kernel refused SO_BROADCAST"):
+        transport.send(b"x", Address("127.255.255.255", 9))
+    transport.close()
+
+
+def test_a_stale_broadcast_list_is_read_again_off_the_callers_thread() -> None:
+    """The UI thread asks on every draw and send: past REFRESH_SECONDS it gets the list it
+    had at once, and a thread of its own asks the kernel (a netlink dump never holds it up)."""
+    broadcasts = destinations._Broadcasts()
+    first = broadcasts.current()  # the first read, in place (at start-up)
+    assert socket.inet_aton("127.255.255.255") in first
+    broadcasts.read_at = float("-inf")
+    assert broadcasts.current() is first
+    wait_until(lambda: broadcasts.raw is not first, "the list read again")
+    assert broadcasts.raw == first
+
+
+async def test_the_header_at_80_columns_keeps_the_count_of_groups() -> None:
+    """At 80 columns the group's address does not fit beside a peer: `joined 1 group` does,
+    with two spaces between the parts."""
+    group = "239.255.255.250"
+    config = Config(listening=True, joins=(parse_group(f"{group}%lo"),), peer=Address("127.0.0.1", 47999))
+    app = make_app(config, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        header = app.query_one(ChatHeader)
+        await wait_for(pilot, lambda: header.groups == (f"{group}%lo",), "the group in the header")
+        text = header.render().plain
+        assert "  joined 1 group  peer 127.0.0.1:47999  follow" in text, text
+        assert "   " not in text.strip()
+
+
+def test_help_tells_the_receive_buffers_real_default() -> None:
+    result = run_udptui("--help")
+    assert "(default 64M)" in " ".join(result.stdout.split())
+
+
+def test_groups_names_the_interface_a_default_join_landed_on(received: list[Received]) -> None:
+    """`ip route get GROUP` is the oracle: the kernel joins where the routing table points."""
+    group = random_group()
+    item = listen(
+        received, Config(listening=True, joins=(parse_group(group), parse_group(f"{random_group()}%lo")))
+    )
+    route = subprocess.run(["ip", "route", "get", group], capture_output=True, text=True, check=True).stdout
+    device = route.split(" dev ", 1)[1].split()[0]
+    described = item.transport.groups.described()
+    assert described[0] == f"{group} (on {device}, the routing table's choice)"
+    assert described[1].endswith("%lo")
+    assert item.transport.groups.leave(parse_group(group, leaving=True)) == f"left {group}"

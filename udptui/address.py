@@ -62,11 +62,13 @@ def interface_name(index: int) -> str:
 
 
 def interface_index(scope: str) -> int:
-    if scope.isdigit():
-        return int(scope)
+    """The scope's interface index: 0 (none) for one that is no interface, however written."""
+    if scope.isascii() and scope.isdigit():
+        index = int(scope)
+        return index if index < 2**32 else 0
     try:
         return socket.if_nametoindex(scope)
-    except OSError:
+    except (OSError, ValueError):
         return 0
 
 

@@ -293,18 +293,18 @@ class RecvBatch:
                     found[index] = to
             return found
         size, header = self.control_size, _HEADER.size
-        head_at, address_at, length = _destination_at(controls, 0, self._control_used(0))
+        head_at, address_at, first_length = _destination_at(controls, 0, self._control_used(0))
         if head_at < 0:
             return found
         head = controls[head_at : head_at + header]
         lasts = {raw[3] for raw in broadcasts}
         """The last bytes of the broadcast addresses: a unicast one rarely ends in one (255)."""
         count = len(self.payloads)
-        if self._all_unicast(head_at, address_at, length, lasts, count):
+        if self._all_unicast(head_at, address_at, first_length, lasts, count):
             return found
         for index in range(count):
             start = index * size
-            at = start + address_at
+            at, length = start + address_at, first_length
             if controls[start + head_at : start + head_at + header] != head:  # moved (a drop count came)
                 _, at, length = _destination_at(controls, start, self._control_used(index))
                 if at < 0:

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from udptui import __version__
-from udptui.address import Address, AddressError, parse_endpoint, parse_port, resolve_host
+from udptui.address import Address, AddressError, parse_endpoint, parse_port, resolve_host, split_host_port
 from udptui.config import DEFAULT_SCROLLBACK, Config
 from udptui.decoders.decoding import Choice
 from udptui.decoders.registry import DecoderLoadError, Registry
 from udptui.impair_flags import add_impair_flags, impair_from_args, join_negative_values
-from udptui.net.groups import GroupError, GroupSpec, parse_group
+from udptui.net.groups import JOIN_NEEDS_LISTEN, GroupError, GroupSpec, parse_group
 from udptui.net.outgoing import MulticastOptions, check_interface
 from udptui.relay_flags import add_relay_flags, relay_from_args
 from udptui.responder import Rule, RuleError
@@ -60,6 +60,24 @@ class StoreOnce(argparse._StoreAction):
         if isinstance(given, set):
             if self.dest in given:
                 parser.error(f"{'/'.join(self.option_strings)} is given more than once: give it once")
+            given.add(self.dest)
+        super().__call__(parser, namespace, values, option_string)
+
+
+class SwitchOnce(argparse.BooleanOptionalAction):
+    """`--loop` or `--no-loop`, once: both, or either twice, is a usage error."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        given = getattr(parser, "given", None)
+        if isinstance(given, set):
+            if self.dest in given:
+                parser.error(f"{'/'.join(self.option_strings)} is given more than once: give one, once")
             given.add(self.dest)
         super().__call__(parser, namespace, values, option_string)
 
@@ -197,7 +215,7 @@ def build_parser() -> OneLineParser:
         metavar="BYTES",
         type=_byte_size,
         default=DEFAULT_RCVBUF,
-        help="socket receive buffer to ask the kernel for (default 4M)",
+        help="socket receive buffer to ask the kernel for (default 64M)",
     )
     parser.add_argument(
         "--scrollback",
@@ -292,7 +310,7 @@ def build_parser() -> OneLineParser:
     )
     parser.add_argument(
         "--loop",
-        action=argparse.BooleanOptionalAction,
+        action=SwitchOnce,
         help="hear our own datagrams to a group on this machine (default: yes)",
     )
     parser.add_argument(
@@ -307,6 +325,9 @@ def config_from_args(argv: list[str] | None = None) -> Config:
     """Parse flags into a Config; usage errors exit with status 2 and one line."""
     parser = build_parser()
     args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else argv))
+    if args.listen is None and args.joins:
+        hint = f" (the group's port: --listen {_port_of(args.peer)})" if _port_of(args.peer) else ""
+        parser.error(JOIN_NEEDS_LISTEN + hint)
     forward, session_timeout = relay_from_args(args, parser)
     if args.listen is None and args.peer is None:
         parser.error("say where to talk: --listen PORT, --peer HOST:PORT, or both")
@@ -320,7 +341,7 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         parser.error(str(error))
     if peer and bind_host and bind_host != "::" and Address(bind_host, 0).is_ipv6 != peer.is_ipv6:
         parser.error(f"cannot reach {peer} from bind address {bind_host}: the IP versions differ")
-    _check_joins(parser, args.joins, args.listen, bind_host, peer)
+    _check_joins(parser, args.joins, bind_host)
     rules = []
     for hex_match, pattern, reply in args.rules or ():
         try:
@@ -359,6 +380,14 @@ def config_from_args(argv: list[str] | None = None) -> Config:
     )
 
 
+def _port_of(peer: str | None) -> int:
+    """The port of `--peer` as written (no lookup), 0 if none."""
+    try:
+        return parse_port(split_host_port(peer)[1]) if peer else 0
+    except AddressError:
+        return 0
+
+
 def _is_group(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.partition("%")[0]).is_multicast
@@ -366,19 +395,10 @@ def _is_group(host: str) -> bool:
         return False
 
 
-def _check_joins(
-    parser: OneLineParser,
-    joins: list[GroupSpec],
-    listen: int | None,
-    bind_host: str | None,
-    peer: Address | None,
-) -> None:
-    """`--join` needs a port to listen on, and a socket bound to no one unicast address."""
+def _check_joins(parser: OneLineParser, joins: list[GroupSpec], bind_host: str | None) -> None:
+    """`--join` needs a socket bound to no one unicast address."""
     if not joins:
         return
-    if listen is None:
-        hint = f" (the group's port: --listen {peer.port})" if peer is not None else ""
-        parser.error(f"--join needs --listen PORT: datagrams to a group go to a port senders know{hint}")
     if bind_host is not None and bind_host not in ("0.0.0.0", "::") and not _is_group(bind_host):
         parser.error(
             f"--join with --bind {bind_host}: a socket bound to one unicast address hears nothing sent "

@@ -23,7 +23,7 @@ def parse_spec(name: str) -> Any:
         if not argument:
             raise CommandError(f"/{name} needs a group: /{name} GROUP, as in {EXAMPLES}")
         try:
-            return parse_group(argument)
+            return parse_group(argument, leaving=name == "leave")
         except GroupError as error:
             raise CommandError(f"/{name}: {error}") from None
 
@@ -52,7 +52,7 @@ def handle_leave(context: CommandContext, spec: GroupSpec, overwrite: bool) -> b
 
 
 def handle_groups(context: CommandContext, _: None, overwrite: bool) -> bool:
-    labels = _memberships(context).labels()
+    labels = _memberships(context).described()
     if not labels:
         context.note("no multicast groups joined: /join GROUP joins one")
     for number, label in enumerate(labels, 1):

@@ -376,6 +376,8 @@ def run_headless(
 
     previous = {number: signal.signal(number, on_signal) for number in EXIT_SIGNALS}
     where = f"udptui: listening on {transport.local_description}"
+    if transport.groups.joined:
+        where += f", joined {', '.join(transport.groups.labels())}"
     if config.peer is not None:
         where += f", sending to {config.peer}"
     if config.forward is not None:

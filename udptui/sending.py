@@ -90,7 +90,7 @@ def repeat_sender(transport: UdpTransport, destination: Address) -> Callable[[by
         except BlockingIOError:
             raise BufferFull from None
         except OSError as error:
-            raise SendError(f"not sent to {destination}: {error.strerror or error}") from None
+            raise transport.send_failure(error, destination) from None
 
     return send
 

@@ -53,11 +53,17 @@ def open_transport(config: Config) -> UdpTransport:
         )
     else:
         transport = UdpTransport.open(
-            bind_host=config.bind_host, port=config.port, bufsize=config.bufsize, rcvbuf=config.rcvbuf
+            bind_host=config.bind_host,
+            port=config.port,
+            bufsize=config.bufsize,
+            rcvbuf=config.rcvbuf,
+            share_port=bool(config.joins),
         )
     try:
         outgoing.apply(transport.sock, config.multicast)
         transport.multicast_interface = config.multicast.interface
+        # Peer mode's socket has a port no sender knows: `/join` there is refused as `--join` is.
+        transport.groups.listening = config.listening or config.peer is None
         for spec in config.joins:
             transport.groups.join(spec)
     except GroupError as error:

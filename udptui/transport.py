@@ -181,10 +181,14 @@ class UdpTransport(ReceiveLoop):
         port: int = 0,
         bufsize: int = DEFAULT_BUFSIZE,
         rcvbuf: int = DEFAULT_RCVBUF,
+        share_port: bool = False,
     ) -> UdpTransport:
-        """Bind a socket: `bind_host` None means every interface, IPv6 and IPv4 on one socket."""
+        """Bind a socket: `bind_host` None means every interface, IPv6 and IPv4 on one socket.
+        `share_port` (with `--join`): SO_REUSEADDR, so the port can be shared with other
+        listeners to the same groups (mDNS's avahi, another udptui); each gets its own copy
+        of a group's datagrams, while a unicast datagram goes to one of them only."""
         return cls(
-            bind_socket(bind_host, port, rcvbuf),
+            bind_socket(bind_host, port, rcvbuf, share_port=share_port),
             bufsize=bufsize,
             rcvbuf_requested=rcvbuf,
             batch_receive=os.environ.get("UDPTUI_RECVMMSG", "1") != "0",
@@ -255,9 +259,14 @@ class UdpTransport(ReceiveLoop):
         except BlockingIOError:
             raise SendBufferFull("not sent: the socket's send buffer is full; try again") from None
         except OSError as error:
-            advice = send_advice(error, to.host.partition("%")[0], self.multicast_interface)
-            reason = error.strerror or str(error)
-            raise SendError(f"not sent to {to}: {reason}" + (f"; {advice}" if advice else "")) from None
+            raise self.send_failure(error, to) from None
+
+    def send_failure(self, error: OSError, to: Address) -> SendError:
+        """What a failed send says: the kernel's reason, and for a group or a broadcast
+        address what to change (also for a repeat's bare sends)."""
+        advice = send_advice(error, to.host.partition("%")[0], self.multicast_interface)
+        reason = error.strerror or str(error)
+        return SendError(f"not sent to {to}: {reason}" + (f"; {advice}" if advice else ""))
 
     def check(self, payload: bytes, to: Address) -> None:
         """What `send` checks before the system call: the size and the address family
@@ -289,7 +298,13 @@ class UdpTransport(ReceiveLoop):
 
     def _allow_broadcast(self, to: Address) -> None:
         """Turn SO_BROADCAST on (the kernel refuses broadcasts without it) and say so once."""
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        except OSError as error:
+            raise SendError(
+                f"not sent to {to}: {to.host} is a broadcast address, and the kernel refused "
+                f"SO_BROADCAST ({error.strerror or error})"
+            ) from None
         self.broadcast = True
         self._notes.append(f"{to.host} is a broadcast address: turned SO_BROADCAST on to send to it")
 
@@ -299,8 +314,9 @@ class UdpTransport(ReceiveLoop):
         return notes
 
 
-def bind_socket(bind_host: str | None, port: int, rcvbuf: int) -> socket.socket:
-    """A bound UDP socket: `bind_host` None means every interface, IPv6 and IPv4 on one socket."""
+def bind_socket(bind_host: str | None, port: int, rcvbuf: int, *, share_port: bool = False) -> socket.socket:
+    """A bound UDP socket: `bind_host` None means every interface, IPv6 and IPv4 on one socket;
+    `share_port`: SO_REUSEADDR (see `UdpTransport.open`)."""
     if bind_host is None:
         try:
             sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
@@ -320,6 +336,8 @@ def bind_socket(bind_host: str | None, port: int, rcvbuf: int) -> socket.socket:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     set_receive_buffer(sock, rcvbuf)
     try:
+        if share_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
     except OSError as error:
         sock.close()

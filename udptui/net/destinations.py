@@ -16,8 +16,10 @@ import errno
 import functools
 import ipaddress
 import socket
-import struct
+import threading
 import time
+
+from udptui.net.interfaces import is_up, read_ipv4_addresses
 
 LIMITED_BROADCAST = "255.255.255.255"
 REFRESH_SECONDS = 5.0
@@ -26,73 +28,54 @@ _V4_MAPPED = bytes(10) + b"\xff\xff"
 
 
 class _Broadcasts:
-    """The machine's IPv4 broadcast addresses, as raw 4-byte values, re-read now and then."""
+    """The machine's IPv4 broadcast addresses, as raw 4-byte values. The first read is done
+    in place (at start-up); later ones on a thread of their own, at most every
+    REFRESH_SECONDS, so a netlink dump never holds up the caller (the UI thread)."""
 
     def __init__(self) -> None:
-        self.raw: frozenset[bytes] = frozenset()
+        self.raw: frozenset[bytes] | None = None
         self.read_at = float("-inf")
+        self._lock = threading.Lock()
+        self._reading = False
 
     def current(self) -> frozenset[bytes]:
-        now = time.monotonic()
-        if now - self.read_at >= REFRESH_SECONDS:
-            self.read_at = now
-            self.raw = frozenset(socket.inet_aton(host) for host in read_broadcasts())
+        if self.raw is None:
+            self._read()
+        elif time.monotonic() - self.read_at >= REFRESH_SECONDS:
+            with self._lock:
+                start, self._reading = not self._reading, True
+            if start:
+                threading.Thread(target=self._read, name="udptui-broadcasts", daemon=True).start()
+        assert self.raw is not None
         return self.raw
+
+    def _read(self) -> None:
+        self.read_at = time.monotonic()
+        try:
+            self.raw = frozenset(socket.inet_aton(host) for host in read_broadcasts())
+        finally:
+            with self._lock:
+                self._reading = False
 
 
 def read_broadcasts() -> set[str]:
-    """`255.255.255.255` and the broadcast address of every IPv4 address on this machine, as
-    the kernel makes its broadcast routes: the subnet's all-ones address (prefixes up to /30)
-    and the address's own `brd`. Asked by netlink (RTM_GETADDR): a router's routing table,
-    which `/proc/net/fib_trie` would list in full, is never read."""
+    """`255.255.255.255` and the broadcast address of every IPv4 address on an interface that
+    is up, as the kernel makes its broadcast routes: the subnet's all-ones address (prefixes
+    up to /30) and the address's own `brd`. Asked by netlink (RTM_GETADDR): a router's
+    routing table, which `/proc/net/fib_trie` would list in full, is never read."""
     found = {LIMITED_BROADCAST}
-    netlink = getattr(socket, "AF_NETLINK", None)
-    if netlink is None:  # not Linux: the limited broadcast only
-        return found
-    try:
-        with socket.socket(netlink, socket.SOCK_RAW, NETLINK_ROUTE) as sock:
-            sock.settimeout(1.0)
-            request = struct.pack("=IHHII", 16 + 8, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 1, 0)
-            sock.send(request + struct.pack("=BBBBI", socket.AF_INET, 0, 0, 0, 0))
-            while _read_addresses(sock.recv(65536), found):
-                pass
-    except OSError:  # no netlink here (a sandbox): the limited broadcast only
-        pass
+    up: dict[int, bool] = {}
+    for item in read_ipv4_addresses() or ():
+        if item.interface not in up:
+            up[item.interface] = is_up(item.interface)
+        if not up[item.interface]:  # down: the kernel removed its broadcast routes
+            continue
+        if item.prefix < 31:
+            host = int.from_bytes(item.address, "big") | (0xFFFFFFFF >> item.prefix)
+            found.add(socket.inet_ntoa(host.to_bytes(4, "big")))
+        if item.broadcast:
+            found.add(socket.inet_ntoa(item.broadcast))
     return found
-
-
-NETLINK_ROUTE = 0
-RTM_NEWADDR, RTM_GETADDR = 20, 22
-NLMSG_ERROR, NLMSG_DONE = 2, 3
-NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
-IFA_ADDRESS, IFA_BROADCAST = 1, 4
-
-
-def _read_addresses(data: bytes, found: set[str]) -> bool:
-    """Add the broadcast addresses of one netlink reply to `found`; False once the dump is done."""
-    offset = 0
-    while offset + 16 <= len(data):
-        length, kind = struct.unpack_from("=IH", data, offset)
-        if length < 16 or kind in (NLMSG_DONE, NLMSG_ERROR):
-            return False
-        if kind == RTM_NEWADDR and length >= 24:
-            family, prefix = struct.unpack_from("=BB", data, offset + 16)
-            attributes: dict[int, bytes] = {}
-            at = offset + 24
-            while at + 4 <= offset + length:
-                size, name = struct.unpack_from("=HH", data, at)
-                if size < 4:
-                    break
-                attributes[name] = data[at + 4 : at + size]
-                at += (size + 3) & ~3
-            address = attributes.get(IFA_ADDRESS, b"")
-            if family == socket.AF_INET and len(address) == 4 and prefix < 31:
-                host = int.from_bytes(address, "big") | (0xFFFFFFFF >> prefix)
-                found.add(socket.inet_ntoa(host.to_bytes(4, "big")))
-            if len(attributes.get(IFA_BROADCAST, b"")) == 4:
-                found.add(socket.inet_ntoa(attributes[IFA_BROADCAST]))
-        offset += (length + 3) & ~3
-    return True
 
 
 BROADCASTS = _Broadcasts()
@@ -133,6 +116,8 @@ def special_destination(host: str | None) -> str | None:
 def special_raw(raw: bytes, broadcasts: frozenset[bytes]) -> str | None:
     """`special_destination` of a raw pktinfo address (4 bytes, or 16, perhaps v4-mapped),
     remembered: a flood comes to few addresses."""
+    if len(raw) not in (4, 16):  # no pktinfo, or a torn one
+        return None
     if len(raw) == 16:
         if raw[0] == 0xFF:
             return socket.inet_ntop(socket.AF_INET6, raw)

@@ -27,10 +27,10 @@ class ChatHeader(Widget):
     """Shows the local address, the multicast groups joined, the reply target (or `no peer
     yet`) and the target mode.
 
-    When the line does not fit, it gives up, in order: the groups' addresses (their count
-    stays), the full local address (only its port stays), the groups, the app's name, the
-    `listening on` words, the local port, the `peer` word, and last the middle of the target
-    address. The target and the mode stay to the end.
+    When the line does not fit, it gives up, in order: the full local address (only its port
+    stays), the groups' addresses (`joined 1 group`, `joined 3 groups` stay), the app's name,
+    the `listening on` words, the groups' count, the local port, the `peer` word, and last the
+    middle of the target address. The target and the mode stay to the end.
     """
 
     local: reactive[str] = reactive("")
@@ -66,10 +66,14 @@ class ChatHeader(Widget):
             yield [*name, verb, f"{self.local} → {self.server}", "   ", *peer, "  ", mode]
         if self.groups:
             joined: Part = ("  joined ", "dim")
-            yield [*name, verb, self.local, joined, ", ".join(self.groups), "   ", *peer, "  ", mode]
-            count = f"{len(self.groups)} groups" if len(self.groups) > 1 else self.groups[0]
-            yield [*name, verb, self.local, joined, count, "   ", *peer, "  ", mode]
-            yield [*name, verb, port, joined, count, "   ", *peer, "  ", mode]
+            count = f"{len(self.groups)} group" + ("s" if len(self.groups) > 1 else "")
+            listed = ", ".join(self.groups)
+            yield [*name, verb, self.local, joined, listed, "  ", *peer, "  ", mode]
+            yield [*name, verb, port, joined, listed, "  ", *peer, "  ", mode]
+            yield [*name, verb, self.local, joined, count, "  ", *peer, "  ", mode]
+            yield [*name, verb, port, joined, count, "  ", *peer, "  ", mode]
+            yield [verb, port, joined, count, "  ", *peer, "  ", mode]
+            yield [port, joined, count, "  ", *peer, "  ", mode]
         yield [*name, verb, self.local, "   ", *peer, "  ", mode]
         yield [*name, verb, port, "   ", *peer, "  ", mode]
         yield [verb, port, "   ", *peer, "  ", mode]
