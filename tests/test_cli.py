@@ -164,6 +164,7 @@ def test_every_single_value_flag_refuses_to_be_given_twice(
     """Generic, so a flag added later is covered too: the second value is never silently taken."""
     listen = [] if flag == "--listen" else ["--listen", "0"]
     listen += ["--jsonl"] if flag in HEADLESS_ONLY else []
+    listen += ["--delay", "80ms"] if flag == "--jitter" else []  # jitter is at most the delay
     listen += ["--forward", "127.0.0.1:9"] if flag in RELAY_ONLY else []
     config_from_args([*listen, flag, value])
     with pytest.raises(SystemExit) as caught:

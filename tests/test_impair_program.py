@@ -6,7 +6,9 @@ the delay against the kernel's arrival times. Every wait has a deadline."""
 from __future__ import annotations
 
 import random
+import signal
 import socket
+import statistics
 import struct
 from datetime import datetime
 from pathlib import Path
@@ -92,6 +94,36 @@ def test_the_same_seed_repeats_a_run(headless: list[Headless]) -> None:
     assert run() == first
 
 
+FATE_FIELDS = ("text", "impaired", "lost_by", "delay_ms", "corrupt_byte", "corrupt_bit")
+
+
+def test_the_same_seed_gives_the_same_fates_and_impair_seed_replays(headless: list[Headless]) -> None:
+    """Every impairment at once, through the real program, twice with `--seed 42`: each send's
+    record (what hit it, its delay to the microsecond, the bit flipped) is the same both
+    times; within a run, `/impair seed 42` starts the sequence again, so the same messages
+    meet the same fates a second time."""
+    flags = ("--loss", "20%", "--delay", "10ms", "--jitter", "5ms", "--duplicate", "20%")
+    flags += ("--reorder", "20%", "--corrupt", "20%", "--seed", "42")
+    messages = [f"message {i}" for i in range(30)]
+
+    def run() -> list[tuple[Any, ...]]:
+        with receiver() as plain:
+            udptui = sender(headless, plain.getsockname()[1], *flags, idle=0.5)
+            udptui.type(*messages, "/impair seed 42", *messages)
+            udptui.end_input()
+            _, records, _ = udptui.finish(timeout=30)
+            receive_all(plain, quiet=0.1)
+        return [tuple(record.get(name) for name in FATE_FIELDS) for record in sent_records(records)]
+
+    first = run()
+    kinds = {fate[1] for fate in first}
+    assert {"lost", "delayed", "delayed+duplicate", "delayed+reordered"} <= kinds
+    assert any(fate[4] is not None for fate in first)  # some bit was flipped
+    half = len(first) // 2
+    assert first[:half] == first[half:]
+    assert run() == first
+
+
 def test_duplicate_100_delivers_each_twice(headless: list[Headless]) -> None:
     with receiver() as plain:
         udptui = sender(headless, plain.getsockname()[1], "--duplicate", "100%")
@@ -105,30 +137,37 @@ def test_duplicate_100_delivers_each_twice(headless: list[Headless]) -> None:
 
 
 def test_delay_100ms_arrives_100ms_later(headless: list[Headless]) -> None:
-    """Each record's send time against the plain socket's kernel arrival time: 100 ms ± 15."""
+    """Each record's send time against the plain socket's kernel arrival time: 100 ms ± 15
+    on the median of 40 datagrams, and none early. The tolerance is on the median, not on
+    every datagram: a release is a thread waking on time, and on a loaded machine (a CI
+    runner's two cores shared by other tests) one wake-up can be late by more than 15 ms
+    without the delay being wrong; the median of many says what the delay is."""
     with receiver() as plain:
-        udptui = sender(headless, plain.getsockname()[1], "--delay", "100ms", idle=20)
-        for i in range(5):
-            udptui.type(f"late {i}")
-            record = udptui.record()
-            assert record["impaired"] == "delayed" and record["delay_ms"] == 100.0
-            data, arrived = receive_all(plain, quiet=0.5)[0]
-            assert data == f"late {i}".encode()
-            sent_ns = int(datetime.fromisoformat(record["ts"]).timestamp() * 1_000_000) * 1000
-            assert 85 <= (arrived - sent_ns) / 1e6 <= 115
+        udptui = sender(headless, plain.getsockname()[1], "--delay", "100ms", idle=0.5)
+        udptui.type(*(f"late {i}" for i in range(40)))
         udptui.end_input()
-        udptui.process.terminate()
-        udptui.finish(timeout=30)
+        _, records, _ = udptui.finish(timeout=30)
+        arrivals = dict(receive_all(plain, quiet=0.2))
+    latencies = []
+    for record in sent_records(records):
+        assert record["impaired"] == "delayed" and record["delay_ms"] == 100.0
+        sent_ns = int(datetime.fromisoformat(record["ts"]).timestamp() * 1_000_000) * 1000
+        latencies.append((arrivals[record["text"].encode()] - sent_ns) / 1e6)
+    assert len(latencies) == 40
+    assert min(latencies) >= 99
+    assert 85 <= statistics.median(latencies) <= 115
 
 
 def test_reorder_delivers_out_of_order_and_loses_none(headless: list[Headless]) -> None:
     with receiver() as plain:
-        udptui = sender(headless, plain.getsockname()[1], "--reorder", "30%", "--seed", "3")
+        # The last ones reordered wait the full second for a follower that never comes: the
+        # idle timeout may come first, and udptui then waits for them before it exits.
+        udptui = sender(headless, plain.getsockname()[1], "--reorder", "30%", "--seed", "3", idle=0.5)
         sent = [f"{i:03d}".encode() for i in range(200)]
         udptui.type(*(payload.decode() for payload in sent))
         udptui.end_input()
         _, records, _ = udptui.finish(timeout=30)
-        got = [data for data, _ in receive_all(plain, quiet=1.5)]
+        got = [data for data, _ in receive_all(plain, quiet=0.2)]
     assert sorted(got) == sent
     assert got != sent
     reordered = [
@@ -207,6 +246,10 @@ def test_impair_command_changes_them_while_running(headless: list[Headless]) -> 
         assert udptui.record()["impaired"] == "lost"
         udptui.type("/impair loss 120%")
         assert "bad loss '120%': at most 100%" in udptui.record()["text"]
+        udptui.type("/impair jitter 20ms")  # jitter alone: half would go undelayed
+        assert "--jitter 20ms is more than --delay 0ms" in udptui.record()["text"]
+        udptui.type("/impair seed --5")
+        assert "bad seed '--5': a whole number" in udptui.record()["text"]
         udptui.type("/impair off", "kept")
         assert udptui.record()["text"] == "impairments: off (seed 7)"
         assert "impaired" not in udptui.record()
@@ -242,7 +285,13 @@ def test_pcap_holds_what_went_and_not_what_was_lost(headless: list[Headless], tm
         (("--delay", "-5ms"), "bad --delay '-5ms': a time cannot be negative"),
         (("--rate", "0"), "bad --rate '0'"),
         (("--seed", "x"), "bad --seed 'x': a whole number"),
+        (("--seed=--5",), "bad --seed '--5': a whole number"),
+        (("--seed", "-5"), "bad --seed '-5': a whole number from 0 (not negative)"),
+        (("--rate", "9" * 400 + "bit"), "bad --rate"),
+        (("--delay", "1e999ms"), "bad --delay"),
         (("--jitter", "fast"), "bad --jitter 'fast'"),
+        (("--jitter", "20ms"), "--jitter 20ms is more than --delay 0ms"),
+        (("--delay", "10ms", "--jitter", "20ms"), "--jitter 20ms is more than --delay 10ms"),
         (("--impair", "up"), "--impair up is for relay mode"),
         (("--impair", "sideways"), "--impair"),
     ],
@@ -268,11 +317,28 @@ def test_a_repeat_goes_through_the_impairments_and_its_records_say_so(headless: 
     assert [record.get("impaired") != "lost" for record in out] == went
 
 
-def test_what_is_held_at_the_end_never_goes_and_a_note_says_so(headless: list[Headless]) -> None:
+def test_what_is_held_at_a_natural_end_still_goes(headless: list[Headless]) -> None:
+    """`printf 'a\\nb\\n' | udptui --delay 500ms --idle-timeout 0.3`: the idle timeout comes
+    while both are held; udptui waits for them to go before it exits."""
     with receiver() as plain:
-        udptui = sender(headless, plain.getsockname()[1], "--delay", "30s", idle=0.5)
-        udptui.type("too late")
+        udptui = sender(headless, plain.getsockname()[1], "--delay", "500ms", idle=0.3)
+        udptui.type("a", "b")
         udptui.end_input()
-        _, records, _ = udptui.finish(timeout=30)
+        status, records, _ = udptui.finish(timeout=10)
+        assert [data for data, _ in receive_all(plain, quiet=0.2)] == [b"a", b"b"]
+    assert status == 1  # nothing came back within the idle timeout
+    assert not any("never went" in record.get("text", "") for record in records)
+
+
+def test_what_is_held_when_a_signal_ends_it_never_goes_and_a_note_says_so(headless: list[Headless]) -> None:
+    """A signal ends the wait for held datagrams: they never go, and the last note says so."""
+    with receiver() as plain:
+        udptui = sender(headless, plain.getsockname()[1], "--delay", "30s", idle=0.2)
+        udptui.type("too late")
+        assert udptui.record()["dir"] == "out"
+        udptui.process.send_signal(signal.SIGTERM)
+        status, records, _ = udptui.finish(timeout=10)
         assert receive_all(plain, quiet=0.2) == []
-    assert records[-1]["text"] == "1 datagram held back by impairments never went: udptui stopped first"
+    assert status == 128 + signal.SIGTERM
+    texts = [record.get("text") for record in records]
+    assert "1 datagram held back by impairments never went: udptui stopped first" in texts

@@ -3,6 +3,7 @@ clock that moves only when the test says (`ManualScheduler`)."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -109,9 +110,47 @@ def test_bad_rates(text: str) -> None:
 
 def test_seeds() -> None:
     assert parse_seed("42") == 42
-    assert parse_seed("-3") == -3
+    assert parse_seed(" 0 ") == 0
     with pytest.raises(ImpairError, match="--seed 'x'"):
         parse_seed("x")
+    with pytest.raises(ImpairError, match="not negative"):  # Random(-3) draws as Random(3)
+        parse_seed("-3")
+
+
+@pytest.mark.parametrize(
+    ("parse", "text"),
+    [
+        (parse_seed, "--5"),
+        (parse_seed, "\u00b2"),  # a superscript two: `isdigit` says yes, `int` says no
+        (parse_seed, "\u0663"),  # an Arabic-Indic three: `int` takes it, a seed should not
+        (parse_seed, "9" * 5000),  # past `int`'s 4,300 digits
+        (lambda text: parse_rate("rate", text), "9" * 400 + "bit"),  # `int(inf)`
+        (lambda text: parse_rate("rate", text), "9" * 300 + "gbit"),
+        (lambda text: parse_duration("delay", text), "9" * 400 + "ms"),
+        (lambda text: parse_duration("delay", text), "\u0663ms"),
+        (lambda text: parse_duration("delay", text), "infms"),
+        (lambda text: parse_duration("delay", text), "1e999ms"),
+        (lambda text: parse_percent("loss", text), "nan%"),
+        (lambda text: parse_percent("loss", text), "9" * 400 + "%"),
+    ],
+)
+def test_odd_numbers_are_one_line_errors(parse: object, text: str) -> None:
+    with pytest.raises(ImpairError):
+        parse(text)  # type: ignore[operator]
+
+
+_NUMBERISH = st.one_of(
+    st.text(max_size=40),
+    st.from_regex(r"\A-{0,2}[0-9\u00b2\u0663.e]{0,400}\s?(%|ms|s|us|µs|kbit|gbps|bit|nan|inf)?\Z"),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([*ImpairSettings.NAMES, "seed"]), _NUMBERISH)
+def test_any_text_to_any_parser_is_a_value_or_one_line_error(name: str, text: str) -> None:
+    """What `--NAME TEXT` and `/impair NAME TEXT` both go through: nothing but ImpairError escapes."""
+    with contextlib.suppress(ImpairError):
+        ImpairSettings().changed(name, text)
 
 
 def test_changed_sets_one_and_off_clears_it() -> None:
@@ -419,3 +458,55 @@ def test_impair_command_parses_settings_direction_and_off() -> None:
     for bad, words in (("loss", "needs a value"), ("lag 5ms", "no impairment 'lag'")):
         with pytest.raises(CommandError, match=words):
             parse_impair(bad)
+
+
+def test_a_failed_release_changes_no_later_fate() -> None:
+    """Every copy's draws are taken before any copy is released: when the first copy's send
+    fails, the duplicate still gets its draws (and goes), so the seed's sequence is the same
+    as in a run where nothing failed."""
+
+    def fates(fail_first: bool) -> tuple[list[list[Fate]], list[bytes]]:
+        scheduler = ManualScheduler()
+        wire = Wire(scheduler)
+        failing = [fail_first]
+
+        def release(payload: bytes, destination: str, fate: Fate) -> None:
+            if failing[0]:
+                failing[0] = False
+                raise OSError("no route")
+            wire(payload, destination, fate)
+
+        settings = ImpairSettings(duplicate=1.0, corrupt=0.5, loss=0.2, seed=11)
+        impairer: Impairer[str] = Impairer(settings, release, scheduler=scheduler)
+        seen = []
+        for index in range(20):
+            try:
+                seen.append([fate for _, fate in impairer.submit(b"datagram %d" % index, "peer")])
+            except OSError:
+                seen.append([])
+        return seen, wire.payloads
+
+    (failed, failed_wire), (plain, plain_wire) = fates(True), fates(False)
+    assert failed[1:] == plain[1:]
+    assert failed_wire == plain_wire[1:]  # only the failed copy is missing; its duplicate went
+
+
+def test_jitter_is_at_most_the_delay() -> None:
+    """Jitter varies the delay either way: over the delay, the delay would be cut at 0 for
+    some datagrams and the status would read `delay 0ms±20ms`."""
+    assert ImpairSettings(delay=0.02, jitter=0.02).checked().describe() == "delay 20ms±20ms"
+    with pytest.raises(ImpairError, match="--jitter 20ms is more than --delay 0ms"):
+        ImpairSettings(jitter=0.02).checked()
+
+
+def test_a_received_datagram_leaves_the_rate_cap_at_its_link_slot() -> None:
+    """A received datagram reaches the impairments a moment after it arrived (`at`): its link
+    slot and its delay count from the same time, so it never leaves before the datagram
+    ahead of it has crossed the link."""
+    impair, wire, scheduler = impairer(rate=8000)  # 1,000 bytes a second: 100 bytes take 0.1 s
+    start = scheduler.now()
+    impair.submit(b"a" * 100, "peer")  # on the link until start + 0.1
+    scheduler.advance(0.15)
+    impair.submit(b"b" * 100, "peer", at=start + 0.05)  # arrived while `a` was on the link
+    scheduler.advance(1)
+    assert [round(when - start, 6) for when, *_ in wire.released] == [0.1, 0.2]

@@ -7,6 +7,7 @@ Each test waits for what it expects with a deadline; none measures time.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import socket
@@ -477,3 +478,44 @@ def test_delay_on_the_way_up_holds_each_datagram_its_time(echo: EchoServer, head
     _, records, _ = app.finish()
     assert [r.get("impaired") for r in records if r["dir"] == "up"] == ["delayed"] * 5
     assert not any("impaired" in r for r in records if r["dir"] == "down")
+
+
+def test_impair_seed_replays_a_relay_way_and_a_natural_end_waits_for_what_it_holds(
+    echo: EchoServer, headless: list[Headless]
+) -> None:
+    """`/impair seed 3` in relay mode starts the way up's sequence again (the same six
+    datagrams meet the same fates); at `--idle-timeout`, the relay waits for what its way
+    down still holds (`--delay`), so every reply reaches the client before it exits."""
+    app = start(
+        headless,
+        "--listen", "0", "--bind", "127.0.0.1", "--forward", str(echo.address), "--jsonl",
+        "--loss", "50%", "--delay", "300ms", "--seed", "3", "--idle-timeout", "1",
+    )  # fmt: skip
+
+    def ups(count: int) -> list[str]:
+        fates: list[str] = []
+        while len(fates) < count:
+            record = app.record()
+            if record["dir"] == "up":
+                fates.append(record.get("impaired", ""))
+        return fates
+
+    with client() as alice:
+        for number in range(6):
+            alice.sendto(b"u%d" % number, ("127.0.0.1", app.port))
+        first = ups(6)
+        app.type("/impair seed 3")
+        while not app.record().get("text", "").startswith("impairments: "):  # it took effect
+            pass
+        for number in range(6):
+            alice.sendto(b"u%d" % number, ("127.0.0.1", app.port))
+        assert ups(6) == first and "lost" in first
+        _, records, _ = app.finish(timeout=20)
+        alice.settimeout(0.5)
+        replies = []
+        with contextlib.suppress(TimeoutError):
+            while True:
+                replies.append(alice.recvfrom(100)[0])
+    down = [record for record in records if record["dir"] == "down"]
+    assert len(replies) == sum(1 for record in down if record.get("impaired") != "lost")
+    assert not any("never went" in record.get("text", "") for record in records)

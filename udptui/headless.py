@@ -46,6 +46,8 @@ DRAIN_INTERVAL = 1 / 20
 """How often the inbox is taken, as the screen does: one batch, one flush, per tick."""
 DROP_NOTE_INTERVAL = 1.0
 """Seconds between notes that the kernel (or the inbox) dropped datagrams."""
+SETTLE_INTERVAL = 1 / 100
+"""How often the end's wait for held datagrams looks again (and takes what arrived)."""
 MAX_LINE = 1024 * 1024
 """Bytes of standard input kept while waiting for a newline; a longer line is not sent."""
 
@@ -154,6 +156,8 @@ class HeadlessRunner:
                 # else: a regular file on standard input, read on without waiting
         finally:
             selector.close()
+        if not self._stopping and not self.output.closed:  # a natural end: let the held ones go
+            self.settle()
         # As the screen does: close the socket (the receive thread ends), then record what it
         # still held, within --count, and why udptui stopped.
         self.sending.close()
@@ -171,6 +175,22 @@ class HeadlessRunner:
             return EXIT_SHORT if self.output.failed else EXIT_DONE
         wanted = count if count is not None else 1 if idle is not None else 0
         return EXIT_SHORT if self.received < wanted else EXIT_DONE
+
+    def settle(self) -> None:
+        """Wait until the impairments hold nothing more (what was sent goes, what was received
+        arrives, within `--count`), for as long as the longest of them can still take
+        (`Impairing.longest_wait`, at most a minute); a signal ends the wait."""
+        impairing, count = self.sending.impairing, self.config.count
+        deadline = time.monotonic() + impairing.longest_wait()
+        while not self._stopping and not self.output.closed and time.monotonic() < deadline:
+            wanted = count is None or self.received < count
+            if not impairing.holding(inbound=wanted):
+                break
+            time.sleep(SETTLE_INTERVAL)
+            if wanted:
+                self.take_batch()
+            else:
+                self.sending.poll()
 
     def take_batch(self) -> bool:
         """Ingest what the receive thread queued (up to `--count`); True when datagrams came."""

@@ -64,9 +64,11 @@ def handle_impair(context: CommandContext, arguments: ImpairArguments, overwrite
     try:
         for name, text in arguments.changes:
             settings = settings.changed(name, text)
+        settings.checked()  # after all of them: `/impair delay 50ms jitter 20ms` in any order
     except ImpairError as error:
         raise CommandError(f"/impair: {str(error).replace('bad --', 'bad ')}") from None
-    impairing.update(settings, arguments.direction)
+    restart = any(name == "seed" for name, _ in arguments.changes)  # the same seed replays too
+    impairing.update(settings, arguments.direction, restart=restart)
     context.notice(f"impairments: {impairing.describe()}", Level.INFO)
     return True
 

@@ -14,7 +14,7 @@ RELAY_ONLY = ("up", "down")
 FLAGS = (
     ("loss", "10%", "drop this share of datagrams, each shown marked"),
     ("delay", "80ms", "hold every datagram this long"),
-    ("jitter", "20ms", "vary the delay by up to this much either way"),
+    ("jitter", "20ms", "vary the delay by up to this much either way (at most --delay)"),
     ("duplicate", "1%", "send this share twice"),
     ("reorder", "5%", "hold this share back behind the next datagram"),
     ("corrupt", "0.5%", "flip one random bit in this share"),
@@ -67,6 +67,7 @@ def impair_from_args(
             if text is not None:
                 values[name] = parse_value(name, text)
         seed = parse_seed(args.seed) if args.seed is not None else None
+        settings = ImpairSettings(seed=seed, **values).checked()  # type: ignore[arg-type]
     except ImpairError as error:
         parser.error(str(error))
     relaying = getattr(args, "forward", None) is not None
@@ -74,4 +75,4 @@ def impair_from_args(
         parser.error(f"--impair {args.impair} is for relay mode (--forward HOST:PORT): out, in or both here")
     if args.impair in ("out", "in") and relaying:
         parser.error(f"--impair {args.impair}: a relay impairs up (clients to server), down, or both")
-    return ImpairSettings(seed=seed, **values), args.impair  # type: ignore[arg-type]
+    return settings, args.impair

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import socket
 import struct
+import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -23,13 +24,18 @@ from udptui.address import Address
 from udptui.batch import SO_TIMESTAMPNS, Ancillary, RecvBatch, local_datetime
 from udptui.datagram import Direction, Entry, Truncation
 from udptui.net.impair_settings import ImpairSettings
-from udptui.net.impairments import Fate, ImpairCounts, Impairer
+from udptui.net.impairments import Fate, ImpairCounts, Impairer, flip_bit
 from udptui.net.scheduler import Scheduler, Schedules
-from udptui.transport import Inbound, RawDatagram, SendError
+from udptui.repeat import FULL_BUFFER_PAUSE
+from udptui.transport import Inbound, RawDatagram, SendBufferFull, SendError
 
 if TYPE_CHECKING:
     from udptui.session import ChatSession, SendResult
 
+FULL_BUFFER_WAIT = 1.0
+"""Seconds a repeat's impaired send waits at most for room in a full send buffer."""
+MAX_SETTLE = 60.0
+"""Seconds headless mode waits at most, at its end, for what impairments still hold."""
 DIRECTIONS = ("out", "in", "both")
 """`--impair`: what udptui sends (the default), what it receives, or both."""
 _TIMESPEC = struct.Struct("@qq" if struct.calcsize("N") == 8 else "@ll")
@@ -79,6 +85,11 @@ class Impairing:
         self.direction = direction
         self.errors: deque[str] = deque(maxlen=100)
         """Sends that failed when their time came (on the scheduler's thread), to be said."""
+        self.failures = 0
+        """How many of them, ever (written by the scheduler's thread only)."""
+        self._failures_said = 0
+        self._pacing = threading.local()
+        """`on` while a repeat's pacing thread submits: its sends wait out a full buffer."""
         self._own_scheduler = scheduler is None
         self.scheduler: Schedules = scheduler if scheduler is not None else Scheduler(on_error=self._failed)
         self.out: Impairer[Address] = Impairer(
@@ -89,26 +100,47 @@ class Impairing:
         )
         self._arrived: deque[tuple[bytes, _Arrival, Fate, int]] = deque()
         """Received datagrams released by the way-in impairments, for the next ingest."""
+        self.closed = False
+        """After `close`, sends and what is received pass by the impairments, unimpaired."""
         self._hook()
 
     # -- settings -------------------------------------------------------------------------
 
     @property
     def impairs_out(self) -> bool:
-        return self.settings.active and self.direction in ("out", "both")
+        return self.settings.active and self.direction in ("out", "both") and not self.closed
 
     @property
     def impairs_in(self) -> bool:
-        return self.settings.active and self.direction in ("in", "both")
+        return self.settings.active and self.direction in ("in", "both") and not self.closed
 
-    def update(self, settings: ImpairSettings, direction: str | None = None) -> None:
-        """Impair by new settings (and direction) from the next datagram on."""
+    def sending_impairers(self) -> list[Impairer[Any]]:
+        """The impairers whose held datagrams go out (a relay adds its two ways)."""
+        return [self.out]
+
+    def holding(self, *, inbound: bool = True) -> bool:
+        """Whether a datagram is still held back on the way out (or, with `inbound`, on the
+        way in, or released and not yet taken)."""
+        if any(impairer.held for impairer in self.sending_impairers()):
+            return True
+        return inbound and bool(self.inbound.held or self._arrived)
+
+    def longest_wait(self) -> float:
+        """Seconds at most until everything held now has gone (or arrived), at most MAX_SETTLE."""
+        impairers = [*self.sending_impairers(), self.inbound]
+        return min(MAX_SETTLE, max(impairer.longest_wait() for impairer in impairers))
+
+    def update(
+        self, settings: ImpairSettings, direction: str | None = None, *, restart: bool = False
+    ) -> None:
+        """Impair by new settings (and direction) from the next datagram on; `restart` (`/impair
+        seed N`) starts the seed's sequence again, so a run can be replayed."""
         if settings.seed is None:
             settings = replace(settings, seed=self.settings.seed)
         self.settings = settings
         self.direction = direction or self.direction
-        self.out.update(settings)
-        self.inbound.update(settings)
+        self.out.update(settings, restart=restart)
+        self.inbound.update(settings, restart=restart)
         self._hook()
 
     def _hook(self) -> None:
@@ -150,10 +182,39 @@ class Impairing:
     # -- the way out ----------------------------------------------------------------------
 
     def _send(self, payload: bytes, destination: Address, fate: Fate) -> None:
-        self.session.transport.send(payload, destination)
+        """Send one copy. On a repeat's pacing thread a full send buffer is waited out, as a
+        repeat without impairments waits (its fate is drawn: the same copy goes again); the
+        wait is bounded, then the send fails as any other."""
+        transport = self.session.transport
+        if not getattr(self._pacing, "on", False):
+            transport.send(payload, destination)
+            return
+        deadline = time.monotonic() + FULL_BUFFER_WAIT
+        while True:
+            try:
+                transport.send(payload, destination)
+                return
+            except SendBufferFull:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(FULL_BUFFER_PAUSE)
 
     def _failed(self, error: BaseException) -> None:
+        """A held datagram failed when its time came (on the scheduler's thread)."""
         self.errors.append(str(error) if isinstance(error, SendError) else f"impairment: {error!r}")
+        self.failures += 1
+
+    def take_failures(self) -> str | None:
+        """One note's text for the held datagrams that failed since the last call (None if
+        none did): the error itself, or how many failed and the last error."""
+        count = self.failures - self._failures_said
+        if not count or not self.errors:
+            return None
+        self._failures_said += count
+        errors = [self.errors.popleft() for _ in range(len(self.errors))]
+        if count == 1:
+            return errors[-1]
+        return f"{count:,} datagrams held by impairments failed when their time came; the last: {errors[-1]}"
 
     def send(self, payload: bytes, destination: Address, *, by_hand: bool) -> SendResult:
         """`ChatSession.send` while impairments act on the way out: an entry for every copy
@@ -161,6 +222,9 @@ class Impairing:
         from udptui.session import SendResult, size_warnings
 
         session = self.session
+        # What can never go fails now, with the text still typed (not later, from the
+        # scheduler's thread); a broadcast's SO_BROADCAST note belongs to this send.
+        session.transport.check(payload, destination)
         sent_at = session.clock()
         sent_ns = int(sent_at.timestamp() * 1_000_000) * 1000
         results = self.out.submit(payload, destination)
@@ -179,14 +243,15 @@ class Impairing:
             session.roster.sent(destination, sent_at, count=went, size=went_bytes)
         session.store_entries(entries)
         if by_hand:
-            session.last_sent = entries[0]
-            session.rtt.sent(destination, sent_ns)
+            session.last_sent = entries[0]  # `/keep` undoes a corrupted bit (`typed_payload`)
+            if went:  # a send entirely lost gets no reply to time
+                session.rtt.sent(destination, sent_ns)
         warnings = size_warnings(len(payload), destination.is_ipv6)
         return SendResult(entries[0], warnings, session.transport.take_notes(), more=entries[1:])
 
     def repeat_sender(self, destination: Address, *, record: bool) -> ImpairedSends:
         """A repeat's sends through the way-out impairments."""
-        return ImpairedSends(self.out, destination, record=record)
+        return ImpairedSends(self.out, destination, record=record, pacing=self._pacing)
 
     # -- the way in -----------------------------------------------------------------------
 
@@ -261,11 +326,24 @@ class Impairing:
         return entry
 
     def close(self) -> int:
-        """Stop releasing; returns how many held datagrams never went (or arrived)."""
+        """Stop releasing; returns how many held datagrams never went (or arrived). What is
+        sent or received after it passes by the impairments (the last take of the receive
+        thread's inbox at quit): none would release it."""
         held = self.out.close() + self.inbound.close()
+        self.closed = True
+        self._hook()
         if self._own_scheduler and isinstance(self.scheduler, Scheduler):
             self.scheduler.stop()
         return held
+
+
+def typed_payload(entry: Entry) -> bytes:
+    """The bytes a sent entry was sent with before `--corrupt` flipped one of them (the entry
+    shows them as they went; `/keep` saves them as they were typed)."""
+    fate = entry.impairment
+    if fate is None or fate.corrupt_bit < 0:
+        return entry.payload
+    return flip_bit(entry.payload, fate.corrupt_bit)
 
 
 class ImpairedSends:
@@ -273,15 +351,27 @@ class ImpairedSends:
     copies that went and keeps each copy's time, bytes and fate for the transcript (the log
     keeps its one counting line for the repeat)."""
 
-    def __init__(self, impairer: Impairer[Address], destination: Address, *, record: bool) -> None:
+    def __init__(
+        self,
+        impairer: Impairer[Address],
+        destination: Address,
+        *,
+        record: bool,
+        pacing: threading.local | None = None,
+    ) -> None:
         self.impairer = impairer
+        self.pacing = pacing if pacing is not None else threading.local()
         self.destination = destination
         self.went = 0
         """Copies that went out (not lost), written by the pacing thread only."""
         self._sends: deque[tuple[int, bytes, Fate]] | None = deque() if record else None
 
     def __call__(self, payload: bytes) -> None:
-        results = self.impairer.submit(payload, self.destination)
+        self.pacing.on = True
+        try:
+            results = self.impairer.submit(payload, self.destination)
+        finally:
+            self.pacing.on = False
         self.went += sum(1 for _, fate in results if not fate.lost)
         if self._sends is not None:
             now = time.time_ns()

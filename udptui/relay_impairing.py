@@ -13,10 +13,11 @@ its own functions (and sendmmsg) and nothing here runs.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from udptui.impairing import Impairing
 from udptui.net.impair_settings import ImpairSettings
-from udptui.net.impairments import Fate, ImpairCounts, Impairer
+from udptui.net.impairments import Fate, ImpairClosed, ImpairCounts, Impairer
 from udptui.net.relay import RelayTable, Upstream
 from udptui.net.scheduler import Schedules
 from udptui.session import ChatSession
@@ -78,27 +79,41 @@ class RelayImpairing(Impairing):
 
     def _impair_up(self, upstream: Upstream, payload: bytes) -> Fate | None:
         assert self.up is not None
-        return shown_fate(self.up.submit(payload, upstream))
+        try:
+            return shown_fate(self.up.submit(payload, upstream))
+        except ImpairClosed:  # closed while the receive thread was on its way here
+            self.table.send_up(upstream, payload)
+            return None
 
     def _impair_down(self, upstream: Upstream, payload: bytes) -> Fate | None:
         assert self.down is not None
-        return shown_fate(self.down.submit(payload, upstream))
+        try:
+            return shown_fate(self.down.submit(payload, upstream))
+        except ImpairClosed:
+            self.table.send_down(upstream, payload)
+            return None
 
     def _hook(self) -> None:
         """Stand in the table's way up and down while impairments are on for it."""
         super()._hook()
         if self.up is None:  # still being made
             return
-        table, active = self.table, self.settings.active
+        table, active = self.table, self.settings.active and not self.closed
         table.up = self._impair_up if active and self.direction in ("up", "both") else table.send_up
         table.down = self._impair_down if active and self.direction in ("down", "both") else table.send_down
 
-    def update(self, settings: ImpairSettings, direction: str | None = None) -> None:
-        super().update(settings, direction)
+    def update(
+        self, settings: ImpairSettings, direction: str | None = None, *, restart: bool = False
+    ) -> None:
+        super().update(settings, direction, restart=restart)
         for impairer in (self.up, self.down):
             if impairer is not None:
-                impairer.update(self.settings)
+                impairer.update(self.settings, restart=restart)
         self._hook()
+
+    def sending_impairers(self) -> list[Impairer[Any]]:
+        """Both ways forward what they held: headless mode waits for them at its end."""
+        return [impairer for impairer in (self.out, self.up, self.down) if impairer is not None]
 
     def describe(self) -> str:
         """`loss 50% both ways (seed 1)`, or `off (seed 1)`."""

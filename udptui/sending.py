@@ -16,7 +16,7 @@ from pathlib import Path
 
 from udptui.address import Address
 from udptui.datagram import Direction, Entry, Level
-from udptui.impairing import ImpairedSends, Impairing
+from udptui.impairing import ImpairedSends, Impairing, typed_payload
 from udptui.marks import LogMarks
 from udptui.net.impair_settings import ImpairSettings
 from udptui.repeat import BufferFull, Repeat, RepeatPlan, rate_text
@@ -95,6 +95,12 @@ def repeat_sender(transport: UdpTransport, destination: Address) -> Callable[[by
     return send
 
 
+def arrived(entry: Entry) -> bool:
+    """A received datagram that reached udptui: not one the way-in impairments dropped, which
+    is an entry of its own but answers nothing and ends no round trip."""
+    return entry.direction is Direction.RECEIVED and (entry.impairment is None or not entry.impairment.lost)
+
+
 def count_text(sent: int, count: int | None) -> str:
     return f"{TIMES}{sent:,}" if count is None or sent >= count else f"{TIMES}{sent:,}/{count:,}"
 
@@ -166,10 +172,7 @@ class Sending:
                 self._pair(entries, waiting)
         if not self.responder.rules:
             return []
-        received = Direction.RECEIVED
-        return self._answer(
-            (entry.peer, entry.payload) for entry in entries if entry.direction is received and entry.peer
-        )
+        return self._answer((entry.peer, entry.payload) for entry in entries if arrived(entry) and entry.peer)
 
     def _pair(self, entries: Sequence[Entry], waiting: set[Address]) -> None:
         """Mark the first datagram from each peer that was sent to with its round trip,
@@ -177,7 +180,7 @@ class Sending:
         rtt, roster = self.session.rtt, self.session.roster
         for entry in entries:
             peer = entry.peer
-            if peer in waiting and entry.direction is Direction.RECEIVED:
+            if peer in waiting and arrived(entry):
                 waiting.discard(peer)
                 arrived_ns = int(entry.time.timestamp() * 1_000_000) * 1000  # µs: what the entry holds
                 milliseconds = rtt.arrived(peer, arrived_ns)
@@ -210,8 +213,9 @@ class Sending:
             except SendError:
                 rule.failed += 1
                 continue
-            self.marks.put(result.entry.seq, "auto")
-            entries.append(result.entry)
+            for entry in result.entries:  # with the copy `--duplicate` made
+                self.marks.put(entry.seq, "auto")
+                entries.append(entry)
         return entries
 
     # -- saved messages ----------------------------------------------------------------------------
@@ -229,7 +233,7 @@ class Sending:
         if last is None:
             raise SendingError("nothing sent yet: /keep saves the last datagram you sent")
         try:
-            return self.saved.keep(name, last.payload, overwrite=overwrite)
+            return self.saved.keep(name, typed_payload(last), overwrite=overwrite)
         except SavedMessagesError as error:
             raise SendingError(str(error)) from None
 
@@ -362,9 +366,9 @@ class Sending:
                 note = self._finish_repeat()
                 if note is not None:
                     result.entries.append(note)
-        errors = self.impairing.errors
-        while errors:  # sends an impairment held that failed when their time came
-            result.entries.append(self.session.note(errors.popleft(), Level.ERROR))
+        failed = self.impairing.take_failures()
+        if failed is not None:  # sends an impairment held that failed when their time came: one note
+            result.entries.append(self.session.note(failed, Level.ERROR))
         result.marks_changed = self.marks.take_changed()
         return result
 

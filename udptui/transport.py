@@ -84,6 +84,11 @@ class SendError(Exception):
     """A datagram was not sent; the message is one line for the user."""
 
 
+class SendBufferFull(SendError):
+    """Not sent because the socket's send buffer is full: the same datagram can go once
+    there is room (a repeat waits for it)."""
+
+
 def _bind_error(error: OSError, where: str, port: int) -> TransportError:
     if error.errno == errno.EADDRINUSE:
         reason = f"address already in use (another program has UDP port {port})"
@@ -243,6 +248,31 @@ class UdpTransport(ReceiveLoop):
 
     def send(self, payload: bytes, to: Address) -> int:
         """Send one datagram; raises `SendError` with a one-line reason when it was not sent."""
+        self.check(payload, to)
+        try:
+            return self._sendto(payload, to)
+        except (ConnectionRefusedError, ConnectionResetError):
+            # An earlier datagram's ICMP error surfaced here; this one was not sent.
+            raise SendError(
+                f"not sent: {to} refused an earlier datagram (peer port closed?); try again"
+            ) from None
+        except BlockingIOError:
+            raise SendBufferFull("not sent: the socket's send buffer is full; try again") from None
+        except OSError as error:
+            raise self.send_failure(error, to) from None
+
+    def send_failure(self, error: OSError, to: Address) -> SendError:
+        """What a failed send says: the kernel's reason, and for a group or a broadcast
+        address what to change (also for a repeat's bare sends)."""
+        advice = send_advice(error, to.host.partition("%")[0], self.multicast_interface)
+        reason = error.strerror or str(error)
+        return SendError(f"not sent to {to}: {reason}" + (f"; {advice}" if advice else ""))
+
+    def check(self, payload: bytes, to: Address) -> None:
+        """What `send` checks before the system call: the size and the address family
+        (`SendError` if the datagram can never go), and SO_BROADCAST, turned on now for a
+        broadcast address. An impairment that holds a datagram checks it here, at once, so
+        the send that cannot go fails while its text is still in the box."""
         limit = self.max_payload(to)
         if len(payload) > limit:
             raise SendError(
@@ -255,24 +285,6 @@ class UdpTransport(ReceiveLoop):
             raise SendError(f"not sent: this socket is IPv6 only and {to} is IPv4")
         if not self.broadcast and not to.is_ipv6 and is_broadcast(to.host):
             self._allow_broadcast(to)
-        try:
-            return self._sendto(payload, to)
-        except (ConnectionRefusedError, ConnectionResetError):
-            # An earlier datagram's ICMP error surfaced here; this one was not sent.
-            raise SendError(
-                f"not sent: {to} refused an earlier datagram (peer port closed?); try again"
-            ) from None
-        except BlockingIOError:
-            raise SendError("not sent: the socket's send buffer is full; try again") from None
-        except OSError as error:
-            raise self.send_failure(error, to) from None
-
-    def send_failure(self, error: OSError, to: Address) -> SendError:
-        """What a failed send says: the kernel's reason, and for a group or a broadcast
-        address what to change (also for a repeat's bare sends)."""
-        advice = send_advice(error, to.host.partition("%")[0], self.multicast_interface)
-        reason = error.strerror or str(error)
-        return SendError(f"not sent to {to}: {reason}" + (f"; {advice}" if advice else ""))
 
     def _sendto(self, payload: bytes, to: Address) -> int:
         try:

@@ -8,6 +8,7 @@ the screen shows it as a notice).
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from dataclasses import dataclass, replace
@@ -17,10 +18,14 @@ MAX_DELAY = 60.0
 MIN_RATE = 8
 """Bits a second `--rate` takes at least (one byte a second)."""
 
-_NUMBER = r"(\d+(?:\.\d*)?|\.\d+)"
-_PERCENT = re.compile(_NUMBER + r"\s*(%?)")
-_DURATION = re.compile(r"(-?)" + _NUMBER + r"\s*(us|µs|ms|s)?")
-_RATE = re.compile(_NUMBER + r"\s*(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)?")
+_NUMBER = r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+"""ASCII digits only: `float` would take other scripts' digits, and `int` too."""
+_PERCENT = re.compile(_NUMBER + r"[ \t]*(%?)")
+_DURATION = re.compile(r"(-?)" + _NUMBER + r"[ \t]*(us|µs|ms|s)?")
+_RATE = re.compile(_NUMBER + r"[ \t]*(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)?")
+_SEED = re.compile(r"[0-9]+")
+MAX_SEED_DIGITS = 100
+"""A seed is a whole number of at most this many digits (`int` refuses past 4,300)."""
 _DURATION_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
 _RATE_UNITS = {
     "bit": 1,
@@ -47,7 +52,7 @@ def parse_percent(name: str, text: str) -> float:
     match = _PERCENT.fullmatch(text.strip())
     if match is None:
         raise ImpairError(f"bad --{name} {text!r}: a percentage like 10% or 0.5%")
-    value = float(match.group(1))
+    value = _finite(name, text, match.group(1))
     if value > 100:
         raise ImpairError(f"bad --{name} {text!r}: at most 100%")
     return value / 100
@@ -56,12 +61,12 @@ def parse_percent(name: str, text: str) -> float:
 def parse_duration(name: str, text: str) -> float:
     """`80ms`, `0.2s`, `500us` -> seconds; `0` alone needs no unit."""
     match = _DURATION.fullmatch(text.strip().lower())
-    if match is None or (match.group(3) is None and float(match.group(2)) != 0):
+    if match is None or (match.group(3) is None and _finite(name, text, match.group(2)) != 0):
         raise ImpairError(f"bad --{name} {text!r}: a time like 80ms, 0.2s or 500us")
     if match.group(1):
         raise ImpairError(f"bad --{name} {text!r}: a time cannot be negative")
-    seconds = float(match.group(2)) * _DURATION_UNITS[match.group(3) or "s"]
-    if seconds > MAX_DELAY:
+    seconds = _finite(name, text, match.group(2)) * _DURATION_UNITS[match.group(3) or "s"]
+    if not seconds <= MAX_DELAY:
         raise ImpairError(f"bad --{name} {text!r}: {MAX_DELAY:.0f}s at most")
     return seconds
 
@@ -71,18 +76,32 @@ def parse_rate(name: str, text: str) -> int:
     match = _RATE.fullmatch(text.strip().lower())
     if match is None:
         raise ImpairError(f"bad --{name} {text!r}: a rate like 100kbit, 2mbit or 50kbps")
-    bits = int(float(match.group(1)) * _RATE_UNITS[match.group(2) or "bit"])
+    value = _finite(name, text, match.group(1)) * _RATE_UNITS[match.group(2) or "bit"]
+    if not math.isfinite(value):
+        raise ImpairError(f"bad --{name} {text!r}: too large a rate")
+    bits = int(value)
     if bits < MIN_RATE:
         raise ImpairError(f"bad --{name} {text!r}: at least {MIN_RATE}bit (one byte a second)")
     return bits
 
 
 def parse_seed(text: str) -> int:
-    """A whole number, as `random.Random` takes it."""
+    """A whole number from 0 (`random.Random` draws the same for -5 as for 5: a negative seed
+    would only be a second name for a positive one)."""
     digits = text.strip()
-    if not digits.lstrip("-").isdigit():
-        raise ImpairError(f"bad --seed {text!r}: a whole number")
+    if digits.startswith("-") and _SEED.fullmatch(digits[1:]):
+        raise ImpairError(f"bad --seed {text!r}: a whole number from 0 (not negative)")
+    if _SEED.fullmatch(digits) is None or len(digits) > MAX_SEED_DIGITS:
+        raise ImpairError(f"bad --seed {text!r}: a whole number from 0, of {MAX_SEED_DIGITS} digits at most")
     return int(digits)
+
+
+def _finite(name: str, text: str, number: str) -> float:
+    """The number of a flag's text, which must be finite (`1e999` is no number here)."""
+    value = float(number)
+    if not math.isfinite(value):
+        raise ImpairError(f"bad --{name} {text!r}: too large a number")
+    return value
 
 
 def percent_text(probability: float) -> str:
@@ -116,7 +135,8 @@ class ImpairSettings:
     delay: float = 0.0
     """Seconds every datagram is held before it goes (`--delay`)."""
     jitter: float = 0.0
-    """Seconds the delay varies by, uniformly either way, never below 0 (`--jitter`)."""
+    """Seconds the delay varies by, uniformly either way (`--jitter`); at most the delay
+    (`checked`), so the delay is never cut at 0 and its spread stays even."""
     duplicate: float = 0.0
     """Probability that a datagram goes twice (`--duplicate`)."""
     reorder: float = 0.0
@@ -149,6 +169,16 @@ class ImpairSettings:
             raise ImpairError(f"no impairment {name!r}: {', '.join(self.NAMES)} or seed")
         value = 0 if text.strip().lower() in OFF_WORDS else parse_value(name, text)
         return replace(self, **{name: value})  # type: ignore[arg-type]
+
+    def checked(self) -> ImpairSettings:
+        """These settings, if they go together; `ImpairError` for a jitter over the delay (with
+        `--jitter 20ms` alone, half the datagrams would go undelayed and the rest late)."""
+        if self.jitter > self.delay:
+            raise ImpairError(
+                f"--jitter {duration_text(self.jitter)} is more than --delay {duration_text(self.delay)}: "
+                "the delay varies by the jitter either way, so it needs a delay at least as long"
+            )
+        return self
 
     def off(self) -> ImpairSettings:
         """Nothing impaired; the seed stays, so turning them on again goes on repeatably."""

@@ -152,6 +152,10 @@ class ImpairCounts:
         return [f"{name} {getattr(self, name):,}" for name in names if getattr(self, name)]
 
 
+class ImpairClosed(RuntimeError):
+    """`submit` after `close`: the datagram would be held and never released."""
+
+
 class _Pending(Generic[D]):
     __slots__ = ("destination", "fate", "payload", "waiting")
 
@@ -170,7 +174,8 @@ class Impairer(Generic[D]):
 
     `release(payload, destination, fate)` sends or delivers a surviving copy: on the
     caller's thread during `submit` when nothing holds it (an exception then propagates
-    out of `submit`, so a failed send keeps the typed text), else on the scheduler's
+    out of `submit`, after every copy's fate is drawn and the other copy released, so a
+    failed send keeps the typed text and the seed's sequence), else on the scheduler's
     thread (an exception then goes to `on_error`). Releases of one impairer never overlap.
     """
 
@@ -205,17 +210,26 @@ class Impairer(Generic[D]):
         self._waiting: list[_Pending[D]] = []
         """Reordered datagrams whose time has come, waiting for a later one to go first."""
         self._closed = False
+        self._last_due = 0.0
+        """The latest time a held datagram is due, on the scheduler's clock."""
 
     @property
     def held(self) -> int:
         """Datagrams held back now (delayed, queued for the rate cap, or reordered)."""
         return self._held
 
-    def update(self, settings: ImpairSettings) -> None:
-        """Impair by new settings from the next datagram on (a new seed starts its sequence
-        again); datagrams held already go at the time they were given."""
+    def longest_wait(self) -> float:
+        """Seconds at most until what is held now has gone: the latest due time, then a
+        reordering's wait for a datagram to overtake it (0 when nothing is held)."""
+        if not self._held:
+            return 0.0
+        return max(0.0, self._last_due - self.scheduler.now()) + REORDER_TIMEOUT
+
+    def update(self, settings: ImpairSettings, *, restart: bool = False) -> None:
+        """Impair by new settings from the next datagram on (a new seed, or `restart`, starts
+        the seed's sequence again); datagrams held already go at the time they were given."""
         with self._lock:
-            if settings.seed != self.settings.seed:
+            if restart or settings.seed != self.settings.seed:
                 self.rng = settings.rng(self.direction)
             if not settings.rate:
                 self._link.clear()
@@ -229,6 +243,8 @@ class Impairer(Generic[D]):
         that was before now (a received one the UI took a moment later): its delay counts
         from then."""
         with self._lock:
+            if self._closed:  # its scheduler releases nothing more: a held copy would vanish
+                raise ImpairClosed("the impairments are closed: nothing more goes through them")
             settings, rng = self.settings, self.rng
             seq = self._seq
             self._seq += 1
@@ -239,8 +255,11 @@ class Impairer(Generic[D]):
             copies = 2 if settings.duplicate and rng.random() < settings.duplicate else 1
             reordered = bool(settings.reorder) and rng.random() < settings.reorder
             now = self.scheduler.now()
+            start = now if at is None else min(at, now)  # one time base for the delay and the link
             results: list[tuple[bytes, Fate]] = []
-            for copy in range(copies):
+            going: list[tuple[bytes, Fate, bool]] = []
+            held_now = held_bytes_now = 0
+            for copy in range(copies):  # every draw first: a failed release cannot skip one
                 data, bit = payload, -1
                 if settings.corrupt and rng.random() < settings.corrupt and payload:
                     bit = rng.randrange(len(payload) * 8)
@@ -250,7 +269,7 @@ class Impairer(Generic[D]):
                     wait = max(0.0, wait + rng.uniform(-settings.jitter, settings.jitter))
                 lost = ""
                 if settings.rate:
-                    queued = self._link_wait(now, len(data), settings.rate)
+                    queued = self._link_wait(start, len(data), settings.rate)
                     if queued is None:
                         lost = RATE
                     else:
@@ -259,7 +278,10 @@ class Impairer(Generic[D]):
                 if (
                     not lost
                     and held
-                    and (self._held >= MAX_HELD or self._held_bytes + len(data) > MAX_HELD_BYTES)
+                    and (
+                        self._held + held_now >= MAX_HELD
+                        or self._held_bytes + held_bytes_now + len(data) > MAX_HELD_BYTES
+                    )
                 ):
                     lost = HELD
                 if lost:
@@ -274,10 +296,20 @@ class Impairer(Generic[D]):
                 counts.reordered += fate.reordered
                 counts.corrupted += bit >= 0
                 results.append((data, fate))
+                going.append((data, fate, held))
+                held_now += held
+                held_bytes_now += len(data) if held else 0
+            failure: Exception | None = None
+            for data, fate, held in going:
                 if held:
-                    self._hold(_Pending(data, destination, fate), now if at is None else min(at, now))
-                else:
+                    self._hold(_Pending(data, destination, fate), start)
+                    continue
+                try:
                     self._release(data, destination, fate)
+                except Exception as error:  # the other copy still goes; the caller hears of the first
+                    failure = failure or error
+            if failure is not None:
+                raise failure
             return results
 
     def _link_wait(self, now: float, size: int, rate: int) -> float | None:
@@ -298,7 +330,9 @@ class Impairer(Generic[D]):
         self._held += 1
         self._held_bytes += len(pending.payload)
         if pending.fate.delay > 0:
-            self.scheduler.call_at(start + pending.fate.delay, lambda: self._due(pending))
+            due = start + pending.fate.delay
+            self._last_due = max(self._last_due, due)
+            self.scheduler.call_at(due, lambda: self._due(pending))
         else:
             self._wait_for_later(pending, self.scheduler.now())
 
