@@ -164,6 +164,16 @@ def test_changed_sets_one_and_off_clears_it() -> None:
         settings_.changed("lag", "1ms")
 
 
+def test_rate_0_at_run_time_is_refused_as_the_flag_is() -> None:
+    """`/impair rate 0` is the bad value `--rate 0` is; `off` lifts the cap, and 0 still
+    turns the others off."""
+    capped = ImpairSettings(loss=0.5).changed("rate", "100kbit")
+    with pytest.raises(ImpairError, match="bad --rate '0'"):
+        capped.changed("rate", "0")
+    assert capped.changed("rate", "off").rate == 0
+    assert capped.changed("loss", "0").loss == 0
+
+
 def test_describe_lists_what_is_on() -> None:
     settings_ = ImpairSettings(
         loss=0.1, delay=0.08, jitter=0.02, duplicate=0.01, reorder=0.05, corrupt=0.005, rate=100_000

@@ -167,7 +167,11 @@ class ImpairSettings:
             return replace(self, seed=parse_seed(text))
         if name not in self.NAMES:
             raise ImpairError(f"no impairment {name!r}: {', '.join(self.NAMES)} or seed")
-        value = 0 if text.strip().lower() in OFF_WORDS else parse_value(name, text)
+        word = text.strip().lower()
+        # `rate 0` would be a link that carries nothing, as `--rate 0` is refused for: only
+        # `off` (or `none`) lifts the cap; for the others 0 is the same as off.
+        off = word in OFF_WORDS and not (name == "rate" and word == "0")
+        value = 0 if off else parse_value(name, text)
         return replace(self, **{name: value})  # type: ignore[arg-type]
 
     def checked(self) -> ImpairSettings:
