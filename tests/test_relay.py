@@ -23,7 +23,7 @@ from udptui.address import Address
 from udptui.batch import RecvBatch
 from udptui.config import Config
 from udptui.net.relay_transport import RelayTransport
-from udptui.receiving import Notice
+from udptui.receiving import Fault, Notice
 from udptui.session import ChatSession
 from udptui.startup import new_session
 from udptui.transport import Inbound
@@ -477,3 +477,75 @@ def test_delay_on_the_way_up_holds_each_datagram_its_time(echo: EchoServer, head
     _, records, _ = app.finish()
     assert [r.get("impaired") for r in records if r["dir"] == "up"] == ["delayed"] * 5
     assert not any("impaired" in r for r in records if r["dir"] == "down")
+
+
+# -- failures: a dead client, a session closing with datagrams held ---------------------------
+
+
+@pytest.mark.parametrize("recvmmsg", ["1", "0"], ids=["sendmmsg", "sendto"])
+def test_a_dead_client_costs_a_live_one_nothing_and_is_the_one_named(
+    recvmmsg: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clients A and B; A closes; the server answers both 50 times. Each answer to A leaves
+    an ICMP error pending on the listening socket, which the next send (to B) meets: B's
+    answer is sent again and arrives, and the fault names A (from the error queue)."""
+    monkeypatch.setenv("UDPTUI_RECVMMSG", recvmmsg)
+    server = udp_socket("127.0.0.1")
+    server.settimeout(WAIT_SECONDS)
+    relay = Relay(Address("127.0.0.1", server.getsockname()[1]))
+    alice, bob = client(), client()
+    try:
+        a_port, b_port = alice.getsockname()[1], bob.getsockname()[1]
+        alice.sendto(b"a", relay.address)
+        bob.sendto(b"b", relay.address)
+        upstream = dict(server.recvfrom(100) for _ in range(2))
+        alice.close()
+        for number in range(50):
+            server.sendto(b"to a %d" % number, upstream[b"a"])
+            server.sendto(b"to b %d" % number, upstream[b"b"])
+        got = [bob.recvfrom(100)[0] for _ in range(50)]
+        assert got == [b"to b %d" % number for number in range(50)]
+        wait_until(
+            lambda: (
+                (
+                    relay.take(),
+                    sum(
+                        item.count
+                        for item in relay.taken
+                        if isinstance(item, Fault) and item.address == Address("127.0.0.1", a_port)
+                    ),
+                )[1]
+                >= 49
+            ),
+            "A's port-unreachable faults",
+        )
+        faults = [item for item in relay.taken if isinstance(item, Fault)]
+        assert all(fault.address == Address("127.0.0.1", a_port) for fault in faults), faults
+        assert not any(str(b_port) in fault.text for fault in faults)
+    finally:
+        bob.close()
+        relay.close()
+        server.close()
+
+
+def test_a_session_with_a_datagram_held_stays_open_until_its_release(
+    echo: EchoServer, headless: list[Headless]
+) -> None:
+    """`--delay 800ms` past a `--session-timeout 0.2`: the held datagram still reaches the
+    server from its session's socket, and its answer the client; the session closes after."""
+    app = start(
+        headless,
+        "--listen", "0", "--bind", "127.0.0.1", "--forward", str(echo.address), "--jsonl",
+        "--impair", "up", "--delay", "800ms", "--session-timeout", "0.2",
+    )  # fmt: skip
+    with client() as alice:
+        alice.sendto(b"late", ("127.0.0.1", app.port))
+        assert alice.recvfrom(100)[0] == b"echo:late"
+    assert echo.payloads == [b"late"]
+    records = [app.record()]
+    while "idle for 0.2 s" not in records[-1].get("text", ""):
+        records.append(app.record())
+    app.process.send_signal(signal.SIGTERM)
+    records += app.finish()[1]
+    assert [r.get("impaired") for r in records if r["dir"] == "up"] == ["delayed"]
+    assert not any("not forwarded" in r.get("text", "") for r in records)
