@@ -549,3 +549,40 @@ def test_a_session_with_a_datagram_held_stays_open_until_its_release(
     records += app.finish()[1]
     assert [r.get("impaired") for r in records if r["dir"] == "up"] == ["delayed"]
     assert not any("not forwarded" in r.get("text", "") for r in records)
+
+
+def test_failures_said_from_two_threads_are_each_counted_once(echo: EchoServer) -> None:
+    """An impairer's release (the scheduler's thread) records failed sends while the receive
+    thread says them: none is lost, none said twice, and saying them never raises."""
+    from udptui.net.relay import RelayTable
+
+    said: list[Inbound] = []
+    listen = udp_socket("127.0.0.1")
+    table = RelayTable(listen, echo.address, said.append)
+    errors: list[BaseException] = []
+
+    def record() -> None:
+        try:
+            for number in range(20_000):
+                table._failed(OSError(1, "x"), Address("127.0.0.1", 1 + number % 7), "to the server")
+        except BaseException as error:
+            errors.append(error)
+
+    def say() -> None:
+        try:
+            while thread.is_alive():
+                table.flush_failures()
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=record)
+    sayer = threading.Thread(target=say)
+    thread.start()
+    sayer.start()
+    thread.join()
+    sayer.join()
+    table.flush_failures()
+    table.close()
+    listen.close()
+    assert not errors
+    assert sum(item.count for item in said if isinstance(item, Fault)) == 20_000
