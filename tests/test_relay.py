@@ -586,3 +586,43 @@ def test_failures_said_from_two_threads_are_each_counted_once(echo: EchoServer) 
     listen.close()
     assert not errors
     assert sum(item.count for item in said if isinstance(item, Fault)) == 20_000
+
+
+def test_a_relay_forwarding_to_itself_refuses_its_own_datagrams() -> None:
+    """The server is the relay's own listening socket (a loop the flags cannot see, as through
+    a NAT): the first datagram opens one session; what comes back from its upstream socket is
+    refused and counted, with one notice, instead of a new session per datagram."""
+    import time
+
+    from udptui.transport import bind_socket
+
+    sock = bind_socket("127.0.0.1", 0, 0)
+    transport = RelayTransport(sock, server=Address("127.0.0.1", sock.getsockname()[1]))
+    thread = threading.Thread(target=transport.run_receiver, daemon=True)
+    thread.start()
+    try:
+        with client() as alice:
+            alice.sendto(b"round and round", sock.getsockname())
+            wait_until(lambda: transport.table.looped >= 1, "the looped datagram refused")
+            time.sleep(0.3)  # a loop would open thousands of sessions in this time
+        table = transport.table
+        assert (table.opened, table.looped, len(table.sessions)) == (1, 1, 1)
+        notices = [item.message for item in transport.take_all() if isinstance(item, Notice)]
+        assert sum("relay's own upstream socket" in text for text in notices) == 1
+    finally:
+        transport.close()
+        thread.join(WAIT_SECONDS)
+
+
+def test_forward_to_the_listening_port_itself_exits_2() -> None:
+    """Refused before any socket is made: the port is never bound."""
+    for flags in (
+        ["--listen", "49350", "--bind", "127.0.0.1", "--forward", "127.0.0.1:49350"],
+        ["--listen", "49350", "--forward", "127.0.0.1:49350"],
+        ["--listen", "49350", "--forward", "localhost:49350"],
+    ):
+        done = subprocess.run([*UDPTUI, *flags], capture_output=True, text=True, timeout=WAIT_SECONDS)
+        assert done.returncode == 2, flags
+        assert done.stderr == (
+            f"udptui: error: --forward {flags[-1]} is the relay's own listening port: it would relay to itself\n"
+        )
