@@ -623,6 +623,5 @@ def test_forward_to_the_listening_port_itself_exits_2() -> None:
     ):
         done = subprocess.run([*UDPTUI, *flags], capture_output=True, text=True, timeout=WAIT_SECONDS)
         assert done.returncode == 2, flags
-        assert done.stderr == (
-            f"udptui: error: --forward {flags[-1]} is the relay's own listening port: it would relay to itself\n"
-        )
+        said = f"--forward {flags[-1]} is the relay's own listening port: it would relay to itself"
+        assert done.stderr == f"udptui: error: {said}\n"
