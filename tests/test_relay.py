@@ -625,3 +625,29 @@ def test_forward_to_the_listening_port_itself_exits_2() -> None:
         assert done.returncode == 2, flags
         said = f"--forward {flags[-1]} is the relay's own listening port: it would relay to itself"
         assert done.stderr == f"udptui: error: {said}\n"
+
+
+@pytest.mark.parametrize("recvmmsg", ["1", "0"], ids=["recvmmsg", "recvmsg"])
+def test_a_relay_forwards_every_datagram_whole_and_refuses_bufsize(
+    recvmmsg: str, echo: EchoServer, headless: list[Headless], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UDPTUI_RECVMMSG", recvmmsg)
+    done = subprocess.run(
+        [*UDPTUI, "--listen", "0", "--forward", str(echo.address), "--bufsize", "4"],
+        capture_output=True, text=True, timeout=WAIT_SECONDS,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (
+        2,
+        "udptui: error: --bufsize does not work with --forward: a relay forwards every datagram whole\n",
+    )
+    app = start(
+        headless, "--listen", "0", "--bind", "127.0.0.1", "--forward", str(echo.address), "--jsonl", "--count", "2"
+    )  # fmt: skip
+    big = b"x" * 60_000
+    with client() as alice:
+        alice.sendto(big, ("127.0.0.1", app.port))
+        assert alice.recvfrom(65535)[0] == b"echo:" + big
+    _, records, _ = app.finish()
+    assert echo.payloads == [big]
+    datagrams = [(r["dir"], r["len"], "truncated" in r) for r in records if r["dir"] != "note"]
+    assert datagrams == [("up", 60_000, False), ("down", 60_005, False)]

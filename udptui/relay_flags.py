@@ -11,6 +11,7 @@ from typing import NoReturn, Protocol
 
 from udptui.address import Address, AddressError, parse_endpoint, resolve_host
 from udptui.net.relay import DEFAULT_SESSION_TIMEOUT
+from udptui.receiving import DEFAULT_BUFSIZE
 
 
 class _Errors(Protocol):
@@ -57,6 +58,8 @@ def relay_from_args(args: argparse.Namespace, parser: _Errors) -> tuple[Address 
         parser.error("--respond does not work with --forward: a relay forwards, it does not answer")
     if args.joins:
         parser.error("--join does not work with --forward: a relay listens for its clients only")
+    if args.bufsize != DEFAULT_BUFSIZE:
+        parser.error("--bufsize does not work with --forward: a relay forwards every datagram whole")
     try:
         server = parse_endpoint(args.forward)
     except AddressError as error:
