@@ -641,7 +641,8 @@ def test_a_relay_forwards_every_datagram_whole_and_refuses_bufsize(
         "udptui: error: --bufsize does not work with --forward: a relay forwards every datagram whole\n",
     )
     app = start(
-        headless, "--listen", "0", "--bind", "127.0.0.1", "--forward", str(echo.address), "--jsonl", "--count", "2"
+        headless,
+        "--listen", "0", "--bind", "127.0.0.1", "--forward", str(echo.address), "--jsonl", "--count", "2",
     )  # fmt: skip
     big = b"x" * 60_000
     with client() as alice:
