@@ -203,11 +203,30 @@ def test_the_table_is_bounded_and_a_refused_client_is_counted(echo: EchoServer) 
             with pytest.raises(TimeoutError):
                 bob.recvfrom(100)
             refusals = [text for text in relay.notices() if "not relayed" in text]
-            assert refusals == [
-                f"client 127.0.0.1:{bob_port} not relayed: the relay is full (1 clients) "
-                "(1 datagrams refused so far)"
-            ]  # said once (at most once a second), counted on
+            assert len(refusals) == 1  # said once (at most once a second), counted on
+            assert refusals[0].startswith(
+                f"client 127.0.0.1:{bob_port} not relayed: the relay is full (1 clients) ("
+            )
             assert echo.payloads == [b"first"]
+            bob_address = Address("127.0.0.1", bob_port)
+            wait_until(
+                lambda: (
+                    (
+                        relay.take(),
+                        len([e for e in relay.session.store if e.peer == bob_address and e.relay]),
+                    )[1]
+                    == 3
+                ),
+                "bob's datagrams in the log",
+            )
+            marks = [e.impairment for e in relay.session.store if e.peer == bob_address and e.relay]
+            assert [mark.text() if mark else None for mark in marks] == [
+                "✗ not forwarded: the relay is full"
+            ] * 3
+            from udptui.transcript import entry_record
+
+            bob_entry = next(e for e in relay.session.store if e.peer == bob_address and e.relay)
+            assert entry_record(bob_entry)["not_forwarded"] == "the relay is full"
     finally:
         relay.close()
 
@@ -652,3 +671,19 @@ def test_a_relay_forwards_every_datagram_whole_and_refuses_bufsize(
     assert echo.payloads == [big]
     datagrams = [(r["dir"], r["len"], "truncated" in r) for r in records if r["dir"] != "note"]
     assert datagrams == [("up", 60_000, False), ("down", 60_005, False)]
+
+
+def test_a_refusal_notice_counts_the_run_it_refuses(echo: EchoServer) -> None:
+    """Three datagrams of a refused client in one batch: the notice says 3, not 1."""
+    from udptui.net.relay import RelayTable
+
+    said: list[Inbound] = []
+    with udp_socket("127.0.0.1") as listen:
+        table = RelayTable(listen, echo.address, said.append, max_clients=0)
+        batch = RecvBatch.of([(b"x", ("127.0.0.1", 5100), 1, 0)] * 3)
+        marks = table.forward_up(batch)
+        table.close()
+    assert [item.message for item in said if isinstance(item, Notice)] == [
+        "client 127.0.0.1:5100 not relayed: the relay is full (0 clients) (3 datagrams refused so far)"
+    ]
+    assert marks is not None and [mark.text() for mark in marks] == ["✗ not forwarded: the relay is full"] * 3

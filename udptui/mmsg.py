@@ -173,11 +173,11 @@ class MmsgReader:
             local_port=self.local_port,
         )
 
-    def forward(self, fd: int, start: int, count: int, name: bytes | None) -> tuple[int, int, int]:
+    def forward(self, fd: int, start: int, count: int, name: bytes | None) -> tuple[list[int], int, int]:
         """Send datagrams `start` to `start + count` of the latest batch out of `fd` with
         sendmmsg, straight from the slots they were read into (a relay forwards so: no Python
         per datagram). `name` is the destination sockaddr, None on a connected socket.
-        Returns (datagrams not sent, errno of the first failure or 0, earlier datagrams' ICMP
+        Returns (the indexes of datagrams not sent, errno of the first failure or 0, earlier datagrams' ICMP
         errors met): a failed one is skipped and the rest go on, as one `sendto` each would;
         one that met an earlier datagram's ICMP error is sent again (`PENDING_ERRORS`)."""
         sender = self._sender
@@ -219,7 +219,7 @@ class _Sender:
 
     def send(
         self, fd: int, start: int, count: int, name: bytes | None, lengths: list[int]
-    ) -> tuple[int, int, int]:
+    ) -> tuple[list[int], int, int]:
         end = start + count
         kept = lengths[start:end]
         if max(kept, default=0) > self.slot:  # cut on the way in: send what was kept
@@ -233,7 +233,8 @@ class _Sender:
             if len(name) != self.name_length:  # msg_namelen is word 2 of every header
                 self.name_length = len(name)
                 self.named_words[2::_U32] = array("I", [len(name)] * self.count)
-        failed = first_error = pending = resent = 0
+        failed: list[int] = []
+        first_error = pending = resent = 0
         done = start
         while done < end:
             sent = self.sendmmsg(fd, headers + done * HEADER_SIZE, end - done, 0)
@@ -249,7 +250,7 @@ class _Sender:
                 resent += 1
                 continue
             first_error = first_error or code
-            failed += 1
+            failed.append(done)
             done += 1  # that one is lost; the rest go on
             resent = 0
         return failed, first_error, pending

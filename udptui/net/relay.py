@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from udptui.address import Address
 from udptui.batch import SO_TIMESTAMPNS, RecvBatch, address_of
+from udptui.net.impairments import Fate
 from udptui.receiving import (
     PENDING_ERRORS,
     PORT_UNREACHABLE,
@@ -71,6 +72,32 @@ class RelayTag:
     """The client a `down` batch went to (an upstream socket serves one client)."""
     fates: tuple[Any, ...] | None = None
     """What the relay's impairments did to each datagram (a `Fate` or None), when on."""
+
+
+@dataclass(frozen=True, slots=True)
+class NotForwarded(Fate):
+    """The mark of a datagram the relay took but did not send on: `[✗ not forwarded: …]` in
+    the log, `"not_forwarded": why` in the records."""
+
+    why: str = ""
+
+    def kinds(self) -> list[str]:
+        return ["not forwarded"]
+
+    def text(self) -> str:
+        return f"✗ not forwarded: {self.why}"
+
+    def record(self) -> dict[str, Any]:
+        return {"not_forwarded": self.why}
+
+
+def not_forwarded(why: str) -> NotForwarded:
+    return NotForwarded(-1, lost="relay", why=why)
+
+
+TABLE_FULL = not_forwarded("the relay is full")
+SEND_FAILED = not_forwarded("the send failed")
+LOOPED = not_forwarded("from the relay's own upstream socket")
 
 
 UP = RelayTag(up=True)
@@ -140,6 +167,8 @@ class RelayTable:
         self.looped = 0
         """Datagrams refused because they came from one of the relay's own upstream sockets."""
         self._looped_said = False
+        self.refusal: NotForwarded = TABLE_FULL
+        """The mark of the datagrams the latest refusal concerned."""
         self._refusal_said = float("-inf")
         self._failures: deque[tuple[tuple[str, Address | None], int]] = deque()
         """Failed sends not said yet: appended from any thread, said by `flush_failures`."""
@@ -182,46 +211,48 @@ class RelayTable:
             raise
         return session
 
-    def open(self, sender: Any, now: float) -> Upstream | None:
+    def open(self, sender: Any, now: float, count: int = 1) -> Upstream | None:
         """A new session for `sender` (a sockaddr from the listening socket), or None when the
-        table is full or no socket can be made (counted, and said at most once a second)."""
+        table is full or no socket can be made (its `count` datagrams counted, and said at most
+        once a second; `refusal` is then their mark)."""
         try:
             client = address_of(sender)
         except Exception:  # not an address we know: it cannot be answered either
-            return self._refuse(None, "an unknown kind of address", now)
+            return self._refuse(None, "an unknown kind of address", now, count)
         if client in self._locals:
-            self._loop(client)
+            self._loop(client, count)
             return None
         if len(self.sessions) >= self.max_clients:
-            return self._refuse(client, f"the relay is full ({self.max_clients:,} clients)", now)
+            return self._refuse(client, f"the relay is full ({self.max_clients:,} clients)", now, count)
         try:
             session = self._upstream(client, client.sockaddr_for(self.listen_family), now)
         except OSError as error:
-            return self._refuse(client, f"no upstream socket: {error.strerror or error}", now)
+            return self._refuse(client, f"no upstream socket: {error.strerror or error}", now, count)
         session.name = sender if type(sender) is bytes else None
         self.sessions[sender] = session
         self.opened += 1
         self.report(Notice(f"client {client}: new session, upstream port {session.port} → server", client))
         return session
 
-    def _refuse(self, client: Address | None, why: str, now: float) -> Upstream | None:
-        """Say (at most once a second) why a client is not relayed; `forward_up` counts.
-        No session: None."""
+    def _refuse(self, client: Address | None, why: str, now: float, count: int) -> Upstream | None:
+        """Count `count` datagrams refused and say (at most once a second) why a client is not
+        relayed. No session: None."""
+        self.refused += count
+        self.refusal = not_forwarded(why.split(" (")[0])
         if now - self._refusal_said >= NOTICE_INTERVAL:
             self._refusal_said = now
             who = f"client {client}" if client is not None else "a client"
             self.report(
-                Notice(
-                    f"{who} not relayed: {why} ({self.refused + 1:,} datagrams refused so far)", client, True
-                )
+                Notice(f"{who} not relayed: {why} ({self.refused:,} datagrams refused so far)", client, True)
             )
         return None
 
-    def _loop(self, client: Address) -> None:
+    def _loop(self, client: Address, count: int) -> None:
         """A datagram from one of the relay's own upstream sockets: the server is the relay
         itself (a loop through another address of this host), or its reply came back here.
         Forwarding it would open a session per datagram without end: refused, said once."""
-        self.looped += 1
+        self.looped += count
+        self.refusal = LOOPED
         if not self._looped_said:
             self._looped_said = True
             self.report(
@@ -291,9 +322,10 @@ class RelayTable:
                 else:
                     runs.append((sender, index, index + 1))
         for sender, start, end in runs:
-            session = sessions.get(sender) or self.open(sender, now)
+            session = sessions.get(sender) or self.open(sender, now, end - start)
             if session is None:
-                self.refused += end - start
+                marks = marks or [None] * len(senders)
+                marks[start:end] = [self.refusal] * (end - start)
                 continue
             session.last = now
             if fast:
@@ -302,7 +334,10 @@ class RelayTable:
                 if pending:
                     self._pending(None, errno.ECONNREFUSED, pending)
                 if failed:
-                    self._failed(OSError(code, os.strerror(code)), self.server, "to the server", failed)
+                    self._failed(OSError(code, os.strerror(code)), self.server, "to the server", len(failed))
+                    marks = marks or [None] * len(senders)
+                    for index in failed:
+                        marks[index] = SEND_FAILED
             else:
                 up = self.up
                 said = [up(session, payload) for payload in batch.payloads[start:end]]
@@ -324,7 +359,12 @@ class RelayTable:
                 self._pending(self.listen, errno.ECONNREFUSED, pending)
             if failed:
                 where = f"to client {session.client}"
-                self._failed(OSError(code, os.strerror(code)), session.client, where, failed)
+                self._failed(OSError(code, os.strerror(code)), session.client, where, len(failed))
+                self.flush_failures()
+                marks: list[Any] = [None] * len(batch)
+                for index in failed:
+                    marks[index] = SEND_FAILED
+                return marks
         else:
             down = self.down
             said = [down(session, payload) for payload in batch.payloads]
@@ -333,33 +373,37 @@ class RelayTable:
         self.flush_failures()
         return None
 
-    def send_up(self, session: Upstream, payload: bytes) -> None:
-        """Send one datagram to the server from the client's upstream socket."""
+    def send_up(self, session: Upstream, payload: bytes) -> NotForwarded | None:
+        """Send one datagram to the server from the client's upstream socket; its mark when
+        it could not be sent."""
         sock = session.sock
         for _ in range(RESENDS + 1):
             try:
                 sock.send(payload)
-                return
+                return None
             except OSError as error:
                 if error.errno not in PENDING_ERRORS:
                     self._failed(error, self.server, "to the server")
-                    return
+                    return SEND_FAILED
                 self._pending(None, error.errno or 0, 1)  # an earlier datagram's: again
         self._failed(OSError(errno.ECONNREFUSED, "refused"), self.server, "to the server")
+        return SEND_FAILED
 
-    def send_down(self, session: Upstream, payload: bytes) -> None:
-        """Send one datagram to the client from the listening socket (the port it wrote to)."""
+    def send_down(self, session: Upstream, payload: bytes) -> NotForwarded | None:
+        """Send one datagram to the client from the listening socket (the port it wrote to);
+        its mark when it could not be sent."""
         listen, sockaddr = self.listen, session.client_sockaddr
         for _ in range(RESENDS + 1):
             try:
                 listen.sendto(payload, sockaddr)
-                return
+                return None
             except OSError as error:
                 if error.errno not in PENDING_ERRORS:
                     self._failed(error, session.client, f"to client {session.client}")
-                    return
+                    return SEND_FAILED
                 self._pending(listen, error.errno or 0, 1)  # another client's error: again
         self._failed(OSError(errno.ECONNREFUSED, "refused"), session.client, f"to client {session.client}")
+        return SEND_FAILED
 
     def held(self, session: Upstream, count: int) -> None:
         """`count` more (or, negative, fewer) of `session`'s datagrams held by an impairer."""
