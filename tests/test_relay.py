@@ -279,6 +279,11 @@ def test_headless_records_say_the_way_and_the_client(
     assert all("peer" not in record for record in datagrams)
     notes = [record["text"] for record in records if record["dir"] == "note"]
     assert any(text.startswith(f"client {me}: new session, upstream port ") for text in notes)
+    # The session's note carries the time its first datagram came, so time never runs back.
+    from datetime import datetime
+
+    times = [datetime.fromisoformat(record["ts"]) for record in records]
+    assert times == sorted(times), [(r["dir"], r["ts"]) for r in records]
     logged = [
         line for line in log.read_text().splitlines() if '"dir": "up"' in line or '"dir": "down"' in line
     ]
@@ -687,3 +692,40 @@ def test_a_refusal_notice_counts_the_run_it_refuses(echo: EchoServer) -> None:
         "client 127.0.0.1:5100 not relayed: the relay is full (0 clients) (3 datagrams refused so far)"
     ]
     assert marks is not None and [mark.text() for mark in marks] == ["✗ not forwarded: the relay is full"] * 3
+
+
+def test_a_relay_that_cannot_start_leaves_no_socket_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No socket to the server can be made: open_relay says so, and every socket it made
+    (the listening one, the wake-up pair) is closed."""
+    import os
+
+    import udptui.net.relay_transport as relay_transport
+    from udptui.transport import TransportError
+
+    def no_table(*args: object, **options: object) -> None:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(relay_transport, "RelayTable", no_table)
+    before = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(TransportError, match="Too many open files"):
+        RelayTransport.open_relay(server=Address("127.0.0.1", 9), bind_host="127.0.0.1")
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_sessions_leave_descriptors_for_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a low open-files limit the table holds fewer clients, keeping 64 descriptors
+    (and the relay's own sockets) free for --log, --pcap and /send's files."""
+    import resource
+
+    from udptui.net.relay_transport import FD_RESERVE, session_room
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (512, hard))
+    try:
+        assert session_room() == 512 - FD_RESERVE - 16
+        with udp_socket("127.0.0.1") as sock:
+            transport = RelayTransport(sock, server=Address("127.0.0.1", 9))
+            assert transport.table.max_clients == 512 - FD_RESERVE - 16
+            transport.close()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from udptui.address import Address
@@ -101,6 +101,8 @@ class Notice:
     message: str
     address: Address | None = None
     warning: bool = False
+    at_ns: int = field(default_factory=time.time_ns)
+    """When it happened (the log's note carries this time, not the moment the UI took it)."""
 
 
 Inbound: TypeAlias = RecvBatch | Fault | Notice

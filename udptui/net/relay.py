@@ -50,8 +50,10 @@ DEFAULT_SESSION_TIMEOUT = 60.0
 MAX_CLIENTS = 4096
 """Sessions the table holds at most: one upstream socket (a file descriptor, and up to
 UPSTREAM_RCVBUF of kernel memory while replies wait) and about 1 KiB of Python each."""
-UPSTREAM_RCVBUF = 4 * 1024 * 1024
-"""Receive buffer asked for each upstream socket (the kernel uses it only while replies wait)."""
+UPSTREAM_RCVBUF = 1024 * 1024
+"""Receive buffer asked for each upstream socket (the kernel uses it only while replies wait,
+and the receive thread drains them as they come): at most 4,096 times 1 MiB = 4 GiB in theory,
+if every server reply waited unread at once; in practice what is queued at a moment."""
 SNDBUF = 4 * 1024 * 1024
 """Send buffer for the sockets that forward: a burst waits there instead of being dropped."""
 NOTICE_INTERVAL = 1.0
@@ -211,30 +213,40 @@ class RelayTable:
             raise
         return session
 
-    def open(self, sender: Any, now: float, count: int = 1) -> Upstream | None:
+    def open(self, sender: Any, now: float, count: int = 1, at_ns: int = 0) -> Upstream | None:
         """A new session for `sender` (a sockaddr from the listening socket), or None when the
         table is full or no socket can be made (its `count` datagrams counted, and said at most
-        once a second; `refusal` is then their mark)."""
+        once a second; `refusal` is then their mark). `at_ns`: when the first datagram arrived
+        (the time of the notes; now when 0)."""
+        at_ns = at_ns or time.time_ns()
         try:
             client = address_of(sender)
         except Exception:  # not an address we know: it cannot be answered either
-            return self._refuse(None, "an unknown kind of address", now, count)
+            return self._refuse(None, "an unknown kind of address", now, count, at_ns)
         if client in self._locals:
-            self._loop(client, count)
+            self._loop(client, count, at_ns)
             return None
         if len(self.sessions) >= self.max_clients:
-            return self._refuse(client, f"the relay is full ({self.max_clients:,} clients)", now, count)
+            return self._refuse(
+                client, f"the relay is full ({self.max_clients:,} clients)", now, count, at_ns
+            )
         try:
             session = self._upstream(client, client.sockaddr_for(self.listen_family), now)
         except OSError as error:
-            return self._refuse(client, f"no upstream socket: {error.strerror or error}", now, count)
+            return self._refuse(client, f"no upstream socket: {error.strerror or error}", now, count, at_ns)
         session.name = sender if type(sender) is bytes else None
         self.sessions[sender] = session
         self.opened += 1
-        self.report(Notice(f"client {client}: new session, upstream port {session.port} → server", client))
+        self.report(
+            Notice(
+                f"client {client}: new session, upstream port {session.port} → server", client, at_ns=at_ns
+            )
+        )
         return session
 
-    def _refuse(self, client: Address | None, why: str, now: float, count: int) -> Upstream | None:
+    def _refuse(
+        self, client: Address | None, why: str, now: float, count: int, at_ns: int
+    ) -> Upstream | None:
         """Count `count` datagrams refused and say (at most once a second) why a client is not
         relayed. No session: None."""
         self.refused += count
@@ -243,11 +255,16 @@ class RelayTable:
             self._refusal_said = now
             who = f"client {client}" if client is not None else "a client"
             self.report(
-                Notice(f"{who} not relayed: {why} ({self.refused:,} datagrams refused so far)", client, True)
+                Notice(
+                    f"{who} not relayed: {why} ({self.refused:,} datagrams refused so far)",
+                    client,
+                    True,
+                    at_ns,
+                )
             )
         return None
 
-    def _loop(self, client: Address, count: int) -> None:
+    def _loop(self, client: Address, count: int, at_ns: int) -> None:
         """A datagram from one of the relay's own upstream sockets: the server is the relay
         itself (a loop through another address of this host), or its reply came back here.
         Forwarding it would open a session per datagram without end: refused, said once."""
@@ -261,6 +278,7 @@ class RelayTable:
                     "(is the server this relay?); such datagrams are refused",
                     client,
                     True,
+                    at_ns,
                 )
             )
 
@@ -322,7 +340,7 @@ class RelayTable:
                 else:
                     runs.append((sender, index, index + 1))
         for sender, start, end in runs:
-            session = sessions.get(sender) or self.open(sender, now, end - start)
+            session = sessions.get(sender) or self.open(sender, now, end - start, batch.arrival_ns(start))
             if session is None:
                 marks = marks or [None] * len(senders)
                 marks[start:end] = [self.refusal] * (end - start)

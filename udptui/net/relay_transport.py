@@ -59,14 +59,19 @@ class RelayTransport(UdpTransport):
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
         self.server = server
-        self.table = RelayTable(
-            sock,
-            server,
-            self._inbox.append,
-            timeout=session_timeout,
-            max_clients=max_clients,
-            upstream_port=upstream_port or (lambda: 0),
-        )
+        try:
+            self.table = RelayTable(
+                sock,
+                server,
+                self._inbox.append,
+                timeout=session_timeout,
+                max_clients=min(max_clients, session_room()),
+                upstream_port=upstream_port or (lambda: 0),
+            )
+        except BaseException:  # no table: the wake-up pair goes (the caller closes `sock`)
+            self._wake_reader.close()
+            self._wake_writer.close()
+            raise
         self.table.selector.register(sock, selectors.EVENT_READ, _LISTEN)
         self.table.selector.register(self._wake_reader, selectors.EVENT_READ, _WAKE)
         self._upstream_reader: MmsgReader | None = None
@@ -216,6 +221,22 @@ class RelayTransport(UdpTransport):
             return
         super().close()  # waits for the receive thread to end
         self.table.close()
+
+
+FD_RESERVE = 64
+"""Descriptors kept free of sessions: --log, --pcap, /send's files, the terminal, and the like."""
+
+
+def session_room() -> int:
+    """How many sessions the open-files limit leaves room for, FD_RESERVE kept free."""
+    try:
+        import resource  # not on Windows
+    except ImportError:
+        return MAX_CLIENTS
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CLIENTS
+    return max(0, soft - FD_RESERVE - 16)  # 16: the listening, own and wake-up sockets, stdio
 
 
 def allow_descriptors(wanted: int) -> None:
