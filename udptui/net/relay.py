@@ -50,10 +50,12 @@ DEFAULT_SESSION_TIMEOUT = 60.0
 MAX_CLIENTS = 4096
 """Sessions the table holds at most: one upstream socket (a file descriptor, and up to
 UPSTREAM_RCVBUF of kernel memory while replies wait) and about 1 KiB of Python each."""
-UPSTREAM_RCVBUF = 1024 * 1024
+UPSTREAM_RCVBUF = 4 * 1024 * 1024
 """Receive buffer asked for each upstream socket (the kernel uses it only while replies wait,
-and the receive thread drains them as they come): at most 4,096 times 1 MiB = 4 GiB in theory,
-if every server reply waited unread at once; in practice what is queued at a moment."""
+and the receive thread drains them as they come): at most 4,096 times 4 MiB = 16 GiB in
+theory, if every session's replies waited unread at once; in practice what is queued at a
+moment. 1 MiB was tried: a server answering a full-speed flood overflowed it (`bench/relay.py`
+lost a third of the replies at full speed, and some at 20,000/s with the screen on)."""
 SNDBUF = 4 * 1024 * 1024
 """Send buffer for the sockets that forward: a burst waits there instead of being dropped."""
 NOTICE_INTERVAL = 1.0
