@@ -14,6 +14,9 @@ import sys
 
 
 def main(argv: list[str]) -> None:
+    if "-h" in argv or "--help" in argv:
+        print(__doc__)
+        return
     reply: str | None = None
     if "--reply" in argv:
         at = argv.index("--reply")

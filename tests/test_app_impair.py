@@ -128,3 +128,27 @@ async def test_impair_alone_lists_the_settings_and_counts(
         await type_line(pilot, app, "/impair delay -5ms")
         assert app.query_one(Composer).value == "/impair delay -5ms"
         assert "bad delay '-5ms': a time cannot be negative" in entries(app, Direction.NOTE)[-1].note
+
+
+async def test_the_inspector_calls_a_dropped_send_dropped(
+    open_transport: OpenTransport, peer: socket.socket
+) -> None:
+    """F6 on a send `--loss` dropped says so, and the next send to that peer counts its gap
+    from the last one that went, not from the one that never did."""
+    app = build(open_transport, peer, impair=ImpairSettings(loss=1.0, seed=1))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await type_line(pilot, app, "first")
+        await type_line(pilot, app, "/impair loss off")
+        await type_line(pilot, app, "second")
+        await pilot.press("f6")
+        for _ in range(3):  # up from `second`, past the note `/impair` wrote, to `first`
+            if "Dropped datagram #" in screen_text(app):
+                break
+            await pilot.press("up")
+            await pilot.pause()
+        await wait_for(pilot, lambda: "Dropped datagram #" in screen_text(app), screen_text(app))
+        text = screen_text(app)
+        assert "dropped before the wire" in text and "Sent datagram" not in text, text
+        await pilot.press("end")
+        await wait_for(pilot, lambda: "Sent datagram #" in screen_text(app), "the sent one")
+        assert "none earlier in the scrollback" in screen_text(app)

@@ -184,3 +184,17 @@ def test_writes_to_a_dead_terminal_are_dropped_not_raised() -> None:
     finally:
         with contextlib.suppress(OSError):  # its buffer still holds what could not be written
             stream.close()
+
+
+def test_datagrams_still_held_at_quit_are_said_on_the_terminal(tmux: Tmux, peer: socket.socket) -> None:
+    """`--delay 5s` and Ctrl+Q at once: the screen closes, and the shell's terminal says what
+    never went, as the transcript does."""
+    me = f"127.0.0.1:{peer.getsockname()[1]}"
+    command = udptui_command("--peer", me, "--delay", "5s")
+    tmux.start("app", f"{command}; echo EXIT=$?; sleep 30")
+    tmux.wait_for("app", f"peer {me}")
+    tmux.type("app", "held")
+    tmux.wait_for("app", "held  [delayed 5000.0 ms]")
+    tmux.tmux("send-keys", "-t", "=app:", "C-q")
+    screen = tmux.wait_for("app", "EXIT=0")
+    assert "udptui: 1 datagram held back by impairments never went: udptui stopped first" in screen

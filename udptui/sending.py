@@ -132,6 +132,8 @@ class Sending:
         self.responder = Responder(rules)
         self._hook_responder()
         self.repeat: Repeat | None = None
+        self.closing_note: str | None = None
+        """Set at close when impairments still held datagrams: said on stderr once the screen is gone."""
         self._impaired_sends: ImpairedSends | None = None
         """The running repeat's sends, when they go through impairments."""
         self._repeat_entry: Entry | None = None
@@ -373,4 +375,5 @@ class Sending:
         held = self.impairing.close()
         if held:
             them = "1 datagram" if held == 1 else f"{held:,} datagrams"
-            self.session.note(f"{them} held back by impairments never went: udptui stopped first")
+            self.closing_note = f"{them} held back by impairments never went: udptui stopped first"
+            self.session.note(self.closing_note)

@@ -151,4 +151,6 @@ def run_in_terminal(app: UdpTuiApp) -> int:
         if ending.reason:
             session.note(ending.reason, Level.WARNING)
         session.close_writers()  # --log and --pcap
+        if app.sending.closing_note:  # the screen that showed it is gone: say it where it stays
+            print(f"udptui: {app.sending.closing_note}", file=sys.stderr)
     return ending.status or app.return_code or 0

@@ -269,7 +269,10 @@ def entry_fields(
             fields.append(("sent to", f"{special} ({kind})"))
             if entry.interface:  # which link the group's (or broadcast's) datagrams come in on
                 fields.append(("interface", f"{interface_name(entry.interface)} (index {entry.interface})"))
-        fields.append(("size", f"{entry.wire_length} B on the wire, {len(entry.payload)} B kept"))
+        if entry.direction is Direction.SENT and entry.impairment is not None and entry.impairment.lost:
+            fields.append(("size", f"{entry.wire_length} B, dropped before the wire"))
+        else:
+            fields.append(("size", f"{entry.wire_length} B on the wire, {len(entry.payload)} B kept"))
         if entry.truncation_text:
             fields.append(("truncated", entry.truncation_text))
         kind = "binary" if looks_binary(entry.payload, not entry.decoded.binary) else "text"

@@ -41,13 +41,14 @@ class _Broadcasts:
     def current(self) -> frozenset[bytes]:
         if self.raw is None:
             self._read()
-        elif time.monotonic() - self.read_at >= REFRESH_SECONDS:
+        known = self.raw
+        assert known is not None
+        if time.monotonic() - self.read_at >= REFRESH_SECONDS:
             with self._lock:
                 start, self._reading = not self._reading, True
             if start:
                 threading.Thread(target=self._read, name="udptui-broadcasts", daemon=True).start()
-        assert self.raw is not None
-        return self.raw
+        return known  # the list as it was: the thread's answer is for the next caller
 
     def _read(self) -> None:
         self.read_at = time.monotonic()

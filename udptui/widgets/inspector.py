@@ -206,6 +206,8 @@ class Inspector(ScrollView, can_focus=True):
         if entry.direction is Direction.NOTE:
             return self._line([(f"Note #{entry.seq + 1}", "title")])
         way = "Received" if entry.direction is Direction.RECEIVED else "Sent"
+        if entry.impairment is not None and entry.impairment.lost:  # an impairment dropped it
+            way = "Dropped"
         return self._line([(f"{way} datagram #{entry.seq + 1}, {len(entry.payload)} B", "title")])
 
     def _field(self, label: str, value: str) -> Strip:

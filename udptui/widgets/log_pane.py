@@ -176,6 +176,8 @@ class LogPane(Container):
         for position in range(start, stop, -1):
             other = store[position]
             if other.peer == entry.peer and other.direction is entry.direction:
+                if other.impairment is not None and other.impairment.lost:
+                    continue  # never went (or never came): no datagram to count from
                 return other, True
         return None, stop == -1
 

@@ -72,18 +72,13 @@ class StatusBar(Widget):
             drops += ["  ", (f"{stats.rate:,.0f}/s", "bold")]
         if stats.faults:
             drops += ["  ", ("faults ", "dim"), (f"{stats.faults:,}", "bold yellow")]
-        extra: Parts = []
-        if stats.muted is not None:
-            extra += ["  ", ("muted ", "dim"), f"{stats.muted:,}"]
-        for label, value in stats.sending:
-            extra += ["  ", (label, "dim"), (value, "bold")]
-        if stats.let_go:
-            extra += ["  ", ("scrollback let go ", "dim"), f"{stats.let_go:,}"]
+        extra, compact = self._extra(stats, compact=False), self._extra(stats, compact=True)
         gap: Parts = ["  "]
         layouts = [
             (traffic, gap, volume, gap, drops, extra, gap, rcvbuf),
             (traffic, gap, volume, gap, drops, extra),
             (traffic, gap, drops, extra),
+            (traffic, gap, drops, compact),
         ]
         width = self.size.width or 10_000
         for groups in layouts:
@@ -91,3 +86,24 @@ class StatusBar(Widget):
             if content.cell_length <= width:
                 break
         return content
+
+    @staticmethod
+    def _extra(stats: Stats, *, compact: bool) -> list[str | tuple[str, str]]:
+        """Mutes, the sending state and the scrollback's losses. `compact` drops a value
+        that a continuation (a pair with no label) follows, so `impair→ lost 2` keeps its
+        counts on a narrow bar and gives up the settings (`loss 30%, delay 80ms`) first."""
+        extra: list[str | tuple[str, str]] = []
+        if stats.muted is not None:
+            extra += ["  ", ("muted ", "dim"), f"{stats.muted:,}"]
+        pairs = stats.sending
+        joined = False  # the previous label gave up its value: this continuation follows it
+        for index, (label, value) in enumerate(pairs):
+            continued = index + 1 < len(pairs) and not pairs[index + 1][0]
+            if compact and continued:
+                extra += ["  ", (label, "dim")]
+            else:
+                extra += ["" if joined else "  ", (label, "dim"), (value, "bold")]
+            joined = compact and continued
+        if stats.let_go:
+            extra += ["  ", ("scrollback let go ", "dim"), f"{stats.let_go:,}"]
+        return extra
