@@ -2,7 +2,8 @@
 its own upstream socket and its own replies, idle sessions close and reopen, the table is
 bounded, both directions reach the records marked, and typing goes to the server or a client.
 
-Each test waits for what it expects with a deadline; none measures time.
+Each test waits for what it expects with a deadline; only the delay test measures time, to
+the issue's stated tolerance (±15 ms), at the server socket's kernel timestamps.
 """
 
 from __future__ import annotations
