@@ -18,7 +18,7 @@ completed (datagrams back at the client / time from the first send to the last o
 Each figure is the median of `--repeat` runs (3). The machine may be shared: compare the
 columns of one run, not figures across machines.
 
-    python bench/relay.py            # about six minutes
+    python bench/relay.py            # about two and a half minutes
     python bench/relay.py --quick    # one run of each, fewer datagrams
 """
 
