@@ -5,6 +5,10 @@ counts what comes back; the relay forwards each to an echo server (`relay_peer e
 recvmmsg/sendmmsg), which sends it back through the relay. Relays compared:
 
 - socat: `socat UDP-LISTEN:A,fork,reuseaddr UDP:127.0.0.1:B`
+- socat with a large receive buffer: the same with `rcvbuf=67108864` on UDP-LISTEN, since
+  at full speed the buffer sizes decide as much as the forwarding (socat asks with
+  SO_RCVBUF, so it gets at most `net.core.rmem_max`, printed at the start; udptui, run as
+  root, asks with SO_RCVBUFFORCE and gets its 64 MiB)
 - udptui headless: `udptui --listen A --forward 127.0.0.1:B --jsonl > /dev/null`
 - udptui with its screen, in a private tmux server (120x40)
 
@@ -14,7 +18,7 @@ completed (datagrams back at the client / time from the first send to the last o
 Each figure is the median of `--repeat` runs (3). The machine may be shared: compare the
 columns of one run, not figures across machines.
 
-    python bench/relay.py            # about two minutes
+    python bench/relay.py            # about two and a half minutes
     python bench/relay.py --quick    # one run of each, fewer datagrams
 """
 
@@ -128,8 +132,13 @@ def relay(kind: str, listen: int, server: int) -> Iterator[None]:
         finally:
             tmux(name, "kill-server")
         return
-    if kind == "socat":
-        command = ["socat", f"UDP-LISTEN:{listen},bind={HOST},fork,reuseaddr", f"UDP:{HOST}:{server}"]
+    if kind.startswith("socat"):
+        options = ",rcvbuf=67108864" if kind == "socat-64M" else ""
+        command = [
+            "socat",
+            f"UDP-LISTEN:{listen},bind={HOST},fork,reuseaddr{options}",
+            f"UDP:{HOST}:{server}",
+        ]
         stdout = None
     else:
         command = [*udptui, "--jsonl"]
@@ -176,9 +185,14 @@ def main() -> None:
     paced, full = (20_000, 50_000) if args.quick else (args.paced, args.full)
     if shutil.which("socat") is None:
         sys.exit("relay bench: needs socat")
-    kinds = ["socat", "headless"] + ([] if args.no_tmux or shutil.which("tmux") is None else ["tmux"])
+    kinds = ["socat", "socat-64M", "headless"] + (
+        [] if args.no_tmux or shutil.which("tmux") is None else ["tmux"]
+    )
     load = os.getloadavg()[0]
+    rmem_max = Path("/proc/sys/net/core/rmem_max").read_text().strip()
     print(f"cpus {os.cpu_count()}, load {load:.2f}; {repeat} run(s) each, {SIZE}-byte datagrams")
+    print(f"net.core.rmem_max {int(rmem_max):,} (what socat-64M's rcvbuf gets at most)")
+    started = time.monotonic()
     results: dict[tuple[str, str], list[Run]] = {}
     with tempfile.TemporaryDirectory() as directory:
         peer = compile_peer(Path(directory))
@@ -204,6 +218,7 @@ def main() -> None:
             ratio = rate / socat_rate if socat_rate else 0
             figures = f"{sent:>9,.0f} {back:>9,.0f} {lost:>8,.0f} {rate:>14,.0f} {ratio:>8.2f}x"
             print(f"{mode:7} {kind:9} {figures}")
+    print(f"\n{time.monotonic() - started:.0f} s in all; load {os.getloadavg()[0]:.2f} at the end")
 
 
 if __name__ == "__main__":

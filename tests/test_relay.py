@@ -2,7 +2,8 @@
 its own upstream socket and its own replies, idle sessions close and reopen, the table is
 bounded, both directions reach the records marked, and typing goes to the server or a client.
 
-Each test waits for what it expects with a deadline; none measures time.
+Each test waits for what it expects with a deadline; only the delay test measures time, to
+the issue's stated tolerance (±15 ms), at the server socket's kernel timestamps.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from udptui.address import Address
 from udptui.batch import RecvBatch
 from udptui.config import Config
 from udptui.net.relay_transport import RelayTransport
-from udptui.receiving import Notice
+from udptui.receiving import Fault, Notice
 from udptui.session import ChatSession
 from udptui.startup import new_session
 from udptui.transport import Inbound
@@ -166,7 +167,9 @@ def test_both_directions_are_stored_with_their_way_and_client(echo: EchoServer, 
 
 
 def test_an_idle_client_gets_a_fresh_upstream_socket(echo: EchoServer) -> None:
-    relay = Relay(echo.address, session_timeout=0.3)
+    """A timeout of 1 s: long enough that a loaded machine never stalls the relay between
+    `one` and `two` past it (the same session), short enough to wait for the idle close."""
+    relay = Relay(echo.address, session_timeout=1.0)
     try:
         with client() as alice:
             me = alice.getsockname()[1]
@@ -175,7 +178,7 @@ def test_an_idle_client_gets_a_fresh_upstream_socket(echo: EchoServer) -> None:
             alice.sendto(b"two", relay.address)  # within the timeout: the same session
             assert alice.recvfrom(100)[0] == b"echo:two"
             assert len(set(echo.sources)) == 1
-            wait_until(lambda: any("idle for 0.3 s" in text for text in relay.notices()), "the idle notice")
+            wait_until(lambda: any("idle for 1 s" in text for text in relay.notices()), "the idle notice")
             assert not relay.transport.table.sessions
             alice.sendto(b"three", relay.address)
             assert alice.recvfrom(100)[0] == b"echo:three"
@@ -184,7 +187,7 @@ def test_an_idle_client_gets_a_fresh_upstream_socket(echo: EchoServer) -> None:
         notices = relay.notices()
         assert sum("new session" in text for text in notices) == 2
         closed = [text for text in notices if "closed" in text]
-        assert closed[:1] == [f"client 127.0.0.1:{me}: idle for 0.3 s, upstream port {first[1]} closed"]
+        assert closed[:1] == [f"client 127.0.0.1:{me}: idle for 1 s, upstream port {first[1]} closed"]
     finally:
         relay.close()
 
@@ -204,11 +207,30 @@ def test_the_table_is_bounded_and_a_refused_client_is_counted(echo: EchoServer) 
             with pytest.raises(TimeoutError):
                 bob.recvfrom(100)
             refusals = [text for text in relay.notices() if "not relayed" in text]
-            assert refusals == [
-                f"client 127.0.0.1:{bob_port} not relayed: the relay is full (1 clients) "
-                "(1 datagrams refused so far)"
-            ]  # said once (at most once a second), counted on
+            assert len(refusals) == 1  # said once (at most once a second), counted on
+            assert refusals[0].startswith(
+                f"client 127.0.0.1:{bob_port} not relayed: the relay is full (1 clients) ("
+            )
             assert echo.payloads == [b"first"]
+            bob_address = Address("127.0.0.1", bob_port)
+            wait_until(
+                lambda: (
+                    (
+                        relay.take(),
+                        len([e for e in relay.session.store if e.peer == bob_address and e.relay]),
+                    )[1]
+                    == 3
+                ),
+                "bob's datagrams in the log",
+            )
+            marks = [e.impairment for e in relay.session.store if e.peer == bob_address and e.relay]
+            assert [mark.text() if mark else None for mark in marks] == [
+                "✗ not forwarded: the relay is full"
+            ] * 3
+            from udptui.transcript import entry_record
+
+            bob_entry = next(e for e in relay.session.store if e.peer == bob_address and e.relay)
+            assert entry_record(bob_entry)["not_forwarded"] == "the relay is full"
     finally:
         relay.close()
 
@@ -261,6 +283,11 @@ def test_headless_records_say_the_way_and_the_client(
     assert all("peer" not in record for record in datagrams)
     notes = [record["text"] for record in records if record["dir"] == "note"]
     assert any(text.startswith(f"client {me}: new session, upstream port ") for text in notes)
+    # The session's note carries the time its first datagram came, so time never runs back.
+    from datetime import datetime
+
+    times = [datetime.fromisoformat(record["ts"]) for record in records]
+    assert times == sorted(times), [(r["dir"], r["ts"]) for r in records]
     logged = [
         line for line in log.read_text().splitlines() if '"dir": "up"' in line or '"dir": "down"' in line
     ]
@@ -455,29 +482,278 @@ def test_impair_up_and_down_are_for_relay_mode_and_out_and_in_are_not(
     assert relay.record()["text"].startswith("impairments: loss 10% on what the server sends back (seed ")
 
 
-def test_delay_on_the_way_up_holds_each_datagram_its_time(echo: EchoServer, headless: list[Headless]) -> None:
+def test_delay_on_the_way_up_holds_each_datagram_its_time(headless: list[Headless]) -> None:
     """`--impair up --delay 100ms`: the server gets each datagram 100 ms (±15, the issue's
-    tolerance; the median of five) after the client sent it, and the replies come straight back."""
+    tolerance) after the client sent it.
+
+    Measured where the delay ends, not by a round trip: the server socket's kernel arrival
+    time (SO_TIMESTAMPNS) less the client's clock just before its send, both the system
+    clock. No echo thread and no reply path is timed, and the server is read after all ten
+    have arrived (the kernel stamped each on arrival), so only the relay's own lateness
+    (its scheduler waking on a loaded machine) is in the figure. The median of ten: one
+    late wake-up of a busy CI machine does not decide it. The delay can never come early."""
     import statistics
+    import struct
     import time
 
+    from udptui.batch import SO_TIMESTAMPNS
+
+    server = udp_socket("127.0.0.1")
+    server.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    server.settimeout(WAIT_SECONDS)
+    server_address = Address("127.0.0.1", server.getsockname()[1])
+    app = start(
+        headless,
+        "--listen", "0", "--bind", "127.0.0.1", "--forward", str(server_address), "--jsonl",
+        "--impair", "up", "--delay", "100ms", "--seed", "4",
+    )  # fmt: skip
+    sent: dict[bytes, int] = {}
+    with client() as alice, server:
+        for number in range(10):
+            payload = b"t%d" % number
+            sent[payload] = time.time_ns()
+            alice.sendto(payload, ("127.0.0.1", app.port))
+            time.sleep(0.02)
+        delays = []
+        for _ in range(10):
+            payload, ancillary, _, _ = server.recvmsg(100, 256)
+            (seconds, nanoseconds) = next(
+                struct.unpack("=qq", data[:16]) for level, kind, data in ancillary if kind == SO_TIMESTAMPNS
+            )
+            delays.append((seconds * 1_000_000_000 + nanoseconds - sent[payload]) / 1e6)
+    assert min(delays) >= 100, delays
+    assert 100 <= statistics.median(delays) <= 115, delays
+    app.process.send_signal(signal.SIGTERM)
+    _, records, _ = app.finish()
+    assert [r.get("impaired") for r in records if r["dir"] == "up"] == ["delayed"] * 10
+
+
+# -- failures: a dead client, a session closing with datagrams held ---------------------------
+
+
+@pytest.mark.parametrize("recvmmsg", ["1", "0"], ids=["sendmmsg", "sendto"])
+def test_a_dead_client_costs_a_live_one_nothing_and_is_the_one_named(
+    recvmmsg: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clients A and B; A closes; the server answers both 50 times. Each answer to A leaves
+    an ICMP error pending on the listening socket, which the next send (to B) meets: B's
+    answer is sent again and arrives, and the fault names A (from the error queue)."""
+    monkeypatch.setenv("UDPTUI_RECVMMSG", recvmmsg)
+    server = udp_socket("127.0.0.1")
+    server.settimeout(WAIT_SECONDS)
+    relay = Relay(Address("127.0.0.1", server.getsockname()[1]))
+    alice, bob = client(), client()
+    try:
+        a_port, b_port = alice.getsockname()[1], bob.getsockname()[1]
+        alice.sendto(b"a", relay.address)
+        bob.sendto(b"b", relay.address)
+        upstream = dict(server.recvfrom(100) for _ in range(2))
+        alice.close()
+        for number in range(50):
+            server.sendto(b"to a %d" % number, upstream[b"a"])
+            server.sendto(b"to b %d" % number, upstream[b"b"])
+        got = [bob.recvfrom(100)[0] for _ in range(50)]
+        assert got == [b"to b %d" % number for number in range(50)]
+        wait_until(
+            lambda: (
+                (
+                    relay.take(),
+                    sum(
+                        item.count
+                        for item in relay.taken
+                        if isinstance(item, Fault) and item.address == Address("127.0.0.1", a_port)
+                    ),
+                )[1]
+                >= 49
+            ),
+            "A's port-unreachable faults",
+        )
+        faults = [item for item in relay.taken if isinstance(item, Fault)]
+        assert all(fault.address == Address("127.0.0.1", a_port) for fault in faults), faults
+        assert not any(str(b_port) in fault.text for fault in faults)
+    finally:
+        bob.close()
+        relay.close()
+        server.close()
+
+
+def test_a_session_with_a_datagram_held_stays_open_until_its_release(
+    echo: EchoServer, headless: list[Headless]
+) -> None:
+    """`--delay 800ms` past a `--session-timeout 0.2`: the held datagram still reaches the
+    server from its session's socket, and its answer the client; the session closes after."""
     app = start(
         headless,
         "--listen", "0", "--bind", "127.0.0.1", "--forward", str(echo.address), "--jsonl",
-        "--impair", "up", "--delay", "100ms", "--seed", "4",
+        "--impair", "up", "--delay", "800ms", "--session-timeout", "0.2",
     )  # fmt: skip
-    trips = []
     with client() as alice:
-        for number in range(5):
-            sent = time.monotonic()
-            alice.sendto(b"t%d" % number, ("127.0.0.1", app.port))
-            assert alice.recvfrom(100)[0] == b"echo:t%d" % number
-            trips.append((time.monotonic() - sent) * 1000)
-    assert 100 <= statistics.median(trips) <= 115, trips
+        alice.sendto(b"late", ("127.0.0.1", app.port))
+        assert alice.recvfrom(100)[0] == b"echo:late"
+    assert echo.payloads == [b"late"]
+    records = [app.record()]
+    while "idle for 0.2 s" not in records[-1].get("text", ""):
+        records.append(app.record())
     app.process.send_signal(signal.SIGTERM)
+    records += app.finish()[1]
+    assert [r.get("impaired") for r in records if r["dir"] == "up"] == ["delayed"]
+    assert not any("not forwarded" in r.get("text", "") for r in records)
+
+
+def test_failures_said_from_two_threads_are_each_counted_once(echo: EchoServer) -> None:
+    """An impairer's release (the scheduler's thread) records failed sends while the receive
+    thread says them: none is lost, none said twice, and saying them never raises."""
+    from udptui.net.relay import RelayTable
+
+    said: list[Inbound] = []
+    listen = udp_socket("127.0.0.1")
+    table = RelayTable(listen, echo.address, said.append)
+    errors: list[BaseException] = []
+
+    def record() -> None:
+        try:
+            for number in range(20_000):
+                table._failed(OSError(1, "x"), Address("127.0.0.1", 1 + number % 7), "to the server")
+        except BaseException as error:
+            errors.append(error)
+
+    def say() -> None:
+        try:
+            while thread.is_alive():
+                table.flush_failures()
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=record)
+    sayer = threading.Thread(target=say)
+    thread.start()
+    sayer.start()
+    thread.join()
+    sayer.join()
+    table.flush_failures()
+    table.close()
+    listen.close()
+    assert not errors
+    assert sum(item.count for item in said if isinstance(item, Fault)) == 20_000
+
+
+def test_a_relay_forwarding_to_itself_refuses_its_own_datagrams() -> None:
+    """The server is the relay's own listening socket (a loop the flags cannot see, as through
+    a NAT): the first datagram opens one session; what comes back from its upstream socket is
+    refused and counted, with one notice, instead of a new session per datagram."""
+    import time
+
+    from udptui.transport import bind_socket
+
+    sock = bind_socket("127.0.0.1", 0, 0)
+    transport = RelayTransport(sock, server=Address("127.0.0.1", sock.getsockname()[1]))
+    thread = threading.Thread(target=transport.run_receiver, daemon=True)
+    thread.start()
+    try:
+        with client() as alice:
+            alice.sendto(b"round and round", sock.getsockname())
+            wait_until(lambda: transport.table.looped >= 1, "the looped datagram refused")
+            time.sleep(0.3)  # a loop would open thousands of sessions in this time
+        table = transport.table
+        assert (table.opened, table.looped, len(table.sessions)) == (1, 1, 1)
+        notices = [item.message for item in transport.take_all() if isinstance(item, Notice)]
+        assert sum("relay's own upstream socket" in text for text in notices) == 1
+    finally:
+        transport.close()
+        thread.join(WAIT_SECONDS)
+
+
+def test_forward_to_the_listening_port_itself_exits_2() -> None:
+    """Refused before any socket is made: the port is never bound."""
+    for flags in (
+        ["--listen", "49350", "--bind", "127.0.0.1", "--forward", "127.0.0.1:49350"],
+        ["--listen", "49350", "--forward", "127.0.0.1:49350"],
+        ["--listen", "49350", "--forward", "localhost:49350"],
+    ):
+        done = subprocess.run([*UDPTUI, *flags], capture_output=True, text=True, timeout=WAIT_SECONDS)
+        assert done.returncode == 2, flags
+        said = f"--forward {flags[-1]} is the relay's own listening port: it would relay to itself"
+        assert done.stderr == f"udptui: error: {said}\n"
+
+
+@pytest.mark.parametrize("recvmmsg", ["1", "0"], ids=["recvmmsg", "recvmsg"])
+def test_a_relay_forwards_every_datagram_whole_and_refuses_bufsize(
+    recvmmsg: str, echo: EchoServer, headless: list[Headless], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UDPTUI_RECVMMSG", recvmmsg)
+    done = subprocess.run(
+        [*UDPTUI, "--listen", "0", "--forward", str(echo.address), "--bufsize", "4"],
+        capture_output=True, text=True, timeout=WAIT_SECONDS,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (
+        2,
+        "udptui: error: --bufsize does not work with --forward: a relay forwards every datagram whole\n",
+    )
+    app = start(
+        headless,
+        "--listen", "0", "--bind", "127.0.0.1", "--forward", str(echo.address), "--jsonl", "--count", "2",
+    )  # fmt: skip
+    big = b"x" * 60_000
+    with client() as alice:
+        alice.sendto(big, ("127.0.0.1", app.port))
+        assert alice.recvfrom(65535)[0] == b"echo:" + big
     _, records, _ = app.finish()
-    assert [r.get("impaired") for r in records if r["dir"] == "up"] == ["delayed"] * 5
-    assert not any("impaired" in r for r in records if r["dir"] == "down")
+    assert echo.payloads == [big]
+    datagrams = [(r["dir"], r["len"], "truncated" in r) for r in records if r["dir"] != "note"]
+    assert datagrams == [("up", 60_000, False), ("down", 60_005, False)]
+
+
+def test_a_refusal_notice_counts_the_run_it_refuses(echo: EchoServer) -> None:
+    """Three datagrams of a refused client in one batch: the notice says 3, not 1."""
+    from udptui.net.relay import RelayTable
+
+    said: list[Inbound] = []
+    with udp_socket("127.0.0.1") as listen:
+        table = RelayTable(listen, echo.address, said.append, max_clients=0)
+        batch = RecvBatch.of([(b"x", ("127.0.0.1", 5100), 1, 0)] * 3)
+        marks = table.forward_up(batch)
+        table.close()
+    assert [item.message for item in said if isinstance(item, Notice)] == [
+        "client 127.0.0.1:5100 not relayed: the relay is full (0 clients) (3 datagrams refused so far)"
+    ]
+    assert marks is not None and [mark.text() for mark in marks] == ["✗ not forwarded: the relay is full"] * 3
+
+
+def test_a_relay_that_cannot_start_leaves_no_socket_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No socket to the server can be made: open_relay says so, and every socket it made
+    (the listening one, the wake-up pair) is closed."""
+    import os
+
+    import udptui.net.relay_transport as relay_transport
+    from udptui.transport import TransportError
+
+    def no_table(*args: object, **options: object) -> None:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(relay_transport, "RelayTable", no_table)
+    before = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(TransportError, match="Too many open files"):
+        RelayTransport.open_relay(server=Address("127.0.0.1", 9), bind_host="127.0.0.1")
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_sessions_leave_descriptors_for_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a low open-files limit the table holds fewer clients, keeping 64 descriptors
+    (and the relay's own sockets) free for --log, --pcap and /send's files."""
+    import resource
+
+    from udptui.net.relay_transport import FD_RESERVE, session_room
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (512, hard))
+    try:
+        assert session_room() == 512 - FD_RESERVE - 16
+        with udp_socket("127.0.0.1") as sock:
+            transport = RelayTransport(sock, server=Address("127.0.0.1", 9))
+            assert transport.table.max_clients == 512 - FD_RESERVE - 16
+            transport.close()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_impair_seed_replays_a_relay_way_and_a_natural_end_waits_for_what_it_holds(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 import time
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -183,16 +185,14 @@ def test_every_record_is_json_dumps_of_entry_record(
     assert format_records([entry, entry]) == plain * 2
 
 
-@given(when=st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2100, 1, 1)))
-def test_ts_is_what_astimezone_writes(when: datetime) -> None:
-    """The per-hour offset cache writes what `astimezone().isoformat()` would, in a zone with
-    an offset and summer time."""
+@contextlib.contextmanager
+def time_zone(zone: str) -> Iterator[None]:
     saved = os.environ.get("TZ")
-    os.environ["TZ"] = "Europe/Berlin"
+    os.environ["TZ"] = zone
     time.tzset()
     _utc_offset.cache_clear()
     try:
-        assert timestamp(when) == when.astimezone().isoformat(timespec="microseconds")
+        yield
     finally:
         if saved is None:
             del os.environ["TZ"]
@@ -200,3 +200,34 @@ def test_ts_is_what_astimezone_writes(when: datetime) -> None:
             os.environ["TZ"] = saved
         time.tzset()
         _utc_offset.cache_clear()
+
+
+@given(when=st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2100, 1, 1)))
+def test_ts_is_what_astimezone_writes(when: datetime) -> None:
+    """The per-hour offset cache writes what `astimezone().isoformat()` would, in a zone with
+    an offset and summer time."""
+    with time_zone("Europe/Berlin"):
+        assert timestamp(when) == when.astimezone().isoformat(timespec="microseconds")
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [
+        ("Australia/Lord_Howe", datetime(2024, 4, 7)),  # 02:00 +11:00 back to 01:30 +10:30
+        ("Australia/Lord_Howe", datetime(2024, 10, 6)),  # 02:00 +10:30 on to 02:30 +11:00
+        ("Europe/Berlin", datetime(2024, 10, 27)),  # 03:00 back to 02:00: the hour's two folds
+        ("Europe/Berlin", datetime(2024, 3, 31)),
+    ],
+)
+def test_ts_is_right_through_a_day_with_an_offset_change(zone: str, day: datetime) -> None:
+    """Every minute (and the last microsecond of each) of a day whose offset changes, both
+    folds, in the order a flood writes them: the cache holds an hour's offset only where
+    the whole hour has it (Lord Howe changes by half an hour, at half past)."""
+    with time_zone(zone):
+        for minute in range(24 * 60):
+            for second, micro in ((0, 0), (59, 999_999)):
+                for fold in (0, 1):
+                    when = (day + timedelta(minutes=minute)).replace(
+                        second=second, microsecond=micro, fold=fold
+                    )
+                    assert timestamp(when) == when.astimezone().isoformat(timespec="microseconds"), when

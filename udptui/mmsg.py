@@ -22,6 +22,7 @@ from itertools import repeat
 from typing import Any
 
 from udptui.batch import RecvBatch
+from udptui.receiving import PENDING_ERRORS, RESENDS
 
 MSG_TRUNC = 0x20
 """Passed to recvmmsg, each message's length is its size on the wire, even when cut."""
@@ -172,12 +173,13 @@ class MmsgReader:
             local_port=self.local_port,
         )
 
-    def forward(self, fd: int, start: int, count: int, name: bytes | None) -> tuple[int, int]:
+    def forward(self, fd: int, start: int, count: int, name: bytes | None) -> tuple[list[int], int, int]:
         """Send datagrams `start` to `start + count` of the latest batch out of `fd` with
         sendmmsg, straight from the slots they were read into (a relay forwards so: no Python
         per datagram). `name` is the destination sockaddr, None on a connected socket.
-        Returns (datagrams not sent, errno of the first failure or 0): a failed one is
-        skipped and the rest go on, as one `sendto` each would."""
+        Returns (the indexes of datagrams not sent, errno of the first failure or 0, earlier datagrams' ICMP
+        errors met): a failed one is skipped and the rest go on, as one `sendto` each would;
+        one that met an earlier datagram's ICMP error is sent again (`PENDING_ERRORS`)."""
         sender = self._sender
         if sender is None:
             sender = self._sender = _Sender(self)
@@ -217,7 +219,7 @@ class _Sender:
 
     def send(
         self, fd: int, start: int, count: int, name: bytes | None, lengths: list[int]
-    ) -> tuple[int, int]:
+    ) -> tuple[list[int], int, int]:
         end = start + count
         kept = lengths[start:end]
         if max(kept, default=0) > self.slot:  # cut on the way in: send what was kept
@@ -231,17 +233,24 @@ class _Sender:
             if len(name) != self.name_length:  # msg_namelen is word 2 of every header
                 self.name_length = len(name)
                 self.named_words[2::_U32] = array("I", [len(name)] * self.count)
-        failed = first_error = 0
+        failed: list[int] = []
+        first_error = pending = resent = 0
         done = start
         while done < end:
             sent = self.sendmmsg(fd, headers + done * HEADER_SIZE, end - done, 0)
             if sent > 0:
                 done += sent
+                resent = 0
                 continue
             code = self.get_errno()
             if code == errno.EINTR:
                 continue
+            if code in PENDING_ERRORS and resent < RESENDS:
+                pending += 1  # an earlier datagram's error, now cleared: this one again
+                resent += 1
+                continue
             first_error = first_error or code
-            failed += 1
+            failed.append(done)
             done += 1  # that one is lost; the rest go on
-        return failed, first_error
+            resent = 0
+        return failed, first_error, pending

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from udptui.address import Address
@@ -57,6 +57,13 @@ _ICMP_ERRORS = {
 }
 
 
+PENDING_ERRORS = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH})
+"""A send that fails so reports an earlier datagram's ICMP error, not its own: the failed
+call cleared the error, so a relay sends the same datagram again (at most RESENDS times)."""
+RESENDS = 8
+"""Times one datagram is sent again after such errors (each a new ICMP error) at most."""
+
+
 def icmp_error_text(code: int) -> str:
     """What an ICMP error means for the user, from the errno the kernel gave it."""
     if code in _ICMP_ERRORS:
@@ -94,6 +101,8 @@ class Notice:
     message: str
     address: Address | None = None
     warning: bool = False
+    at_ns: int = field(default_factory=time.time_ns)
+    """When it happened (the log's note carries this time, not the moment the UI took it)."""
 
 
 Inbound: TypeAlias = RecvBatch | Fault | Notice
@@ -327,29 +336,35 @@ class ReceiveLoop:
 
     def _read_icmp_errors(self) -> list[Fault]:
         """Turn the ICMP errors queued on the socket (Linux) into faults naming the address."""
-        faults: list[Fault] = []
-        if not IS_LINUX:
-            return faults
-        while True:
-            try:
-                _, ancillary, _, destination = self.sock.recvmsg(1, 512, socket.MSG_ERRQUEUE)
-            except OSError:
-                return faults
-            code = 0
-            for level, kind, data in ancillary:
-                if (level, kind) in _RECVERR_LEVELS and len(data) >= 4:
-                    code = struct.unpack_from("=I", data)[0]  # sock_extended_err.ee_errno
-            address = Address.from_sockaddr(destination) if destination else None
-            fault = Fault(icmp_error_text(code), address, unreachable=True)
-            last = faults[-1] if faults else None
-            if last is not None and (last.message, last.address) == (fault.message, address):
-                # A repeat to a closed port queues one error per send: one fault counts them.
-                faults[-1] = Fault(last.message, address, unreachable=True, count=last.count + 1)
-            else:
-                faults.append(fault)
+        return read_icmp_errors(self.sock)
 
     def stop(self) -> None:
         """Make `run_receiver` return promptly, even while it waits for data."""
         self._stopping.set()
         with contextlib.suppress(OSError):
             self._wake_writer.send(b"\0")
+
+
+def read_icmp_errors(sock: socket.socket) -> list[Fault]:
+    """The ICMP errors queued on `sock` (Linux, IP_RECVERR) as faults naming the address each
+    refused datagram went to; a run of one address's becomes one fault with a count."""
+    faults: list[Fault] = []
+    if not IS_LINUX:
+        return faults
+    while True:
+        try:
+            _, ancillary, _, destination = sock.recvmsg(1, 512, socket.MSG_ERRQUEUE)
+        except OSError:
+            return faults
+        code = 0
+        for level, kind, data in ancillary:
+            if (level, kind) in _RECVERR_LEVELS and len(data) >= 4:
+                code = struct.unpack_from("=I", data)[0]  # sock_extended_err.ee_errno
+        address = Address.from_sockaddr(destination) if destination else None
+        fault = Fault(icmp_error_text(code), address, unreachable=True)
+        last = faults[-1] if faults else None
+        if last is not None and (last.message, last.address) == (fault.message, address):
+            # A repeat to a closed port queues one error per send: one fault counts them.
+            faults[-1] = Fault(last.message, address, unreachable=True, count=last.count + 1)
+        else:
+            faults.append(fault)

@@ -4,10 +4,14 @@ A bad value, or a flag that cannot go with them, is one line and exit status 2."
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ipaddress
+import socket
 from typing import NoReturn, Protocol
 
-from udptui.address import Address, AddressError, parse_endpoint
+from udptui.address import Address, AddressError, parse_endpoint, resolve_host
 from udptui.net.relay import DEFAULT_SESSION_TIMEOUT
+from udptui.receiving import DEFAULT_BUFSIZE
 
 
 class _Errors(Protocol):
@@ -54,7 +58,37 @@ def relay_from_args(args: argparse.Namespace, parser: _Errors) -> tuple[Address 
         parser.error("--respond does not work with --forward: a relay forwards, it does not answer")
     if args.joins:
         parser.error("--join does not work with --forward: a relay listens for its clients only")
+    if args.bufsize != DEFAULT_BUFSIZE:
+        parser.error("--bufsize does not work with --forward: a relay forwards every datagram whole")
     try:
-        return parse_endpoint(args.forward), timeout
+        server = parse_endpoint(args.forward)
     except AddressError as error:
         parser.error(f"--forward: {error}")
+    if forwards_to_itself(server, args.listen, args.bind):
+        parser.error(f"--forward {args.forward} is the relay's own listening port: it would relay to itself")
+    return server, timeout
+
+
+def forwards_to_itself(server: Address, port: int, bind: str | None) -> bool:
+    """Whether `server` is the listening socket (`--listen port`, `--bind bind`) itself."""
+    if port == 0 or server.port != port:
+        return False
+    try:
+        bound = resolve_host(bind).host if bind is not None else None
+    except AddressError:
+        return False  # said by the caller's own check of --bind
+    if bound is not None and not ipaddress.ip_address(bound.split("%")[0]).is_unspecified:
+        return ipaddress.ip_address(bound.split("%")[0]) == ipaddress.ip_address(server.host.split("%")[0])
+    return is_local(server.host)
+
+
+def is_local(host: str) -> bool:
+    """Whether `host` is an address of this machine (loopback, or one a socket can bind)."""
+    numeric = ipaddress.ip_address(host.split("%")[0])
+    if numeric.is_loopback:
+        return True
+    family = socket.AF_INET6 if numeric.version == 6 else socket.AF_INET
+    with contextlib.suppress(OSError), socket.socket(family, socket.SOCK_DGRAM) as probe:
+        probe.bind((host, 0))
+        return True
+    return False

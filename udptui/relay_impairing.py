@@ -28,6 +28,12 @@ _WHERE = {"up": "on what clients send", "down": "on what the server sends back",
 _ARROWS = {"up": "↑", "down": "↓", "both": "⇅"}
 
 
+def is_held(fate: Fate) -> bool:
+    """Whether the impairer held this copy back (released later, from the scheduler's thread),
+    as `Impairer.submit` decides it."""
+    return not fate.lost and (fate.delay > 0 or fate.reordered)
+
+
 def shown_fate(results: list[tuple[bytes, Fate]]) -> Fate | None:
     """The one fate a relayed entry shows for the copies `submit` made: a lost one's, else the
     first copy's, marked `duplicate` when a second went too; None when nothing happened."""
@@ -55,14 +61,14 @@ class RelayImpairing(Impairing):
         super().__init__(session, settings, direction, scheduler=scheduler)
         self.up = Impairer(
             self.settings,
-            lambda payload, upstream, fate: table.send_up(upstream, payload),
+            lambda payload, upstream, fate: table.release_up(upstream, payload, is_held(fate)),
             scheduler=self.scheduler,
             direction="up",
             on_error=self._failed,
         )
         self.down = Impairer(
             self.settings,
-            lambda payload, upstream, fate: table.send_down(upstream, payload),
+            lambda payload, upstream, fate: table.release_down(upstream, payload, is_held(fate)),
             scheduler=self.scheduler,
             direction="down",
             on_error=self._failed,
@@ -79,19 +85,28 @@ class RelayImpairing(Impairing):
 
     def _impair_up(self, upstream: Upstream, payload: bytes) -> Fate | None:
         assert self.up is not None
-        try:
-            return shown_fate(self.up.submit(payload, upstream))
-        except ImpairClosed:  # closed while the receive thread was on its way here
-            self.table.send_up(upstream, payload)
-            return None
+        return self._submit(self.up, upstream, payload)
 
     def _impair_down(self, upstream: Upstream, payload: bytes) -> Fate | None:
         assert self.down is not None
+        return self._submit(self.down, upstream, payload)
+
+    def _submit(self, impairer: Impairer[Upstream], upstream: Upstream, payload: bytes) -> Fate | None:
+        """Impair one relayed datagram; the copies held back count in its session, which
+        stays open until the last is released (counted first: a release may come at once)."""
+        table = self.table
+        table.held(upstream, 2)  # at most two copies: whatever submit holds, counted before
+        held = 0
         try:
-            return shown_fate(self.down.submit(payload, upstream))
-        except ImpairClosed:
-            self.table.send_down(upstream, payload)
+            results = impairer.submit(payload, upstream)
+            held = sum(1 for _, fate in results if is_held(fate))
+        except ImpairClosed:  # closed while the receive thread was on its way here: unimpaired
+            send = table.send_up if impairer is self.up else table.send_down
+            send(upstream, payload)
             return None
+        finally:
+            table.held(upstream, held - 2)
+        return shown_fate(results)
 
     def _hook(self) -> None:
         """Stand in the table's way up and down while impairments are on for it."""

@@ -13,7 +13,7 @@ from operator import eq
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from udptui.address import Address
-from udptui.batch import RecvBatch, address_of
+from udptui.batch import RecvBatch, address_of, local_datetime
 from udptui.datagram import Direction, Entry, Level
 from udptui.faults import FaultKey, FaultNotes, fault_note
 from udptui.muting import Muting
@@ -215,7 +215,8 @@ class ChatSession:
                 continue
             if isinstance(batch, Notice):
                 level = Level.WARNING if batch.warning else Level.INFO
-                note = Entry(now, Direction.NOTE, batch.address, note=batch.message, level=level)
+                when = now if fixed_time is not None else local_datetime(batch.at_ns)
+                note = Entry(when, Direction.NOTE, batch.address, note=batch.message, level=level)
                 chunks.append(EntryChunk([note]))
                 continue
             if isinstance(batch, Fault):

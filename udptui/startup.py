@@ -47,7 +47,6 @@ def open_transport(config: Config) -> UdpTransport:
             server=config.forward,
             bind_host=config.bind_host,
             port=config.port,
-            bufsize=config.bufsize,
             rcvbuf=config.rcvbuf,
             session_timeout=config.session_timeout,
         )

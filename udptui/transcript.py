@@ -33,16 +33,30 @@ def timestamp(time: datetime) -> str:
     if time.tzinfo is not None:
         return time.astimezone().isoformat(timespec="microseconds")
     # Every record of a flood needs one, and `astimezone` costs as much as the rest of the
-    # record: the offset is looked up once per hour of local time.
+    # record: the offset is looked up once per hour of local time, where it holds the hour.
     offset = _utc_offset(time.year, time.month, time.day, time.hour, time.fold)
+    if offset is None:  # the offset changes within this hour (Lord Howe's half-hour shift)
+        return time.astimezone().isoformat(timespec="microseconds")
     return time.isoformat(timespec="microseconds") + offset
 
 
 @functools.lru_cache(maxsize=8)
-def _utc_offset(year: int, month: int, day: int, hour: int, fold: int = 0) -> str:
-    """`+01:00`: the local UTC offset in that hour, as `isoformat` writes it. `fold` tells the
-    two passes of the hour summer time's end repeats apart (the second is `fold=1`)."""
-    return datetime(year, month, day, hour, fold=fold).astimezone().isoformat()[19:]
+def _utc_offset(year: int, month: int, day: int, hour: int, fold: int = 0) -> str | None:
+    """`+01:00`: the local UTC offset in that hour, as `isoformat` writes it, or None when the
+    offset is not the same at its first and last microsecond (a change not on the hour) or
+    the clock skips part of the hour (then `astimezone` is asked for each record).
+    `fold` tells the two passes of the hour summer time's end repeats apart (the second is
+    `fold=1`)."""
+    offsets = set()
+    for start in (
+        datetime(year, month, day, hour, fold=fold),
+        datetime(year, month, day, hour, 59, 59, 999999, fold=fold),
+    ):
+        local = start.astimezone()
+        if local.replace(tzinfo=None) != start:  # a time the clock skips: astimezone moves it
+            return None
+        offsets.add(local.isoformat(timespec="microseconds")[26:])
+    return offsets.pop() if len(offsets) == 1 else None
 
 
 def entry_record(entry: Entry, ts: str | None = None) -> dict[str, Any]:

@@ -20,14 +20,26 @@ import errno
 import os
 import selectors
 import socket
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from udptui.address import Address
 from udptui.batch import SO_TIMESTAMPNS, RecvBatch, address_of
-from udptui.receiving import PORT_UNREACHABLE, Fault, Inbound, Notice, icmp_error_text
+from udptui.net.impairments import Fate
+from udptui.receiving import (
+    PENDING_ERRORS,
+    PORT_UNREACHABLE,
+    RESENDS,
+    Fault,
+    Inbound,
+    Notice,
+    icmp_error_text,
+    read_icmp_errors,
+)
 from udptui.transport import set_receive_buffer
 
 if TYPE_CHECKING:
@@ -39,7 +51,11 @@ MAX_CLIENTS = 4096
 """Sessions the table holds at most: one upstream socket (a file descriptor, and up to
 UPSTREAM_RCVBUF of kernel memory while replies wait) and about 1 KiB of Python each."""
 UPSTREAM_RCVBUF = 4 * 1024 * 1024
-"""Receive buffer asked for each upstream socket (the kernel uses it only while replies wait)."""
+"""Receive buffer asked for each upstream socket (the kernel uses it only while replies wait,
+and the receive thread drains them as they come): at most 4,096 times 4 MiB = 16 GiB in
+theory, if every session's replies waited unread at once; in practice what is queued at a
+moment. 1 MiB was tried: a server answering a full-speed flood overflowed it (`bench/relay.py`
+lost a third of the replies at full speed, and some at 20,000/s with the screen on)."""
 SNDBUF = 4 * 1024 * 1024
 """Send buffer for the sockets that forward: a burst waits there instead of being dropped."""
 NOTICE_INTERVAL = 1.0
@@ -62,6 +78,32 @@ class RelayTag:
     """What the relay's impairments did to each datagram (a `Fate` or None), when on."""
 
 
+@dataclass(frozen=True, slots=True)
+class NotForwarded(Fate):
+    """The mark of a datagram the relay took but did not send on: `[✗ not forwarded: …]` in
+    the log, `"not_forwarded": why` in the records."""
+
+    why: str = ""
+
+    def kinds(self) -> list[str]:
+        return ["not forwarded"]
+
+    def text(self) -> str:
+        return f"✗ not forwarded: {self.why}"
+
+    def record(self) -> dict[str, Any]:
+        return {"not_forwarded": self.why}
+
+
+def not_forwarded(why: str) -> NotForwarded:
+    return NotForwarded(-1, lost="relay", why=why)
+
+
+TABLE_FULL = not_forwarded("the relay is full")
+SEND_FAILED = not_forwarded("the send failed")
+LOOPED = not_forwarded("from the relay's own upstream socket")
+
+
 UP = RelayTag(up=True)
 """The mark of every batch from the clients (each datagram's sender is its client)."""
 
@@ -69,7 +111,7 @@ UP = RelayTag(up=True)
 class Upstream:
     """One client's session: its upstream socket towards the server, and when it was last used."""
 
-    __slots__ = ("client", "client_sockaddr", "last", "name", "port", "sock", "tag")
+    __slots__ = ("client", "client_sockaddr", "held", "last", "local", "name", "port", "sock", "tag")
 
     def __init__(self, client: Address | None, client_sockaddr: Any, sock: socket.socket, now: float) -> None:
         self.client = client
@@ -79,9 +121,13 @@ class Upstream:
         self.client_sockaddr = client_sockaddr
         """Where `down` sends: the client's address as the listening socket takes it."""
         self.sock = sock
-        self.port = int(sock.getsockname()[1])
+        self.local = Address.from_sockaddr(sock.getsockname())
+        """Where the server sees this session's datagrams come from."""
+        self.port = self.local.port
         self.last = now
-        """time.monotonic() of the latest datagram either way."""
+        """time.monotonic() of the latest datagram either way (or of the latest held one's release)."""
+        self.held = 0
+        """Its datagrams an impairer holds back now: a session never closes while it has any."""
         self.tag = None if client is None else RelayTag(up=False, client=client)
         """What the batches read from this socket are marked with (None: not relayed)."""
 
@@ -122,8 +168,19 @@ class RelayTable:
         """Sessions opened since the start."""
         self.refused = 0
         """Datagrams not forwarded because the table was full (or no socket could be made)."""
+        self.looped = 0
+        """Datagrams refused because they came from one of the relay's own upstream sockets."""
+        self._looped_said = False
+        self.refusal: NotForwarded = TABLE_FULL
+        """The mark of the datagrams the latest refusal concerned."""
         self._refusal_said = float("-inf")
-        self._failures: dict[tuple[str, Address | None], int] = {}
+        self._failures: deque[tuple[tuple[str, Address | None], int]] = deque()
+        """Failed sends not said yet: appended from any thread, said by `flush_failures`."""
+        self._lock = threading.Lock()
+        """Held while a socket is closed, and while an impairer's release sends through one (on
+        the scheduler's thread), so a send never goes through a descriptor reused meanwhile."""
+        self._locals: set[Address] = set()
+        """The local address of every upstream socket, udptui's own too (see `open`)."""
         self._next_expiry = time.monotonic() + self.tick
         self.own = self._upstream(None, None, time.monotonic())
         """udptui's own socket to the server: what is typed to the server goes out of it, and
@@ -152,42 +209,80 @@ class RelayTable:
             sock.setblocking(False)
             session = Upstream(client, client_sockaddr, sock, now)
             self.selector.register(sock, selectors.EVENT_READ, session)
+            self._locals.add(session.local)
         except BaseException:
             sock.close()
             raise
         return session
 
-    def open(self, sender: Any, now: float) -> Upstream | None:
+    def open(self, sender: Any, now: float, count: int = 1, at_ns: int = 0) -> Upstream | None:
         """A new session for `sender` (a sockaddr from the listening socket), or None when the
-        table is full or no socket can be made (counted, and said at most once a second)."""
+        table is full or no socket can be made (its `count` datagrams counted, and said at most
+        once a second; `refusal` is then their mark). `at_ns`: when the first datagram arrived
+        (the time of the notes; now when 0)."""
+        at_ns = at_ns or time.time_ns()
         try:
             client = address_of(sender)
         except Exception:  # not an address we know: it cannot be answered either
-            return self._refuse(None, "an unknown kind of address", now)
+            return self._refuse(None, "an unknown kind of address", now, count, at_ns)
+        if client in self._locals:
+            self._loop(client, count, at_ns)
+            return None
         if len(self.sessions) >= self.max_clients:
-            return self._refuse(client, f"the relay is full ({self.max_clients:,} clients)", now)
+            return self._refuse(
+                client, f"the relay is full ({self.max_clients:,} clients)", now, count, at_ns
+            )
         try:
             session = self._upstream(client, client.sockaddr_for(self.listen_family), now)
         except OSError as error:
-            return self._refuse(client, f"no upstream socket: {error.strerror or error}", now)
+            return self._refuse(client, f"no upstream socket: {error.strerror or error}", now, count, at_ns)
         session.name = sender if type(sender) is bytes else None
         self.sessions[sender] = session
         self.opened += 1
-        self.report(Notice(f"client {client}: new session, upstream port {session.port} → server", client))
+        self.report(
+            Notice(
+                f"client {client}: new session, upstream port {session.port} → server", client, at_ns=at_ns
+            )
+        )
         return session
 
-    def _refuse(self, client: Address | None, why: str, now: float) -> Upstream | None:
-        """Say (at most once a second) why a client is not relayed; `forward_up` counts.
-        No session: None."""
+    def _refuse(
+        self, client: Address | None, why: str, now: float, count: int, at_ns: int
+    ) -> Upstream | None:
+        """Count `count` datagrams refused and say (at most once a second) why a client is not
+        relayed. No session: None."""
+        self.refused += count
+        self.refusal = not_forwarded(why.split(" (")[0])
         if now - self._refusal_said >= NOTICE_INTERVAL:
             self._refusal_said = now
             who = f"client {client}" if client is not None else "a client"
             self.report(
                 Notice(
-                    f"{who} not relayed: {why} ({self.refused + 1:,} datagrams refused so far)", client, True
+                    f"{who} not relayed: {why} ({self.refused:,} datagrams refused so far)",
+                    client,
+                    True,
+                    at_ns,
                 )
             )
         return None
+
+    def _loop(self, client: Address, count: int, at_ns: int) -> None:
+        """A datagram from one of the relay's own upstream sockets: the server is the relay
+        itself (a loop through another address of this host), or its reply came back here.
+        Forwarding it would open a session per datagram without end: refused, said once."""
+        self.looped += count
+        self.refusal = LOOPED
+        if not self._looped_said:
+            self._looped_said = True
+            self.report(
+                Notice(
+                    f"not relayed: a datagram from the relay's own upstream socket {client} "
+                    "(is the server this relay?); such datagrams are refused",
+                    client,
+                    True,
+                    at_ns,
+                )
+            )
 
     def close_session(self, sender: Any, why: str) -> None:
         session = self.sessions.pop(sender, None)
@@ -195,7 +290,9 @@ class RelayTable:
             return
         with contextlib.suppress(KeyError, ValueError, OSError):
             self.selector.unregister(session.sock)
-        session.sock.close()
+        with self._lock:
+            session.sock.close()
+        self._locals.discard(session.local)
         self.report(
             Notice(f"client {session.client}: {why}, upstream port {session.port} closed", session.client)
         )
@@ -205,13 +302,18 @@ class RelayTable:
         if now < self._next_expiry:
             return
         self._next_expiry = now + self.tick
-        idle = [sender for sender, session in self.sessions.items() if now - session.last > self.timeout]
+        idle = [
+            sender
+            for sender, session in self.sessions.items()
+            if now - session.last > self.timeout and not session.held
+        ]
         for sender in idle:
             self.close_session(sender, f"idle for {self.timeout:g} s")
 
     def close(self) -> None:
-        for session in [*self.sessions.values(), self.own]:
-            session.sock.close()
+        with self._lock:
+            for session in [*self.sessions.values(), self.own]:
+                session.sock.close()
         self.sessions.clear()
         self.selector.close()
 
@@ -240,16 +342,22 @@ class RelayTable:
                 else:
                     runs.append((sender, index, index + 1))
         for sender, start, end in runs:
-            session = sessions.get(sender) or self.open(sender, now)
+            session = sessions.get(sender) or self.open(sender, now, end - start, batch.arrival_ns(start))
             if session is None:
-                self.refused += end - start
+                marks = marks or [None] * len(senders)
+                marks[start:end] = [self.refusal] * (end - start)
                 continue
             session.last = now
             if fast:
                 assert reader is not None
-                failed, code = reader.forward(session.sock.fileno(), start, end - start, None)
+                failed, code, pending = reader.forward(session.sock.fileno(), start, end - start, None)
+                if pending:
+                    self._pending(None, errno.ECONNREFUSED, pending)
                 if failed:
-                    self._failed(OSError(code, os.strerror(code)), self.server, "to the server", failed)
+                    self._failed(OSError(code, os.strerror(code)), self.server, "to the server", len(failed))
+                    marks = marks or [None] * len(senders)
+                    for index in failed:
+                        marks[index] = SEND_FAILED
             else:
                 up = self.up
                 said = [up(session, payload) for payload in batch.payloads[start:end]]
@@ -266,10 +374,17 @@ class RelayTable:
         sendmmsg from `reader`'s slots when it can, as `forward_up`)."""
         session.last = time.monotonic()
         if reader is not None and session.name is not None and self.down == self.send_down:
-            failed, code = reader.forward(self.listen.fileno(), 0, len(batch), session.name)
+            failed, code, pending = reader.forward(self.listen.fileno(), 0, len(batch), session.name)
+            if pending:
+                self._pending(self.listen, errno.ECONNREFUSED, pending)
             if failed:
                 where = f"to client {session.client}"
-                self._failed(OSError(code, os.strerror(code)), session.client, where, failed)
+                self._failed(OSError(code, os.strerror(code)), session.client, where, len(failed))
+                self.flush_failures()
+                marks: list[Any] = [None] * len(batch)
+                for index in failed:
+                    marks[index] = SEND_FAILED
+                return marks
         else:
             down = self.down
             said = [down(session, payload) for payload in batch.payloads]
@@ -278,44 +393,108 @@ class RelayTable:
         self.flush_failures()
         return None
 
-    def send_up(self, session: Upstream, payload: bytes) -> None:
-        """Send one datagram to the server from the client's upstream socket (an impairer's
-        release calls it too, from the scheduler's thread)."""
-        try:
-            session.sock.send(payload)
-        except OSError as error:
-            self._failed(error, self.server, "to the server")
+    def send_up(self, session: Upstream, payload: bytes) -> NotForwarded | None:
+        """Send one datagram to the server from the client's upstream socket; its mark when
+        it could not be sent."""
+        sock = session.sock
+        for _ in range(RESENDS + 1):
+            try:
+                sock.send(payload)
+                return None
+            except OSError as error:
+                if error.errno not in PENDING_ERRORS:
+                    self._failed(error, self.server, "to the server")
+                    return SEND_FAILED
+                self._pending(None, error.errno or 0, 1)  # an earlier datagram's: again
+        self._failed(OSError(errno.ECONNREFUSED, "refused"), self.server, "to the server")
+        return SEND_FAILED
 
-    def send_down(self, session: Upstream, payload: bytes) -> None:
-        """Send one datagram to the client from the listening socket (the port it wrote to)."""
-        try:
-            self.listen.sendto(payload, session.client_sockaddr)
-        except OSError as error:
-            self._failed(error, session.client, f"to client {session.client}")
+    def send_down(self, session: Upstream, payload: bytes) -> NotForwarded | None:
+        """Send one datagram to the client from the listening socket (the port it wrote to);
+        its mark when it could not be sent."""
+        listen, sockaddr = self.listen, session.client_sockaddr
+        for _ in range(RESENDS + 1):
+            try:
+                listen.sendto(payload, sockaddr)
+                return None
+            except OSError as error:
+                if error.errno not in PENDING_ERRORS:
+                    self._failed(error, session.client, f"to client {session.client}")
+                    return SEND_FAILED
+                self._pending(listen, error.errno or 0, 1)  # another client's error: again
+        self._failed(OSError(errno.ECONNREFUSED, "refused"), session.client, f"to client {session.client}")
+        return SEND_FAILED
+
+    def held(self, session: Upstream, count: int) -> None:
+        """`count` more (or, negative, fewer) of `session`'s datagrams held by an impairer."""
+        with self._lock:
+            session.held += count
+
+    def release_up(self, session: Upstream, payload: bytes, held: bool) -> None:
+        """An impairer lets a datagram go to the server (a `held` one from the scheduler's
+        thread, which also says its failures: no batch may come to say them)."""
+        self._release(self.send_up, session, payload, held, self.server, "to the server")
+
+    def release_down(self, session: Upstream, payload: bytes, held: bool) -> None:
+        """An impairer lets a datagram go to the client, as `release_up`."""
+        where = f"to client {session.client}"
+        self._release(self.send_down, session, payload, held, session.client, where)
+
+    def _release(
+        self, send: Forward, session: Upstream, payload: bytes, held: bool, to: Address | None, where: str
+    ) -> None:
+        with self._lock:  # the session's socket is not closed (and its descriptor reused) meanwhile
+            if session.sock.fileno() == -1:
+                self._failed(OSError(errno.EBADF, "closed"), to, where)
+            else:
+                send(session, payload)
+            if held:
+                session.held -= 1
+                session.last = time.monotonic()  # idle from now: it closes a timeout later
+        if held:
+            self.flush_failures()
+
+    def _pending(self, listen: socket.socket | None, code: int, count: int) -> None:
+        """A send met an earlier datagram's ICMP error (`count` times): say whose. On the
+        listening socket the error queue names the client (IP_RECVERR); an upstream socket is
+        connected to the server."""
+        if listen is not None:
+            faults = read_icmp_errors(listen)
+            if faults:
+                for fault in faults:
+                    self.report(fault)
+                return
+            self.report(Fault(icmp_error_text(code), None, unreachable=True, count=count))
+        else:
+            self.report(Fault(icmp_error_text(code), self.server, unreachable=True, count=count))
 
     def _failed(self, error: OSError, address: Address | None, where: str, count: int = 1) -> None:
-        if isinstance(error, ConnectionRefusedError):
-            # An earlier datagram's ICMP error: the server's port is closed.
-            key = (PORT_UNREACHABLE, address)
-        elif error.errno in (errno.EAGAIN, errno.ENOBUFS):
-            key = (f"not forwarded {where}: the send buffer is full", address)
+        if error.errno in (errno.EAGAIN, errno.ENOBUFS):
+            message = f"not forwarded {where}: the send buffer is full"
+        elif error.errno == errno.EBADF:  # an impairer let it go after its session closed
+            message = f"not forwarded {where}: session closed"
+        elif error.errno in PENDING_ERRORS:
+            message = f"not forwarded {where}: ICMP errors on every try"
         else:
-            key = (f"not forwarded {where}: {error.strerror or error}", address)
-        self._failures[key] = self._failures.get(key, 0) + count
+            message = f"not forwarded {where}: {error.strerror or error}"
+        self._failures.append(((message, address), count))
 
     def read_failed(self, error: OSError, session: Upstream) -> None:
         """An upstream socket's receive error (the server's ICMP errors arrive so)."""
         code = error.errno or 0
         message = PORT_UNREACHABLE if code == errno.ECONNREFUSED else icmp_error_text(code)
-        self._failures[(message, self.server)] = self._failures.get((message, self.server), 0) + 1
-        self.flush_failures()
+        self.report(Fault(message, self.server, unreachable=True))
 
     def flush_failures(self) -> None:
-        """Say the failures of a batch as counted faults (the session groups them a second)."""
-        if not self._failures:
+        """Say the failed sends not said yet as counted faults (the session groups them a
+        second). Any thread: each is taken from the deque once."""
+        failures = self._failures
+        if not failures:
             return
-        # Swapped, not iterated in place: an impairer's release may add one from its thread.
-        failures, self._failures = self._failures, {}
-        for (message, address), count in failures.items():
-            unreachable = message == PORT_UNREACHABLE
-            self.report(Fault(message, address, unreachable=unreachable, count=count))
+        counted: dict[tuple[str, Address | None], int] = {}
+        with contextlib.suppress(IndexError):
+            while True:
+                key, count = failures.popleft()
+                counted[key] = counted.get(key, 0) + count
+        for (message, address), count in counted.items():
+            self.report(Fault(message, address, count=count))

@@ -34,6 +34,7 @@ from udptui.transport import (
 if TYPE_CHECKING:
     from udptui.mmsg import MmsgReader
 
+_MSG_TRUNC = int(getattr(socket, "MSG_TRUNC", 0))
 _LISTEN = "listen"
 _WAKE = "wake"
 
@@ -48,25 +49,29 @@ class RelayTransport(UdpTransport):
         server: Address,
         session_timeout: float = DEFAULT_SESSION_TIMEOUT,
         max_clients: int = MAX_CLIENTS,
-        bufsize: int = DEFAULT_BUFSIZE,
         rcvbuf_requested: int = 0,
         batch_receive: bool = True,
         upstream_port: Callable[[], int] | None = None,
     ) -> None:
         super().__init__(
-            sock, bufsize=bufsize, rcvbuf_requested=rcvbuf_requested, batch_receive=batch_receive
-        )
+            sock, bufsize=DEFAULT_BUFSIZE, rcvbuf_requested=rcvbuf_requested, batch_receive=batch_receive
+        )  # a relay forwards every datagram whole: `--bufsize` is refused with `--forward`
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
         self.server = server
-        self.table = RelayTable(
-            sock,
-            server,
-            self._inbox.append,
-            timeout=session_timeout,
-            max_clients=max_clients,
-            upstream_port=upstream_port or (lambda: 0),
-        )
+        try:
+            self.table = RelayTable(
+                sock,
+                server,
+                self._inbox.append,
+                timeout=session_timeout,
+                max_clients=min(max_clients, session_room()),
+                upstream_port=upstream_port or (lambda: 0),
+            )
+        except BaseException:  # no table: the wake-up pair goes (the caller closes `sock`)
+            self._wake_reader.close()
+            self._wake_writer.close()
+            raise
         self.table.selector.register(sock, selectors.EVENT_READ, _LISTEN)
         self.table.selector.register(self._wake_reader, selectors.EVENT_READ, _WAKE)
         self._upstream_reader: MmsgReader | None = None
@@ -78,7 +83,6 @@ class RelayTransport(UdpTransport):
         server: Address,
         bind_host: str | None = None,
         port: int = 0,
-        bufsize: int = DEFAULT_BUFSIZE,
         rcvbuf: int = DEFAULT_RCVBUF,
         session_timeout: float = DEFAULT_SESSION_TIMEOUT,
     ) -> RelayTransport:
@@ -90,7 +94,6 @@ class RelayTransport(UdpTransport):
                 sock,
                 server=server,
                 session_timeout=session_timeout,
-                bufsize=bufsize,
                 rcvbuf_requested=rcvbuf,
                 batch_receive=os.environ.get("UDPTUI_RECVMMSG", "1") != "0",
             )
@@ -175,16 +178,23 @@ class RelayTransport(UdpTransport):
             reader.local_port = session.port
             return reader.read()
         items: list[tuple[bytes, Any, int, int]] = []
+        buffers, view = (self._buffer,), self._view
         while len(items) < 64:
             try:
-                payload, sender = session.sock.recvfrom(self.bufsize)
+                if self.detects_truncation:
+                    # MSG_TRUNC: Linux returns the size on the wire, even of a datagram it cut.
+                    length, _, flags, sender = session.sock.recvmsg_into(buffers, 0, _MSG_TRUNC)
+                else:  # no recvmsg (Windows): a datagram fits the 65,535-byte buffer anyway
+                    length, sender = session.sock.recvfrom_into(self._buffer)
+                    flags = 0
             except BlockingIOError:
                 break
             except OSError:
                 if items:
                     break  # what came before the error goes first; the error comes next time
                 raise
-            items.append((payload, sender, len(payload), 0))
+            kept = min(length, self.bufsize)
+            items.append((view[:kept].tobytes(), sender, length, 1 if flags & _MSG_TRUNC else 0))
         return RecvBatch.of(items, read_ns=time.time_ns()) if items else None
 
     # -- sending by hand ------------------------------------------------------------------
@@ -211,6 +221,22 @@ class RelayTransport(UdpTransport):
             return
         super().close()  # waits for the receive thread to end
         self.table.close()
+
+
+FD_RESERVE = 64
+"""Descriptors kept free of sessions: --log, --pcap, /send's files, the terminal, and the like."""
+
+
+def session_room() -> int:
+    """How many sessions the open-files limit leaves room for, FD_RESERVE kept free."""
+    try:
+        import resource  # not on Windows
+    except ImportError:
+        return MAX_CLIENTS
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CLIENTS
+    return max(0, soft - FD_RESERVE - 16)  # 16: the listening, own and wake-up sockets, stdio
 
 
 def allow_descriptors(wanted: int) -> None:
