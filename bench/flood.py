@@ -44,10 +44,10 @@ sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 from terminal import terminal_run  # noqa: E402
 from threads import per_datagram_us, thread_ns  # noqa: E402
 
-from udptui.app import UdpTuiApp, make_app  # noqa: E402
+from udptui.chat.session import IngestResult  # noqa: E402
 from udptui.config import Config  # noqa: E402
-from udptui.session import IngestResult  # noqa: E402
-from udptui.transport import DEFAULT_RCVBUF, SO_RXQ_OVFL, UdpTransport, set_receive_buffer  # noqa: E402
+from udptui.net.transport import DEFAULT_RCVBUF, SO_RXQ_OVFL, UdpTransport, set_receive_buffer  # noqa: E402
+from udptui.ui.app import UdpTuiApp, make_app  # noqa: E402
 
 HOST = "127.0.0.1"
 END = b"end"
@@ -348,7 +348,7 @@ def apply_what_if(app: UdpTuiApp, what_if: dict[str, Any]) -> None:
     if what_if.get("strip_cache"):
         from textual.cache import LRUCache
 
-        from udptui.widgets.chat_log import ChatLog
+        from udptui.ui.widgets.chat_log import ChatLog
 
         app.query_one(ChatLog)._strips = LRUCache(what_if["strip_cache"])
     if what_if.get("gc_freeze"):

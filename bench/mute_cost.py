@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from udptui.batch import RecvBatch
-from udptui.session import ChatSession
-from udptui.transport import UdpTransport
-from udptui.view import entry_matches
-from udptui.widgets.log_lines import LogLines, ShownRuns
+from udptui.chat.session import ChatSession
+from udptui.chat.view import entry_matches
+from udptui.net.batch import RecvBatch
+from udptui.net.transport import UdpTransport
+from udptui.ui.widgets.log_lines import LogLines, ShownRuns
 
 BATCH = 256
 SENDER = ("127.0.0.1", 40000)

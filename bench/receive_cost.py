@@ -27,10 +27,10 @@ sys.path.insert(0, str(HERE.parent))
 from flood import compile_sender  # noqa: E402
 from threads import thread_ns  # noqa: E402
 
-import udptui.transport as transport_module  # noqa: E402
-from udptui.batch import SO_TIMESTAMPNS  # noqa: E402
-from udptui.session import ChatSession  # noqa: E402
-from udptui.transport import UdpTransport  # noqa: E402
+import udptui.net.transport as transport_module  # noqa: E402
+from udptui.chat.session import ChatSession  # noqa: E402
+from udptui.net.batch import SO_TIMESTAMPNS  # noqa: E402
+from udptui.net.transport import UdpTransport  # noqa: E402
 
 VARIANTS = {
     "recvmmsg, time + local address": {"mmsg": True, "timestamps": True, "pktinfo": True},

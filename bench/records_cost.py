@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from udptui.batch_records import records_text
-from udptui.session import ChatSession
-from udptui.store import FreshEntries
-from udptui.transport import UdpTransport
+from udptui.chat.session import ChatSession
+from udptui.chat.store import FreshEntries
+from udptui.net.transport import UdpTransport
+from udptui.record.batch_records import records_text
 
 GROUP = f"239.{os.getpid() % 250 + 1}.7.9"
 

@@ -25,12 +25,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 
-from udptui.address import Address  # noqa: E402
-from udptui.app import make_app  # noqa: E402
+from udptui.chat.repeat import Repeat, RepeatPlan  # noqa: E402
 from udptui.config import Config  # noqa: E402
-from udptui.repeat import Repeat, RepeatPlan  # noqa: E402
-from udptui.transport import UdpTransport, set_receive_buffer  # noqa: E402
-from udptui.widgets import Composer  # noqa: E402
+from udptui.net.address import Address  # noqa: E402
+from udptui.net.transport import UdpTransport, set_receive_buffer  # noqa: E402
+from udptui.ui.app import make_app  # noqa: E402
+from udptui.ui.widgets import Composer  # noqa: E402
 
 RATES = (1_000, 10_000, 50_000, 0)
 """Rates asked for; 0 is `/repeat N 0 ping`, as fast as the socket takes them."""

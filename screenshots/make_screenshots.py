@@ -19,13 +19,13 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from udptui.address import Address
-from udptui.app import UdpTuiApp, make_app
 from udptui.config import Config
+from udptui.net.address import Address
 from udptui.net.impair_settings import ImpairSettings
 from udptui.net.relay_transport import RelayTransport
-from udptui.transport import UdpTransport, bind_socket
-from udptui.widgets import Composer
+from udptui.net.transport import UdpTransport, bind_socket
+from udptui.ui.app import UdpTuiApp, make_app
+from udptui.ui.widgets import Composer
 
 HERE = Path(__file__).resolve().parent
 SIZE = (110, 32)

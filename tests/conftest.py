@@ -21,11 +21,11 @@ from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
 
-from udptui.address import Address
-from udptui.app import UdpTuiApp
-from udptui.batch import RecvBatch
-from udptui.transport import Fault, Inbound, RawDatagram, UdpTransport
-from udptui.widgets import Composer
+from udptui.net.address import Address
+from udptui.net.batch import RecvBatch
+from udptui.net.transport import Fault, Inbound, RawDatagram, UdpTransport
+from udptui.ui.app import UdpTuiApp
+from udptui.ui.widgets import Composer
 
 WAIT_SECONDS = 5.0
 """How long a test waits for a condition before it fails (a deadline, never a measurement)."""

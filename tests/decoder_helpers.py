@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from udptui.address import Address
 from udptui.decoders import AUTO, Choice, DecodeContext, Decoded, Outcome, Registry, decode_payload
+from udptui.net.address import Address
 
 PEER = Address("127.0.0.1", 40000)
 WHEN = datetime(2026, 1, 2, 12, 0, 1)

@@ -18,10 +18,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from udptui.address import Address
+from udptui.chat.session import ChatSession
 from udptui.config import Config
+from udptui.net.address import Address
 from udptui.net.outgoing import MulticastOptions
-from udptui.session import ChatSession
 from udptui.startup import open_transport
 
 GROUP = "ff02::1:3"

@@ -1,5 +1,5 @@
 """What may reach a terminal from peer text: the oracle the property tests check udptui's
-output against. Written apart from udptui's own rules (`udptui/visible.py`) and coarser.
+output against. Written apart from udptui's own rules (`udptui/chat/visible.py`) and coarser.
 
 No control, format, surrogate, private-use or unassigned character, and no bidi or
 zero-width character, may pass; except a zero-width joiner or an emoji variation

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from udptui.address import (
+from udptui.net.address import (
     Address,
     AddressError,
     parse_endpoint,

@@ -23,12 +23,12 @@ from conftest import (
 )
 from textual.events import MouseScrollDown, MouseScrollUp
 
-from udptui.address import Address
-from udptui.app import UdpTuiApp, make_app
+from udptui.chat.datagram import Direction, Entry, Truncation
 from udptui.config import Config
-from udptui.datagram import Direction, Entry, Truncation
-from udptui.transport import UdpTransport
-from udptui.widgets import ChatHeader, ChatLog, Composer, PeerList, StatusBar
+from udptui.net.address import Address
+from udptui.net.transport import UdpTransport
+from udptui.ui.app import UdpTuiApp, make_app
+from udptui.ui.widgets import ChatHeader, ChatLog, Composer, PeerList, StatusBar
 
 OpenTransport = Callable[..., UdpTransport]
 

@@ -23,12 +23,12 @@ from conftest import (
     wait_for,
 )
 
-from udptui.address import Address
-from udptui.app import UdpTuiApp, make_app
+from udptui.chat.datagram import Direction
 from udptui.config import Config
-from udptui.datagram import Direction
-from udptui.transport import UdpTransport
-from udptui.widgets import ChatHeader, Composer
+from udptui.net.address import Address
+from udptui.net.transport import UdpTransport
+from udptui.ui.app import UdpTuiApp, make_app
+from udptui.ui.widgets import ChatHeader, Composer
 
 OpenTransport = Callable[..., UdpTransport]
 

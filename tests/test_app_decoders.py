@@ -13,13 +13,13 @@ from pathlib import Path
 import dns.message
 from conftest import Notices, address_of, fixed_clock, receive_from, type_line, wait_for
 
-from udptui.app import UdpTuiApp, make_app
+from udptui.chat.datagram import Direction
 from udptui.config import Config
-from udptui.datagram import Direction
 from udptui.decoders import Choice, Registry
-from udptui.transport import UdpTransport
-from udptui.widgets import ChatLog
-from udptui.widgets.inspector import Inspector
+from udptui.net.transport import UdpTransport
+from udptui.ui.app import UdpTuiApp, make_app
+from udptui.ui.widgets import ChatLog
+from udptui.ui.widgets.inspector import Inspector
 
 OpenTransport = Callable[..., UdpTransport]
 QUERY = dns.message.make_query("example.com", "A", id=0x74E1).to_wire()

@@ -11,13 +11,13 @@ from conftest import address_of, closed_port, fixed_clock, type_line, wait_for
 from test_app import line_text
 from test_app_commands import screen_text
 
-from udptui.address import Address
-from udptui.app import UdpTuiApp, make_app
+from udptui.chat.datagram import Direction, Entry
 from udptui.config import Config
-from udptui.datagram import Direction, Entry
+from udptui.net.address import Address
 from udptui.net.impair_settings import ImpairSettings
-from udptui.transport import UdpTransport
-from udptui.widgets import Composer, StatusBar
+from udptui.net.transport import UdpTransport
+from udptui.ui.app import UdpTuiApp, make_app
+from udptui.ui.widgets import Composer, StatusBar
 
 OpenTransport = Callable[..., UdpTransport]
 

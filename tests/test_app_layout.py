@@ -10,12 +10,12 @@ import pytest
 from conftest import address_of, fixed_clock, receive_from, type_line, wait_for
 from textual.widgets._toast import Toast
 
-from udptui.address import Address
-from udptui.app import UdpTuiApp, make_app
 from udptui.config import Config
-from udptui.transport import UdpTransport
-from udptui.widgets import ChatLog, Composer, FilterBar, PeerList, StatusBar
-from udptui.widgets.chat_body import LOG_MIN_WIDTH
+from udptui.net.address import Address
+from udptui.net.transport import UdpTransport
+from udptui.ui.app import UdpTuiApp, make_app
+from udptui.ui.widgets import ChatLog, Composer, FilterBar, PeerList, StatusBar
+from udptui.ui.widgets.chat_body import LOG_MIN_WIDTH
 
 OpenTransport = Callable[..., UdpTransport]
 

@@ -28,19 +28,19 @@ from conftest import (
 )
 from test_app_peers import WIDE, TickingClock, build, pane_lines
 
-from udptui.address import Address
-from udptui.app import UdpTuiApp
-from udptui.batch import RecvBatch
-from udptui.commands import CommandError, parse_command
+from udptui.chat.commands import CommandError, parse_command
+from udptui.chat.datagram import Direction, Entry
+from udptui.chat.muting import MuteError, Muting, parse_mute_spec
+from udptui.chat.session import ChatSession
+from udptui.chat.store import BatchChunk, EntryChunk
 from udptui.config import Config
-from udptui.datagram import Direction, Entry
-from udptui.muting import MuteError, Muting, parse_mute_spec
-from udptui.session import ChatSession
-from udptui.store import BatchChunk, EntryChunk
-from udptui.transcript import Transcript
-from udptui.transport import UdpTransport
-from udptui.widgets import ChatLog, PeerList, StatusBar
-from udptui.widgets.log_lines import ShownRuns
+from udptui.net.address import Address
+from udptui.net.batch import RecvBatch
+from udptui.net.transport import UdpTransport
+from udptui.record.transcript import Transcript
+from udptui.ui.app import UdpTuiApp
+from udptui.ui.widgets import ChatLog, PeerList, StatusBar
+from udptui.ui.widgets.log_lines import ShownRuns
 
 OpenTransport = Callable[..., UdpTransport]
 

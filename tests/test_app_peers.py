@@ -30,14 +30,14 @@ from conftest import (
 from textual.command import CommandList, CommandPalette
 from textual.message import Message
 
-from udptui.app import UdpTuiApp, make_app
-from udptui.commands import HELP
+from udptui.chat.commands import HELP
+from udptui.chat.datagram import Direction, Entry, Level, hexdump
+from udptui.chat.session import Clock
 from udptui.config import Config
-from udptui.datagram import Direction, Entry, Level, hexdump
-from udptui.session import Clock
-from udptui.transcript import Transcript
-from udptui.transport import UdpTransport
-from udptui.widgets import ChatHeader, ChatLog, Composer, FilterBar, PeerList, StatusBar
+from udptui.net.transport import UdpTransport
+from udptui.record.transcript import Transcript
+from udptui.ui.app import UdpTuiApp, make_app
+from udptui.ui.widgets import ChatHeader, ChatLog, Composer, FilterBar, PeerList, StatusBar
 
 OpenTransport = Callable[..., UdpTransport]
 WIDE = (110, 30)

@@ -13,13 +13,13 @@ import pytest
 from conftest import WAIT_SECONDS, fixed_clock, type_line, udp_socket, wait_for
 from test_relay import EchoServer
 
-from udptui.address import Address
-from udptui.app import UdpTuiApp, make_app
+from udptui.chat.datagram import Direction
 from udptui.config import Config
-from udptui.datagram import Direction
+from udptui.net.address import Address
 from udptui.net.relay_transport import RelayTransport
-from udptui.transport import UdpTransport
-from udptui.widgets import ChatHeader, ChatLog, Composer, PeerList
+from udptui.net.transport import UdpTransport
+from udptui.ui.app import UdpTuiApp, make_app
+from udptui.ui.widgets import ChatHeader, ChatLog, Composer, PeerList
 
 WIDE = (120, 30)
 

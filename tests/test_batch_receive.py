@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from conftest import RunningTransport
 
-from udptui.address import Address
-from udptui.batch import RecvBatch
-from udptui.session import ChatSession
-from udptui.transcript import Transcript
-from udptui.transport import UdpTransport, rcvbuf_shortfall
+from udptui.chat.session import ChatSession
+from udptui.net.address import Address
+from udptui.net.batch import RecvBatch
+from udptui.net.transport import UdpTransport, rcvbuf_shortfall
+from udptui.record.transcript import Transcript
 
 LINUX = sys.platform.startswith("linux")
 GAP = 0.030
@@ -147,7 +147,7 @@ def test_a_smaller_grant_is_said_with_the_sysctl_that_raises_it() -> None:
 
 
 SHORTFALL_SCRIPT = """
-from udptui.transport import Fault, UdpTransport
+from udptui.net.transport import Fault, UdpTransport
 transport = UdpTransport.open(bind_host="127.0.0.1", rcvbuf=64 * 1024 * 1024)
 print([item.message for item in transport.take_all() if isinstance(item, Fault)])
 """
@@ -178,7 +178,7 @@ import os, socket, subprocess, sys, time
 sys.path.insert(0, sys.argv[1])
 os.environ["UDPTUI_RECVMMSG"] = sys.argv[2]
 from conftest import RunningTransport
-from udptui.transport import UdpTransport
+from udptui.net.transport import UdpTransport
 subprocess.run(
     "ip link set lo up; ip link add v0 type veth peer name v1; ip link set v0 up; ip link set v1 up;"
     "ip addr add fe80::10/64 dev v0 nodad; ip addr add fe80::11/64 dev v1 nodad",
@@ -191,7 +191,7 @@ peer.bind(("fe80::11", 0, 0, socket.if_nametoindex("v1")))
 peer.settimeout(5)
 peer.sendto(b"hello", ("fe80::10", running.port, 0, socket.if_nametoindex("v1")))
 [(payload, sender, _, _)] = running.wait_for(1)
-from udptui.batch import address_of
+from udptui.net.batch import address_of
 address = address_of(sender)
 running.transport.send(b"reply", address)
 data, source = peer.recvfrom(100)
@@ -231,8 +231,8 @@ async def test_the_app_shows_arrival_times_though_its_screen_was_busy(tmp_path: 
     entries and the --log transcript still say 30 ms apart."""
     from conftest import wait_for
 
-    from udptui.app import make_app
     from udptui.config import Config
+    from udptui.ui.app import make_app
 
     log = tmp_path / "log.jsonl"
     config = Config(bind_host="127.0.0.1", listening=True, log_path=str(log))

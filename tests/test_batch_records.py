@@ -8,11 +8,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from udptui.batch_records import records_text
-from udptui.session import ChatSession
-from udptui.store import FreshEntries
-from udptui.transcript import format_records
-from udptui.transport import UdpTransport
+from udptui.chat.session import ChatSession
+from udptui.chat.store import FreshEntries
+from udptui.net.transport import UdpTransport
+from udptui.record.batch_records import records_text
+from udptui.record.transcript import format_records
 
 SENDERS: list[Any] = [
     ("127.0.0.1", 5000),

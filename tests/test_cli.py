@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from udptui import __version__
-from udptui.address import Address
 from udptui.cli import build_parser, config_from_args
+from udptui.net.address import Address
 
 REPO = Path(__file__).resolve().parent.parent
 

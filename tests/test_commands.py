@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from udptui.address import Address
-from udptui.commands import (
+from udptui.chat.commands import (
     COMMANDS,
     HELP,
     CommandContext,
@@ -18,11 +17,12 @@ from udptui.commands import (
     parse_hex,
     run_line,
 )
-from udptui.datagram import Level
+from udptui.chat.datagram import Level
+from udptui.chat.sending import Sending
+from udptui.chat.session import ChatSession
 from udptui.decoders import Choice
-from udptui.sending import Sending
-from udptui.session import ChatSession
-from udptui.transport import UdpTransport
+from udptui.net.address import Address
+from udptui.net.transport import UdpTransport
 
 _transports: list[UdpTransport] = []
 
@@ -226,7 +226,7 @@ def test_the_command_table_imports_no_textual() -> None:
     import subprocess
     import sys
 
-    code = "import sys, udptui.commands; assert not [m for m in sys.modules if m.startswith('textual')]"
+    code = "import sys, udptui.chat.commands; assert not [m for m in sys.modules if m.startswith('textual')]"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -10,12 +10,12 @@ from conftest import Notices, address_of, app_address, fixed_clock, receive_from
 from textual import events
 from textual.command import CommandList, CommandPalette
 
-from udptui.app import UdpTuiApp, make_app
+from udptui.chat.datagram import Direction
 from udptui.config import Config
-from udptui.datagram import Direction
-from udptui.transport import UdpTransport
-from udptui.widgets import Composer
-from udptui.widgets.composer import pasted_lines, shown
+from udptui.net.transport import UdpTransport
+from udptui.ui.app import UdpTuiApp, make_app
+from udptui.ui.widgets import Composer
+from udptui.ui.widgets.composer import pasted_lines, shown
 
 OpenTransport = Callable[..., UdpTransport]
 QUIET_SECONDS = 0.3

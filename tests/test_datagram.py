@@ -6,8 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from udptui.address import Address
-from udptui.datagram import (
+from udptui.chat.datagram import (
     SHOWN_CHARACTERS,
     Direction,
     Entry,
@@ -19,6 +18,7 @@ from udptui.datagram import (
     hexdump,
     make_visible,
 )
+from udptui.net.address import Address
 
 PEER = Address("127.0.0.1", 5000)
 T0 = datetime(2024, 1, 2, 3, 4, 5)

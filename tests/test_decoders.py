@@ -13,8 +13,7 @@ import dns.rrset
 import pytest
 from decoder_helpers import PEER, REGISTRY, context, decoded, field_values, line, outcome
 
-from udptui.address import Address
-from udptui.datagram import Direction, Entry, is_safe_char, make_visible
+from udptui.chat.datagram import Direction, Entry, is_safe_char, make_visible
 from udptui.decoders import (
     AUTO,
     NONE,
@@ -30,6 +29,7 @@ from udptui.decoders import (
     tree_rows,
 )
 from udptui.decoders.json import MAX_DEPTH
+from udptui.net.address import Address
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "game_decoder.py"

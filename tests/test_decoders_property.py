@@ -11,7 +11,7 @@ from decoder_helpers import REGISTRY, context, outcome
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from udptui.datagram import is_safe_char
+from udptui.chat.datagram import is_safe_char
 from udptui.decoders import AUTO, Choice, Decoded, Failure, Field, decode_payload
 
 VALID = [

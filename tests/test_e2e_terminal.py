@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from test_e2e_tmux import DEADLINE, Tmux, udptui_command
 
-from udptui.terminal import TerminalOutput
+from udptui.ui.terminal import TerminalOutput
 
 GONE_WITHIN = 2.0
 """Seconds the issue allows udptui to outlive its terminal."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from udptui.files import FileExists, write_new_file
+from udptui.record.files import FileExists, write_new_file
 
 
 def test_a_new_file_is_written(tmp_path: Path) -> None:

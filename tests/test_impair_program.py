@@ -19,7 +19,7 @@ import pytest
 from conftest import Headless, start, udp_socket
 from test_cli import assert_one_line_error, run_udptui
 
-from udptui.transport import set_receive_buffer
+from udptui.net.transport import set_receive_buffer
 
 SO_TIMESTAMPNS = 35
 QUIET = 0.3

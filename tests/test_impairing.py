@@ -1,4 +1,4 @@
-"""Impairments hooked into a session (`udptui.impairing`), on a real loopback socket and a
+"""Impairments hooked into a session (`udptui.chat.impairing`), on a real loopback socket and a
 scheduler whose clock moves only when the test says: the way in keeps what it holds until
 its time, drops into entries of their own, and leaves the session unhooked when off."""
 
@@ -12,18 +12,18 @@ from pathlib import Path
 import pytest
 from conftest import address_of, fixed_clock
 
-from udptui.address import Address
-from udptui.batch import RecvBatch
-from udptui.datagram import Direction
-from udptui.impairing import Impairing
+from udptui.chat.datagram import Direction
+from udptui.chat.impairing import Impairing
+from udptui.chat.responder import Rule
+from udptui.chat.saved_messages import SavedMessages
+from udptui.chat.sending import Sending
+from udptui.chat.session import ChatSession
+from udptui.net.address import Address
+from udptui.net.batch import RecvBatch
 from udptui.net.impair_settings import ImpairSettings
 from udptui.net.impairments import ImpairClosed
 from udptui.net.scheduler import ManualScheduler
-from udptui.responder import Rule
-from udptui.saved_messages import SavedMessages
-from udptui.sending import Sending
-from udptui.session import ChatSession
-from udptui.transport import SendError, UdpTransport
+from udptui.net.transport import SendError, UdpTransport
 
 OpenTransport = Callable[..., UdpTransport]
 SENDER = ("127.0.0.1", 40000)

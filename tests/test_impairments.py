@@ -454,8 +454,8 @@ def test_delayed_release_on_the_real_scheduler() -> None:
 
 
 def test_impair_command_parses_settings_direction_and_off() -> None:
-    from udptui.command_base import CommandError
-    from udptui.impair_commands import ImpairArguments, parse_impair
+    from udptui.chat.command_base import CommandError
+    from udptui.chat.impair_commands import ImpairArguments, parse_impair
 
     assert parse_impair("") == ImpairArguments()
     assert parse_impair("off") == ImpairArguments(off=True)

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 from conftest import RunningTransport
 
-from udptui.address import Address
-from udptui.batch import RecvBatch
-from udptui.datagram import Direction, Entry, Level, Truncation
-from udptui.peers import PeerRoster
-from udptui.session import ChatSession
-from udptui.transport import Fault, Inbound, UdpTransport
+from udptui.chat.datagram import Direction, Entry, Level, Truncation
+from udptui.chat.peers import PeerRoster
+from udptui.chat.session import ChatSession
+from udptui.net.address import Address
+from udptui.net.batch import RecvBatch
+from udptui.net.transport import Fault, Inbound, UdpTransport
 
 T0 = datetime(2026, 1, 2, 12, 0, 1)
 _TRUNCATION = (Truncation.NONE, Truncation.CUT, Truncation.POSSIBLE)
@@ -40,7 +40,7 @@ class OldPath:
         self.roster = PeerRoster()
 
     def ingest(self, items: list[Fault | tuple[bytes, Any, int, int]], now: datetime) -> None:
-        from udptui.batch import address_of
+        from udptui.net.batch import address_of
 
         made: list[Entry] = []
         counts: dict[Address, int] = {}

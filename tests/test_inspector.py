@@ -10,12 +10,12 @@ from pathlib import Path
 from conftest import Notices, address_of, app_address, fixed_clock, receive_from, wait_for
 from textual.pilot import Pilot
 
-from udptui.app import UdpTuiApp, make_app
+from udptui.chat.view import TimeMode
 from udptui.config import Config
-from udptui.transport import UdpTransport
-from udptui.view import TimeMode
-from udptui.widgets import ChatLog, Composer, Inspector, LogPane
-from udptui.widgets.save_bytes import SaveBytes
+from udptui.net.transport import UdpTransport
+from udptui.ui.app import UdpTuiApp, make_app
+from udptui.ui.widgets import ChatLog, Composer, Inspector, LogPane
+from udptui.ui.widgets.save_bytes import SaveBytes
 
 OpenTransport = Callable[..., UdpTransport]
 NARROW, WIDE = (100, 40), (180, 40)

@@ -11,9 +11,9 @@ from conftest import receive_from, wait_for
 from test_inspector import NARROW, build, open_inspector, screen_of, seqs
 from textual.pilot import Pilot
 
-from udptui.app import UdpTuiApp
-from udptui.transport import UdpTransport
-from udptui.widgets import ChatLog, Inspector
+from udptui.net.transport import UdpTransport
+from udptui.ui.app import UdpTuiApp
+from udptui.ui.widgets import ChatLog, Inspector
 
 OpenTransport = Callable[..., UdpTransport]
 

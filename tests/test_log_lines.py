@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from udptui.datagram import Direction, Entry
-from udptui.widgets.log_lines import HEX_PART, LogLines
+from udptui.chat.datagram import Direction, Entry
+from udptui.ui.widgets.log_lines import HEX_PART, LogLines
 
 T0 = datetime(2024, 1, 2, 3, 4, 5)
 

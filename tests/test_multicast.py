@@ -28,21 +28,21 @@ from conftest import (
 )
 from test_cli import assert_one_line_error, run_udptui
 
-from udptui.address import Address
-from udptui.app import make_app
-from udptui.batch_records import records_text
+from udptui.chat.datagram import Direction, Entry
+from udptui.chat.session import ChatSession
+from udptui.chat.store import FreshEntries
+from udptui.chat.view import destination_mark, entry_fields
 from udptui.config import Config
-from udptui.datagram import Direction, Entry
 from udptui.net import destinations
+from udptui.net.address import Address
 from udptui.net.groups import GroupError, GroupSpec, group_source_req, ip_mreqn, parse_group
 from udptui.net.outgoing import MulticastOptions
-from udptui.session import ChatSession
+from udptui.net.transport import SendError, UdpTransport
+from udptui.record.batch_records import records_text
+from udptui.record.transcript import format_records
 from udptui.startup import open_transport
-from udptui.store import FreshEntries
-from udptui.transcript import format_records
-from udptui.transport import SendError, UdpTransport
-from udptui.view import destination_mark, entry_fields
-from udptui.widgets import ChatHeader
+from udptui.ui.app import make_app
+from udptui.ui.widgets import ChatHeader
 
 LO = socket.if_nametoindex("lo")
 
@@ -359,10 +359,10 @@ def test_ttl_loop_and_iface_are_set_on_the_socket(received: list[Received]) -> N
 def test_a_multicast_send_without_a_route_says_what_to_change() -> None:
     """In a network namespace of its own (lo down, no routes), a send to a group has no route."""
     code = (
-        "from udptui.transport import UdpTransport, SendError\n"
-        "from udptui.address import Address\n"
+        "from udptui.net.transport import UdpTransport, SendError\n"
+        "from udptui.net.address import Address\n"
         "t = UdpTransport.open()\n"
-        "from udptui.sending import repeat_sender\n"
+        "from udptui.chat.sending import repeat_sender\n"
         "for host in ('239.1.2.3', 'ff05::1:3', 'ff02::1:3'):\n"
         "    try:\n"
         "        t.send(b'x', Address(host, 5000))\n"
@@ -442,7 +442,7 @@ def _cmsg(level: int, kind: int, data: bytes) -> bytes:
 def test_destinations_read_in_place_match_the_parsed_ones() -> None:
     """recvmmsg's control bytes, the pktinfo in its usual place or moved by a drop counter
     that came in mid-batch: read in place, each gives what parsing it whole gives."""
-    from udptui.batch import IPV6_PKTINFO, SO_RXQ_OVFL, SO_TIMESTAMPNS, RecvBatch, local_host
+    from udptui.net.batch import IPV6_PKTINFO, SO_RXQ_OVFL, SO_TIMESTAMPNS, RecvBatch, local_host
 
     def pktinfo(host: str) -> bytes:
         mapped = socket.inet_pton(socket.AF_INET6, host if ":" in host else f"::ffff:{host}")
@@ -501,7 +501,7 @@ async def test_the_app_says_once_that_it_turned_so_broadcast_on() -> None:
 def test_a_message_without_pktinfo_leaves_the_next_ones_marks_alone(ipv6: bool) -> None:
     """[unicast, a drop count only (no pktinfo), a group]: the group's message is marked (the
     one without pktinfo once made the later ones read zero-length addresses)."""
-    from udptui.batch import IP_PKTINFO, IPV6_PKTINFO, SO_RXQ_OVFL, SO_TIMESTAMPNS, RecvBatch
+    from udptui.net.batch import IP_PKTINFO, IPV6_PKTINFO, SO_RXQ_OVFL, SO_TIMESTAMPNS, RecvBatch
 
     def pktinfo(host: str) -> bytes:
         if ipv6:

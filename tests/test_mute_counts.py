@@ -16,14 +16,14 @@ from conftest import Notices, address_of, receive_from, type_line, udp_socket, w
 from test_app_mute import shown
 from test_app_peers import WIDE, TickingClock, build, pane_lines
 
-from udptui.address import Address, interface_name
-from udptui.batch import RecvBatch
+from udptui.chat.datagram import Direction
+from udptui.chat.muting import MuteError, Muting, parse_mute_spec
+from udptui.chat.session import ChatSession
 from udptui.config import Config
-from udptui.datagram import Direction
-from udptui.muting import MuteError, Muting, parse_mute_spec
-from udptui.session import ChatSession
-from udptui.transport import UdpTransport
-from udptui.widgets import ChatLog, Composer, Inspector, PeerList, StatusBar
+from udptui.net.address import Address, interface_name
+from udptui.net.batch import RecvBatch
+from udptui.net.transport import UdpTransport
+from udptui.ui.widgets import ChatLog, Composer, Inspector, PeerList, StatusBar
 
 OpenTransport = Callable[..., UdpTransport]
 

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from textual.content import Content
 
-from udptui.palette import literal
+from udptui.ui.palette import literal
 
 
 def test_tags_that_markup_escape_misses_stay_literal() -> None:

@@ -23,12 +23,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_e2e_tmux import Tmux, run_boundaries_client, start_listener
 
-from udptui.address import Address
-from udptui.app import make_app
+from udptui.chat.datagram import Direction, Entry, Truncation
 from udptui.config import Config
-from udptui.datagram import Direction, Entry, Truncation
-from udptui.pcap import LINKTYPE_RAW, PcapWriter, packet, pcap_bytes
-from udptui.transport import UdpTransport
+from udptui.net.address import Address
+from udptui.net.transport import UdpTransport
+from udptui.record.pcap import LINKTYPE_RAW, PcapWriter, packet, pcap_bytes
+from udptui.ui.app import make_app
 
 tmux = test_e2e_tmux.tmux  # the fixture: a private tmux server
 T0 = datetime(2026, 1, 2, 12, 0, 1, 250000)
@@ -258,7 +258,7 @@ def test_a_link_local_datagram_is_written_and_a_bad_one_is_left_out_once(tmp_pat
     """The session ingests from ::1, from `fe80::1%lo` (the scope the kernel's index of `lo`,
     as a receive gives it) and ::1 again: tcpdump reads all three. A datagram no packet can be
     made of (a port past 65535) is left out, counted and said once, and the capture goes on."""
-    from udptui.session import ChatSession
+    from udptui.chat.session import ChatSession
 
     capture = tmp_path / "link.pcap"
     lo = socket.if_nametoindex("lo")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from udptui.address import Address
-from udptui.peers import PEER_COLOURS, PeerRoster, peer_colour
+from udptui.chat.peers import PEER_COLOURS, PeerRoster, peer_colour
+from udptui.net.address import Address
 
 T0 = datetime(2026, 1, 2, 12, 0, 0)
 A = Address("127.0.0.1", 5000)
@@ -58,7 +58,7 @@ def test_the_roster_forgets_the_least_recently_seen_beyond_its_limit() -> None:
 
 
 def test_long_ipv6_addresses_are_shortened_in_the_middle_keeping_the_port() -> None:
-    from udptui.widgets.peer_list import fit_address
+    from udptui.ui.widgets.peer_list import fit_address
 
     long_address = "[2001:db8:85a3:1234:5678:8a2e:370:7334]:65535"
     short = fit_address(long_address, 29)

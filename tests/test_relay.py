@@ -21,14 +21,14 @@ import pytest
 from conftest import UDPTUI, WAIT_SECONDS, Headless, start, udp_socket, wait_until
 from test_pcap import tcpdump
 
-from udptui.address import Address
-from udptui.batch import RecvBatch
+from udptui.chat.session import ChatSession
 from udptui.config import Config
+from udptui.net.address import Address
+from udptui.net.batch import RecvBatch
+from udptui.net.receiving import Fault, Notice
 from udptui.net.relay_transport import RelayTransport
-from udptui.receiving import Fault, Notice
-from udptui.session import ChatSession
+from udptui.net.transport import Inbound
 from udptui.startup import new_session
-from udptui.transport import Inbound
 
 
 class EchoServer:
@@ -227,7 +227,7 @@ def test_the_table_is_bounded_and_a_refused_client_is_counted(echo: EchoServer) 
             assert [mark.text() if mark else None for mark in marks] == [
                 "✗ not forwarded: the relay is full"
             ] * 3
-            from udptui.transcript import entry_record
+            from udptui.record.transcript import entry_record
 
             bob_entry = next(e for e in relay.session.store if e.peer == bob_address and e.relay)
             assert entry_record(bob_entry)["not_forwarded"] == "the relay is full"
@@ -366,8 +366,8 @@ def test_a_closed_server_port_is_a_counted_fault(relay_to: Relay, echo: EchoServ
 def test_the_inspector_says_which_way_a_datagram_was_relayed() -> None:
     from datetime import datetime
 
-    from udptui.datagram import Direction, Entry
-    from udptui.view import entry_fields
+    from udptui.chat.datagram import Direction, Entry
+    from udptui.chat.view import entry_fields
 
     client_address = Address("127.0.0.1", 5100)
     for way, said in (("up", "client 127.0.0.1:5100 → server"), ("down", "server → client 127.0.0.1:5100")):
@@ -496,7 +496,7 @@ def test_delay_on_the_way_up_holds_each_datagram_its_time(headless: list[Headles
     import struct
     import time
 
-    from udptui.batch import SO_TIMESTAMPNS
+    from udptui.net.batch import SO_TIMESTAMPNS
 
     server = udp_socket("127.0.0.1")
     server.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
@@ -643,7 +643,7 @@ def test_a_relay_forwarding_to_itself_refuses_its_own_datagrams() -> None:
     refused and counted, with one notice, instead of a new session per datagram."""
     import time
 
-    from udptui.transport import bind_socket
+    from udptui.net.transport import bind_socket
 
     sock = bind_socket("127.0.0.1", 0, 0)
     transport = RelayTransport(sock, server=Address("127.0.0.1", sock.getsockname()[1]))
@@ -725,7 +725,7 @@ def test_a_relay_that_cannot_start_leaves_no_socket_open(monkeypatch: pytest.Mon
     import os
 
     import udptui.net.relay_transport as relay_transport
-    from udptui.transport import TransportError
+    from udptui.net.transport import TransportError
 
     def no_table(*args: object, **options: object) -> None:
         raise OSError(24, "Too many open files")

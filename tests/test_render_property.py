@@ -20,14 +20,14 @@ from safe_text import assert_safe_text
 from textual.content import Content
 from textual.strip import Strip
 
-from udptui.address import Address
-from udptui.app import UdpTuiApp, make_app
+from udptui.chat.datagram import Direction, Entry, Level, Truncation, decode_payload, make_visible
+from udptui.chat.view import TimeMode, entry_fields
 from udptui.config import Config
-from udptui.datagram import Direction, Entry, Level, Truncation, decode_payload, make_visible
-from udptui.transport import Fault, UdpTransport
-from udptui.view import TimeMode, entry_fields
-from udptui.widgets import ChatHeader, ChatLog, Inspector
-from udptui.widgets.entry_lines import EntryLines
+from udptui.net.address import Address
+from udptui.net.transport import Fault, UdpTransport
+from udptui.ui.app import UdpTuiApp, make_app
+from udptui.ui.widgets import ChatHeader, ChatLog, Inspector
+from udptui.ui.widgets.entry_lines import EntryLines
 
 T0 = datetime(2024, 1, 2, 3, 4, 5)
 PEER = Address("127.0.0.1", 5000)

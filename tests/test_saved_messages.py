@@ -16,9 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from textual.content import Content
 
-from udptui.app import UdpTuiApp, make_app
-from udptui.config import Config
-from udptui.saved_messages import (
+from udptui.chat.saved_messages import (
     SavedMessage,
     SavedMessages,
     SavedMessagesError,
@@ -26,8 +24,10 @@ from udptui.saved_messages import (
     table_text,
     toml_string,
 )
-from udptui.transport import UdpTransport
-from udptui.widgets import Composer
+from udptui.config import Config
+from udptui.net.transport import UdpTransport
+from udptui.ui.app import UdpTuiApp, make_app
+from udptui.ui.widgets import Composer
 
 OpenTransport = Callable[..., UdpTransport]
 REPO = Path(__file__).resolve().parent.parent

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from udptui.saving import let_go_reason, plural
+from udptui.record.saving import let_go_reason, plural
 
 
 def test_counts_are_worded_in_the_singular_and_the_plural() -> None:

@@ -27,16 +27,16 @@ from conftest import (
 )
 from textual.pilot import Pilot
 
-from udptui.address import Address
-from udptui.app import UdpTuiApp, make_app
+from udptui.chat.datagram import Direction, Entry
+from udptui.chat.repeat import RepeatError, parse_count, parse_interval
+from udptui.chat.responder import LIMIT, MATCH_CHARS, SEARCH_LIMIT, Responder, Rule, RuleError
+from udptui.chat.rtt import WINDOW_NS, RttTracker, rtt_text
 from udptui.config import Config
-from udptui.datagram import Direction, Entry
-from udptui.repeat import RepeatError, parse_count, parse_interval
-from udptui.responder import LIMIT, MATCH_CHARS, SEARCH_LIMIT, Responder, Rule, RuleError
-from udptui.rtt import WINDOW_NS, RttTracker, rtt_text
-from udptui.transport import UdpTransport
-from udptui.widgets import ChatLog, Composer, PeerList, StatusBar
-from udptui.widgets.inspector import Inspector
+from udptui.net.address import Address
+from udptui.net.transport import UdpTransport
+from udptui.ui.app import UdpTuiApp, make_app
+from udptui.ui.widgets import ChatLog, Composer, PeerList, StatusBar
+from udptui.ui.widgets.inspector import Inspector
 
 OpenTransport = Callable[..., UdpTransport]
 

@@ -11,11 +11,11 @@ from datetime import datetime
 import pytest
 from conftest import RunningTransport, closed_port
 
-from udptui.address import Address
-from udptui.datagram import Direction, Level, Truncation
-from udptui.faults import TIMES
-from udptui.session import ChatSession, size_warnings
-from udptui.transport import Fault, Inbound, SendError, UdpTransport
+from udptui.chat.datagram import Direction, Level, Truncation
+from udptui.chat.session import ChatSession, size_warnings
+from udptui.net.address import Address
+from udptui.net.faults import TIMES
+from udptui.net.transport import Fault, Inbound, SendError, UdpTransport
 
 DEADLINE = 5.0
 T0 = datetime(2024, 1, 2, 3, 4, 5)

@@ -19,12 +19,12 @@ from conftest import SNAPSHOT_RCVBUF, fixed_clock, udp_socket, wait_for
 from textual import events
 from textual.pilot import Pilot
 
-from udptui.address import Address
-from udptui.app import UdpTuiApp, make_app
+from udptui.chat.responder import Rule
 from udptui.config import Config
-from udptui.responder import Rule
-from udptui.transport import UdpTransport
-from udptui.widgets import ChatLog, Composer, FilterBar
+from udptui.net.address import Address
+from udptui.net.transport import UdpTransport
+from udptui.ui.app import UdpTuiApp, make_app
+from udptui.ui.widgets import ChatLog, Composer, FilterBar
 
 SIZE = (100, 30)
 SnapCompare = Callable[..., bool]

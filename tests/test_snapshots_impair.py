@@ -11,11 +11,11 @@ from conftest import SNAPSHOT_RCVBUF, wait_for
 from test_snapshots import SIZE, SnapCompare, open_app, peer_socket, sockets, still_cursor
 from textual.pilot import Pilot
 
-from udptui.address import Address
-from udptui.app import UdpTuiApp
 from udptui.config import Config
+from udptui.net.address import Address
 from udptui.net.impair_settings import ImpairSettings
-from udptui.widgets import Composer
+from udptui.ui.app import UdpTuiApp
+from udptui.ui.widgets import Composer
 
 __all__ = ["sockets"]  # the fixture, used by name
 

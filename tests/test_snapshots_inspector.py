@@ -11,10 +11,10 @@ from conftest import SNAPSHOT_RCVBUF, wait_for
 from test_snapshots import SnapCompare, open_app, peer_socket, receive, sockets, still_cursor
 from textual.pilot import Pilot
 
-from udptui.app import UdpTuiApp
 from udptui.config import Config
 from udptui.decoders import NONE
-from udptui.widgets import ChatLog, Composer, Inspector
+from udptui.ui.app import UdpTuiApp
+from udptui.ui.widgets import ChatLog, Composer, Inspector
 
 __all__ = ["sockets"]  # the fixture, used by name
 

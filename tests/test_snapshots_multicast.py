@@ -13,12 +13,12 @@ from conftest import SNAPSHOT_RCVBUF, fixed_clock, wait_for
 from test_snapshots import SnapCompare, peer_socket, sockets, still_cursor
 from textual.pilot import Pilot
 
-from udptui.app import UdpTuiApp, make_app
 from udptui.config import Config
 from udptui.decoders import NONE
 from udptui.net.groups import parse_group
-from udptui.transport import UdpTransport
-from udptui.widgets import Inspector
+from udptui.net.transport import UdpTransport
+from udptui.ui.app import UdpTuiApp, make_app
+from udptui.ui.widgets import Inspector
 
 __all__ = ["sockets"]  # the fixture, used by name
 

@@ -18,7 +18,7 @@ from test_snapshots import (
 from textual.pilot import Pilot
 
 from udptui.config import Config
-from udptui.widgets import Composer, PeerList
+from udptui.ui.widgets import Composer, PeerList
 
 __all__ = ["sockets"]  # the fixture, used by name
 

@@ -16,12 +16,12 @@ from test_relay import EchoServer
 from test_snapshots import send, still_cursor
 from textual.pilot import Pilot
 
-from udptui.address import Address
-from udptui.app import UdpTuiApp, make_app
 from udptui.config import Config
+from udptui.net.address import Address
 from udptui.net.relay_transport import RelayTransport
-from udptui.transport import bind_socket
-from udptui.widgets import Composer
+from udptui.net.transport import bind_socket
+from udptui.ui.app import UdpTuiApp, make_app
+from udptui.ui.widgets import Composer
 
 SnapCompare = Callable[..., bool]
 LISTEN, SERVER, ALICE, BOB = 25001, 25002, 25003, 25004

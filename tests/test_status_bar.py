@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.app import App, ComposeResult
 
-from udptui.widgets import StatusBar
-from udptui.widgets.status_bar import Stats
+from udptui.ui.widgets import StatusBar
+from udptui.ui.widgets.status_bar import Stats
 
 REPEAT = ("repeat ", "\u00d71,234/\u221e at 100/s (Esc stops)")
 

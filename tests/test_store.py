@@ -6,10 +6,10 @@ import gc
 import weakref
 from datetime import datetime
 
-from udptui.address import Address
-from udptui.batch import RecvBatch
-from udptui.datagram import Direction, Entry
-from udptui.store import BatchChunk, EntryStore
+from udptui.chat.datagram import Direction, Entry
+from udptui.chat.store import BatchChunk, EntryStore
+from udptui.net.address import Address
+from udptui.net.batch import RecvBatch
 
 PEER = Address("127.0.0.1", 5000)
 

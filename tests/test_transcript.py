@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from safe_text import assert_safe_text
 from test_render_property import hostile_text
 
-from udptui.address import Address
-from udptui.datagram import Direction, Entry, Level, Truncation
-from udptui.transcript import (
+from udptui.chat.datagram import Direction, Entry, Level, Truncation
+from udptui.net.address import Address
+from udptui.record.transcript import (
     Transcript,
     TranscriptError,
     _encode,
@@ -122,8 +122,8 @@ def test_unwritable_path_is_a_one_line_error(tmp_path: Path) -> None:
 
 def test_a_failing_disk_is_said_once_and_the_chat_goes_on() -> None:
     """/dev/full answers every write with ENOSPC: the session says so once and keeps every entry."""
-    from udptui.session import ChatSession
-    from udptui.transport import UdpTransport
+    from udptui.chat.session import ChatSession
+    from udptui.net.transport import UdpTransport
 
     transport = UdpTransport.open(bind_host="127.0.0.1", port=0)
     try:
@@ -177,7 +177,7 @@ def test_every_record_is_json_dumps_of_entry_record(
     payload: bytes, direction: Direction, truncation: Truncation, note: str, ipv6: bool
 ) -> None:
     """The batch path (one timestamp per batch, the fast encoder) writes what the plain one would."""
-    from udptui.visible import json_escape_unsafe
+    from udptui.chat.visible import json_escape_unsafe
 
     peer = Address("::1" if ipv6 else "127.0.0.1", 5000)
     entry = Entry(T0, direction, peer, payload, len(payload) + 1, truncation, note=note)

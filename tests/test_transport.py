@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from conftest import RunningTransport
 
-from udptui.address import Address
-from udptui.batch import RecvBatch, address_of
-from udptui.transport import (
+from udptui.net.address import Address
+from udptui.net.batch import RecvBatch, address_of
+from udptui.net.transport import (
     MAX_PAYLOAD_IPV4,
     MAX_PAYLOAD_IPV6,
     Fault,

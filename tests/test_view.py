@@ -9,9 +9,8 @@ import pytest
 from rich.cells import cell_len
 from rich.style import Style
 
-from udptui.address import Address
-from udptui.datagram import Direction, Entry, Level, Truncation, escape_char, make_visible
-from udptui.view import (
+from udptui.chat.datagram import Direction, Entry, Level, Truncation, escape_char, make_visible
+from udptui.chat.view import (
     TIME_WIDTH,
     TimeMode,
     binary_summary,
@@ -23,7 +22,8 @@ from udptui.view import (
     time_column,
     wrap_pieces,
 )
-from udptui.widgets.entry_lines import EntryLines
+from udptui.net.address import Address
+from udptui.ui.widgets.entry_lines import EntryLines
 
 DNS_QUERY = bytes.fromhex("74ea01200001000000000001076578616d706c6503636f6d0000010001")
 """`dig example.com +noedns`, as it goes on the wire (ID 0x74ea)."""

@@ -13,18 +13,25 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from udptui import __version__
-from udptui.address import Address, AddressError, parse_endpoint, parse_port, resolve_host, split_host_port
+from udptui.chat.responder import Rule, RuleError
+from udptui.chat.saved_messages import SavedMessages, SavedMessagesError, default_path
 from udptui.config import DEFAULT_SCROLLBACK, Config
 from udptui.decoders.decoding import Choice
 from udptui.decoders.registry import DecoderLoadError, Registry
 from udptui.impair_flags import add_impair_flags, impair_from_args, join_negative_values
+from udptui.net.address import (
+    Address,
+    AddressError,
+    parse_endpoint,
+    parse_port,
+    resolve_host,
+    split_host_port,
+)
 from udptui.net.groups import JOIN_NEEDS_LISTEN, GroupError, GroupSpec, parse_group
 from udptui.net.outgoing import MulticastOptions, check_interface
+from udptui.net.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF, TransportError
 from udptui.relay_flags import add_relay_flags, relay_from_args
-from udptui.responder import Rule, RuleError
-from udptui.saved_messages import SavedMessages, SavedMessagesError, default_path
 from udptui.startup import NEEDS_TERMINAL, StartError, has_terminal, open_files, open_transport
-from udptui.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF, TransportError
 
 EXIT_USAGE = 2
 MAX_SOCKET_BUFFER = 2**31 - 1
@@ -423,8 +430,8 @@ def main(argv: list[str] | None = None) -> None:
         from udptui.headless import run_headless  # no Textual at all
 
         sys.exit(run_headless(config, transport, transcript, pcap))
-    from udptui.app import make_app  # Textual loads only once the flags are known to be good
-    from udptui.terminal import run_in_terminal
+    from udptui.ui.app import make_app  # Textual loads only once the flags are known to be good
+    from udptui.ui.terminal import run_in_terminal
 
     app = make_app(config, transport=transport, transcript=transcript, decoders=decoders)
     if pcap is not None:

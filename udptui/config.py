@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from udptui.address import Address
+from udptui.chat.responder import Rule
+from udptui.chat.saved_messages import SavedMessages
 from udptui.decoders.decoding import AUTO, Choice
+from udptui.net.address import Address
 from udptui.net.groups import GroupSpec
 from udptui.net.impair_settings import ImpairSettings
 from udptui.net.outgoing import MulticastOptions
 from udptui.net.relay import DEFAULT_SESSION_TIMEOUT
-from udptui.responder import Rule
-from udptui.saved_messages import SavedMessages
-from udptui.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF
+from udptui.net.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF
 
 DEFAULT_SCROLLBACK = 10_000
 

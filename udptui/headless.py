@@ -20,21 +20,21 @@ from datetime import datetime
 from types import FrameType
 from typing import BinaryIO
 
-from udptui.address import Address, AddressError, resolve_host
-from udptui.batch import RecvBatch
-from udptui.commands import CommandError, help_lines, run_line
+from udptui.chat.commands import CommandError, help_lines, run_line
+from udptui.chat.datagram import Level
+from udptui.chat.muting import Muting
+from udptui.chat.peer_commands import target_meaning
+from udptui.chat.session import ChatSession, Clock, RecordWriter
 from udptui.config import Config
-from udptui.datagram import Level
 from udptui.decoders import Choice
-from udptui.muting import Muting
-from udptui.pcap import PcapWriter
-from udptui.peer_commands import target_meaning
-from udptui.saving import SaveError, save_session
-from udptui.session import ChatSession, Clock, RecordWriter
+from udptui.net.address import Address, AddressError, resolve_host
+from udptui.net.batch import RecvBatch
+from udptui.net.transport import Inbound, SendError, UdpTransport
+from udptui.record.pcap import PcapWriter
+from udptui.record.saving import SaveError, save_session
+from udptui.record.stdout_records import JsonLinesOutput
+from udptui.record.transcript import Transcript
 from udptui.startup import new_sending, new_session
-from udptui.stdout_records import JsonLinesOutput
-from udptui.transcript import Transcript
-from udptui.transport import Inbound, SendError, UdpTransport
 
 EXIT_DONE = 0
 EXIT_SHORT = 1

@@ -9,9 +9,9 @@ import ipaddress
 import socket
 from typing import NoReturn, Protocol
 
-from udptui.address import Address, AddressError, parse_endpoint, resolve_host
+from udptui.net.address import Address, AddressError, parse_endpoint, resolve_host
+from udptui.net.receiving import DEFAULT_BUFSIZE
 from udptui.net.relay import DEFAULT_SESSION_TIMEOUT
-from udptui.receiving import DEFAULT_BUFSIZE
 
 
 class _Errors(Protocol):

@@ -10,17 +10,17 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from udptui.chat.session import ChatSession, Clock
 from udptui.config import Config
-from udptui.files import FileExists
 from udptui.net import outgoing
 from udptui.net.groups import GroupError
-from udptui.pcap import PcapWriter
-from udptui.session import ChatSession, Clock
-from udptui.transcript import Transcript, TranscriptError
-from udptui.transport import TransportError, UdpTransport
+from udptui.net.transport import TransportError, UdpTransport
+from udptui.record.files import FileExists
+from udptui.record.pcap import PcapWriter
+from udptui.record.transcript import Transcript, TranscriptError
 
 if TYPE_CHECKING:
-    from udptui.sending import Sending
+    from udptui.chat.sending import Sending
 
 
 class StartError(Exception):
@@ -87,7 +87,7 @@ def new_session(
 
 def new_sending(config: Config, session: ChatSession) -> Sending:
     """The sending state for `config` (line ending, rules, saved messages, impairments)."""
-    from udptui.sending import Sending  # here: `udptui --version` never loads sending
+    from udptui.chat.sending import Sending  # here: `udptui --version` never loads sending
 
     transport = session.transport
     if config.forward is None or not hasattr(transport, "table"):
@@ -99,7 +99,7 @@ def new_sending(config: Config, session: ChatSession) -> Sending:
             impair=config.impair,
             impair_direction=config.impair_direction or "out",
         )
-    from udptui.relay_impairing import RelayImpairing
+    from udptui.chat.relay_impairing import RelayImpairing
 
     # A relay impairs what it forwards, each way (both by default), not what udptui types.
     sending = Sending(session, eol=config.eol, rules=config.rules, saved=config.saved)

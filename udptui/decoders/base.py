@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from udptui.address import Address
+from udptui.net.address import Address
 
 
 class DecodeError(ValueError):

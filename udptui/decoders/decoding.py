@@ -2,7 +2,7 @@
 
 `run_decoder` is the one place a decoder is called: whatever it does (raises, returns the
 wrong thing, hands back ESC or a bidi override in a DNS label), what comes out is a
-`Decoded` whose every string is made visible by `udptui.datagram.make_visible` and cut to
+`Decoded` whose every string is made visible by `udptui.chat.datagram.make_visible` and cut to
 a bounded size, or a one-line reason, or None. `Decoding` holds the `--decode` / `/decode`
 choice (for everyone and per peer) and caches each entry's result, so an entry is decoded
 once, when it is first drawn or inspected.
@@ -14,10 +14,10 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from udptui.address import Address
-from udptui.datagram import Direction, Entry, make_visible
+from udptui.chat.datagram import Direction, Entry, make_visible
 from udptui.decoders.base import DecodeContext, Decoded, DecodeError, Decoder, Field
 from udptui.decoders.registry import Registry
+from udptui.net.address import Address
 
 MAX_PARTS = 16
 MAX_PART_CHARACTERS = 400

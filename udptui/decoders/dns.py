@@ -12,8 +12,8 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
-from udptui.address import Address
 from udptui.decoders.base import DecodeContext, Decoded, DecodeError, Field
+from udptui.net.address import Address
 
 HEADER_BYTES = 12
 PAIRED_QUERIES = 1024

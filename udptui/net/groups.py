@@ -22,7 +22,7 @@ import socket
 import struct
 from dataclasses import dataclass, field, replace
 
-from udptui.address import interface_name
+from udptui.net.address import interface_name
 from udptui.net.interfaces import (
     IFF_LOOPBACK,
     IFF_MULTICAST,

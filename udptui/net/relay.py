@@ -27,10 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from udptui.address import Address
-from udptui.batch import SO_TIMESTAMPNS, RecvBatch, address_of
+from udptui.net.address import Address
+from udptui.net.batch import SO_TIMESTAMPNS, RecvBatch, address_of
 from udptui.net.impairments import Fate
-from udptui.receiving import (
+from udptui.net.receiving import (
     PENDING_ERRORS,
     PORT_UNREACHABLE,
     RESENDS,
@@ -40,10 +40,10 @@ from udptui.receiving import (
     icmp_error_text,
     read_icmp_errors,
 )
-from udptui.transport import set_receive_buffer
+from udptui.net.transport import set_receive_buffer
 
 if TYPE_CHECKING:
-    from udptui.mmsg import MmsgReader
+    from udptui.net.mmsg import MmsgReader
 
 DEFAULT_SESSION_TIMEOUT = 60.0
 """Seconds a client's session lives without a datagram either way (`--session-timeout`)."""

@@ -18,11 +18,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from udptui.address import Address
-from udptui.batch import RecvBatch
+from udptui.net.address import Address
+from udptui.net.batch import RecvBatch
+from udptui.net.receiving import DRAIN_BATCH, RETRY_PAUSE, Fault
 from udptui.net.relay import DEFAULT_SESSION_TIMEOUT, MAX_CLIENTS, SNDBUF, UP, RelayTable, RelayTag, Upstream
-from udptui.receiving import DRAIN_BATCH, RETRY_PAUSE, Fault
-from udptui.transport import (
+from udptui.net.transport import (
     DEFAULT_BUFSIZE,
     DEFAULT_RCVBUF,
     SendError,
@@ -32,7 +32,7 @@ from udptui.transport import (
 )
 
 if TYPE_CHECKING:
-    from udptui.mmsg import MmsgReader
+    from udptui.net.mmsg import MmsgReader
 
 _MSG_TRUNC = int(getattr(socket, "MSG_TRUNC", 0))
 _LISTEN = "listen"
@@ -170,7 +170,7 @@ class RelayTransport(UdpTransport):
         upstream socket: they are alike, only the descriptor changes), else recvfrom."""
         reader = self._upstream_reader
         if reader is None and self._reader is not None:
-            from udptui.mmsg import MmsgReader
+            from udptui.net.mmsg import MmsgReader
 
             reader = self._upstream_reader = MmsgReader.create(session.sock, self.bufsize, control=True)
         if reader is not None:

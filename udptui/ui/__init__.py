@@ -1,0 +1,1 @@
+"""The screen: the Textual app, its widgets and styles, the palette and the terminal."""
