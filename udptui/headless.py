@@ -24,6 +24,7 @@ from udptui.chat.commands import CommandError, help_lines, run_line
 from udptui.chat.datagram import Level
 from udptui.chat.muting import Muting
 from udptui.chat.peer_commands import target_meaning
+from udptui.chat.peers import PeerRoster
 from udptui.chat.session import ChatSession, Clock, RecordWriter
 from udptui.config import Config
 from udptui.decoders import Choice
@@ -290,6 +291,10 @@ class HeadlessRunner:
     @property
     def muting(self) -> Muting:
         return self.session.muting
+
+    @property
+    def roster(self) -> PeerRoster:
+        return self.session.roster
 
     hides_muted = False
     """Standard output is a record, like `--log`: a mute keeps writing every datagram."""
