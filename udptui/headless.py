@@ -30,6 +30,7 @@ from udptui.config import Config
 from udptui.decoders import Choice
 from udptui.net.address import Address, AddressError, resolve_host
 from udptui.net.batch import RecvBatch
+from udptui.net.relay_transport import RelayTransport
 from udptui.net.transport import Inbound, SendError, UdpTransport
 from udptui.record.pcap import PcapWriter
 from udptui.record.saving import SaveError, save_session
@@ -125,6 +126,9 @@ class HeadlessRunner:
         """Run until `--count`, `--idle-timeout`, a closed standard output or `stop()`; the exit status.
 
         The socket is closed on the way out; the session's writers are the caller's to close."""
+        count, idle = self.config.count, self.config.idle_timeout
+        if count is not None and isinstance(self.transport, RelayTransport):
+            self.transport.relay_at_most(count)  # the relay stops where udptui stops recording
         receiver = threading.Thread(target=self.transport.run_receiver, name="receiver", daemon=True)
         receiver.start()
         selector = selectors.DefaultSelector()
@@ -134,7 +138,6 @@ class HeadlessRunner:
             # watched, and needs not be: it is always readable.
             with contextlib.suppress(OSError, ValueError):
                 selector.register(self.reader.fd, selectors.EVENT_READ)
-        count, idle = self.config.count, self.config.idle_timeout
         last_arrival = time.monotonic()
         input_ready = self.reader is not None and not selector.get_map()
         try:

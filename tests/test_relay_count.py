@@ -1,0 +1,51 @@
+"""`--count N` in relay mode: the relay relays N datagrams (either way) and stops there, so
+nothing is forwarded that the records do not hold. The real `udptui --jsonl` between a plain
+client and a plain echo server on loopback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from conftest import Headless, start, udp_socket, wait_until
+from test_relay import EchoServer, client
+
+
+@pytest.fixture
+def echo() -> Iterator[EchoServer]:
+    server = EchoServer()
+    yield server
+    server.close()
+
+
+def test_at_count_the_relay_stops_forwarding(echo: EchoServer, headless: list[Headless]) -> None:
+    app = start(
+        headless,
+        "--listen",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--forward",
+        str(echo.address),
+        "--jsonl",
+        "--count",
+        "4",
+    )
+    relay = ("127.0.0.1", app.port)
+    with client() as alice:
+        # As the tutorial's client does: each message right after the last one's answer.
+        for word in (b"a", b"b"):
+            alice.sendto(word, relay)
+            assert alice.recvfrom(100)[0] == b"echo:" + word
+        for word in (b"c", b"d", b"e"):  # the 4th datagram (echo:b) is in: these come too late
+            alice.sendto(word, relay)
+        status, records, _ = app.finish()
+    assert status == 0
+    relayed = [(r["dir"], r["text"]) for r in records if r["dir"] in ("up", "down")]
+    assert relayed == [("up", "a"), ("down", "echo:a"), ("up", "b"), ("down", "echo:b")]
+    # What reached the server: a marker sent straight to it comes after anything the relay sent.
+    with udp_socket() as marker:
+        marker.sendto(b"marker", (echo.address.host, echo.address.port))
+        wait_until(lambda: b"marker" in echo.payloads, "the marker at the server")
+    assert echo.payloads == [b"a", b"b", b"marker"]  # c, d and e were never forwarded
