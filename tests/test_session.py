@@ -12,7 +12,8 @@ import pytest
 from conftest import RunningTransport, closed_port
 
 from udptui.chat.datagram import Direction, Level, Truncation
-from udptui.chat.session import ChatSession, size_warnings
+from udptui.chat.session import ChatSession
+from udptui.chat.sizes import size_warnings
 from udptui.net.address import Address
 from udptui.net.faults import TIMES
 from udptui.net.transport import Fault, Inbound, SendError, UdpTransport

@@ -7,7 +7,6 @@ start-up error answer at once.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -18,6 +17,7 @@ from udptui.chat.saved_messages import SavedMessages, SavedMessagesError, defaul
 from udptui.config import DEFAULT_SCROLLBACK, Config
 from udptui.decoders.decoding import Choice
 from udptui.decoders.registry import DecoderLoadError, Registry
+from udptui.group_flags import add_group_flags, check_join_needs_listen, check_joins
 from udptui.impair_flags import add_impair_flags, impair_from_args, join_negative_values
 from udptui.net.address import (
     Address,
@@ -25,10 +25,8 @@ from udptui.net.address import (
     parse_endpoint,
     parse_port,
     resolve_host,
-    split_host_port,
 )
-from udptui.net.groups import JOIN_NEEDS_LISTEN, GroupError, GroupSpec, parse_group
-from udptui.net.outgoing import MulticastOptions, check_interface
+from udptui.net.outgoing import MulticastOptions
 from udptui.net.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF, TransportError
 from udptui.relay_flags import add_relay_flags, relay_from_args
 from udptui.startup import NEEDS_TERMINAL, StartError, has_terminal, open_files, open_transport
@@ -67,24 +65,6 @@ class StoreOnce(argparse._StoreAction):
         if isinstance(given, set):
             if self.dest in given:
                 parser.error(f"{'/'.join(self.option_strings)} is given more than once: give it once")
-            given.add(self.dest)
-        super().__call__(parser, namespace, values, option_string)
-
-
-class SwitchOnce(argparse.BooleanOptionalAction):
-    """`--loop` or `--no-loop`, once: both, or either twice, is a usage error."""
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        given = getattr(parser, "given", None)
-        if isinstance(given, set):
-            if self.dest in given:
-                parser.error(f"{'/'.join(self.option_strings)} is given more than once: give one, once")
             given.add(self.dest)
         super().__call__(parser, namespace, values, option_string)
 
@@ -176,21 +156,6 @@ def _port(text: str) -> int:
         return parse_port(text)
     except AddressError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _group(text: str) -> GroupSpec:
-    try:
-        return parse_group(text)
-    except GroupError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _interface(text: str) -> str:
-    try:
-        check_interface(text)
-    except GroupError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
 
 
 def build_parser() -> OneLineParser:
@@ -302,27 +267,7 @@ def build_parser() -> OneLineParser:
         help="load your own decoder(s) from this Python file (DECODER or DECODERS in it)",
     )
     add_relay_flags(parser)
-    parser.add_argument(
-        "--join",
-        metavar="GROUP",
-        dest="joins",
-        action="append",
-        type=_group,
-        default=[],
-        help="join a multicast group: 239.1.2.3, 239.1.2.3%%eth0, ff02::fb%%eth0, or "
-        "SOURCE@GROUP (source-specific); repeatable; needs --listen",
-    )
-    parser.add_argument(
-        "--ttl", metavar="N", type=_int_range(0, 255), help="hops a datagram to a group may take (default 1)"
-    )
-    parser.add_argument(
-        "--loop",
-        action=SwitchOnce,
-        help="hear our own datagrams to a group on this machine (default: yes)",
-    )
-    parser.add_argument(
-        "--iface", metavar="NAME", type=_interface, help="send datagrams to a group out of this interface"
-    )
+    add_group_flags(parser)
     add_impair_flags(parser)
     parser.add_argument("--version", action="version", version=f"udptui {__version__}")
     return parser  # fmt: skip
@@ -332,9 +277,7 @@ def config_from_args(argv: list[str] | None = None) -> Config:
     """Parse flags into a Config; usage errors exit with status 2 and one line."""
     parser = build_parser()
     args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else argv))
-    if args.listen is None and args.joins:
-        hint = f" (the group's port: --listen {_port_of(args.peer)})" if _port_of(args.peer) else ""
-        parser.error(JOIN_NEEDS_LISTEN + hint)
+    check_join_needs_listen(parser, args)
     forward, session_timeout = relay_from_args(args, parser)
     if args.listen is None and args.peer is None:
         parser.error("say where to talk: --listen PORT, --peer HOST:PORT, or both")
@@ -348,7 +291,7 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         parser.error(str(error))
     if peer and bind_host and bind_host != "::" and Address(bind_host, 0).is_ipv6 != peer.is_ipv6:
         parser.error(f"cannot reach {peer} from bind address {bind_host}: the IP versions differ")
-    _check_joins(parser, args.joins, bind_host)
+    check_joins(parser, args.joins, bind_host)
     rules = []
     for hex_match, pattern, reply in args.rules or ():
         try:
@@ -385,32 +328,6 @@ def config_from_args(argv: list[str] | None = None) -> Config:
         impair=impair,
         impair_direction=impair_direction,
     )
-
-
-def _port_of(peer: str | None) -> int:
-    """The port of `--peer` as written (no lookup), 0 if none."""
-    try:
-        return parse_port(split_host_port(peer)[1]) if peer else 0
-    except AddressError:
-        return 0
-
-
-def _is_group(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.partition("%")[0]).is_multicast
-    except ValueError:
-        return False
-
-
-def _check_joins(parser: OneLineParser, joins: list[GroupSpec], bind_host: str | None) -> None:
-    """`--join` needs a socket bound to no one unicast address."""
-    if not joins:
-        return
-    if bind_host is not None and bind_host not in ("0.0.0.0", "::") and not _is_group(bind_host):
-        parser.error(
-            f"--join with --bind {bind_host}: a socket bound to one unicast address hears nothing sent "
-            "to a group; leave --bind out"
-        )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -219,7 +219,8 @@ class Impairing:
     def send(self, payload: bytes, destination: Address, *, by_hand: bool) -> SendResult:
         """`ChatSession.send` while impairments act on the way out: an entry for every copy
         (a lost one too), each with its fate; `SendError` if the datagram did not go."""
-        from udptui.chat.session import SendResult, size_warnings
+        from udptui.chat.session import SendResult
+        from udptui.chat.sizes import size_warnings
 
         session = self.session
         # What can never go fails now, with the text still typed (not later, from the

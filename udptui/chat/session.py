@@ -4,12 +4,9 @@ keeps the reply target and the counters, and sends with the size checks and warn
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import compress, repeat
-from operator import eq
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from udptui.chat.datagram import Direction, Entry, Level
@@ -17,13 +14,13 @@ from udptui.chat.muting import Muting
 from udptui.chat.peers import PeerRoster
 from udptui.chat.relayed import RelayedCounts
 from udptui.chat.rtt import RttTracker
+from udptui.chat.senders import sender_bytes, senders_of
+from udptui.chat.sizes import size_warnings
 from udptui.chat.store import BatchChunk, Chunk, EntryChunk, EntryRange, EntryStore, FreshEntries
 from udptui.net.address import Address
 from udptui.net.batch import RecvBatch, address_of, local_datetime
 from udptui.net.faults import FaultKey, FaultNotes, fault_note
 from udptui.net.transport import (
-    ETHERNET_PAYLOAD,
-    SAFE_PAYLOAD,
     Fault,
     Inbound,
     Notice,
@@ -227,9 +224,9 @@ class ChatSession:
                     chunks.append(fault_places[key])
                 continue
             if batch.relay is not None:  # relayed: its client is a peer, not a sender to answer
-                senders = _senders(batch.senders)
+                senders = senders_of(batch.senders)
                 target = relayed.add(
-                    batch, senders, _sender_bytes(batch, senders), self._address, target, follow=follow
+                    batch, senders, sender_bytes(batch, senders), self._address, target, follow=follow
                 )
                 chunk = BatchChunk(batch, self._address, follow=follow, target=target, time=fixed_time)
                 chunk.counted = senders
@@ -237,8 +234,8 @@ class ChatSession:
                 received += len(batch)
                 bytes_in += batch.wire_bytes
                 continue
-            senders = _senders(batch.senders)
-            for (sender, count), size in zip(senders, _sender_bytes(batch, senders), strict=True):
+            senders = senders_of(batch.senders)
+            for (sender, count), size in zip(senders, sender_bytes(batch, senders), strict=True):
                 try:
                     address = self._address(sender)
                 except Exception:  # an odd sender still makes an entry, but no peer
@@ -385,66 +382,3 @@ class ChatSession:
         return SendResult(
             entry, size_warnings(len(payload), destination.is_ipv6), self.transport.take_notes()
         )
-
-
-def _senders(senders: list[Any]) -> list[tuple[Any, int]]:
-    """Each sender of a batch with its datagram count, ordered by when it last sent.
-
-    C does the counting: a flood from one sender is one `list.count`."""
-    if not senders:
-        return []
-    first = senders[0]
-    try:
-        if senders.count(first) == len(senders):
-            return [(first, len(senders))]
-        counted = Counter(senders)
-        return [(sender, counted[sender]) for sender in reversed(dict.fromkeys(reversed(senders)))]
-    except TypeError:  # an unhashable sender (never from a socket): count one by one
-        return [(sender, 1) for sender in senders]
-
-
-def _sender_bytes(batch: RecvBatch, senders: list[tuple[Any, int]]) -> list[int]:
-    """Bytes on the wire from each of `senders` (as `_senders` lists them) in `batch`.
-
-    C does the work in the usual cases: a flood from one sender is the batch's total; one-shot
-    senders (each datagram its own) are the sizes as they are; datagrams all of one size are
-    that size times each count; up to `FEW_SENDERS` senders, each but the busiest is summed by
-    `compress` over a C comparison of the senders, the busiest being what is left. Only a batch
-    from more senders, of mixed sizes, is summed datagram by datagram, where each of its
-    senders already costs the ingest its own Python work."""
-    if len(senders) == 1:
-        return [batch.wire_bytes]
-    sizes = batch.wire if batch.wire is not None else list(map(len, batch.payloads))
-    if len(senders) == len(sizes):  # every datagram from its own sender (or unhashable ones)
-        return list(sizes)
-    if sizes.count(sizes[0]) == len(sizes):
-        return [count * sizes[0] for _, count in senders]
-    all_senders = batch.senders
-    if len(senders) <= FEW_SENDERS:
-        busiest = max(range(len(senders)), key=lambda index: senders[index][1])
-        totals = [
-            0 if index == busiest else sum(compress(sizes, map(eq, all_senders, repeat(sender))))
-            for index, (sender, _) in enumerate(senders)
-        ]
-        totals[busiest] = batch.wire_bytes - sum(totals)
-        return totals
-    summed: dict[Any, int] = {}
-    for sender, size in zip(all_senders, sizes, strict=True):
-        summed[sender] = summed.get(sender, 0) + size
-    return [summed[sender] for sender, _ in senders]
-
-
-FEW_SENDERS = 4
-"""Up to this many senders in a batch, their bytes are summed in C (one pass each but one)."""
-
-
-def size_warnings(size: int, ipv6: bool) -> list[str]:
-    """What a sent size risks on real networks (the tutorial's ~500-byte advice, made exact)."""
-    if size > ETHERNET_PAYLOAD[ipv6]:
-        return [
-            f"sent {size} bytes: over {ETHERNET_PAYLOAD[ipv6]}, it will be fragmented on an "
-            "Ethernet path, and is lost if any fragment is"
-        ]
-    if size > SAFE_PAYLOAD[ipv6]:
-        return [f"sent {size} bytes: over {SAFE_PAYLOAD[ipv6]}, it may be dropped on some paths"]
-    return []
