@@ -39,6 +39,7 @@ from udptui.net.receiving import (
 )
 from udptui.net.relay_failures import SendFailures
 from udptui.net.relay_session import (
+    DEFAULT_SESSION_TIMEOUT,
     LOOPED,
     SEND_FAILED,
     TABLE_FULL,
@@ -52,8 +53,6 @@ from udptui.net.transport import set_receive_buffer
 if TYPE_CHECKING:
     from udptui.net.mmsg import MmsgReader
 
-DEFAULT_SESSION_TIMEOUT = 60.0
-"""Seconds a client's session lives without a datagram either way (`--session-timeout`)."""
 MAX_CLIENTS = 4096
 """Sessions the table holds at most: one upstream socket (a file descriptor, and up to
 UPSTREAM_RCVBUF of kernel memory while replies wait) and about 1 KiB of Python each."""

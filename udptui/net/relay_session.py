@@ -11,6 +11,9 @@ from typing import Any
 from udptui.net.address import Address
 from udptui.net.impairments import Fate
 
+DEFAULT_SESSION_TIMEOUT = 60.0
+"""Seconds a client's session lives without a datagram either way (`--session-timeout`)."""
+
 Forward = Callable[["Upstream", bytes], Any]
 """One direction's forwarding function: the session and the datagram's bytes; it returns
 what happened to the datagram for the log (an impairment's `Fate`), or None."""
