@@ -613,7 +613,7 @@ def test_failures_said_from_two_threads_are_each_counted_once(echo: EchoServer) 
     def record() -> None:
         try:
             for number in range(20_000):
-                table._failed(OSError(1, "x"), Address("127.0.0.1", 1 + number % 7), "to the server")
+                table.failures.add(OSError(1, "x"), Address("127.0.0.1", 1 + number % 7), "to the server")
         except BaseException as error:
             errors.append(error)
 

@@ -16,7 +16,6 @@ from udptui.chat.responder import Rule, RuleError
 from udptui.chat.saved_messages import SavedMessages, SavedMessagesError, default_path
 from udptui.config import DEFAULT_SCROLLBACK, Config
 from udptui.decoders.decoding import Choice
-from udptui.decoders.registry import DecoderLoadError, Registry
 from udptui.group_flags import add_group_flags, check_join_needs_listen, check_joins
 from udptui.impair_flags import add_impair_flags, impair_from_args, join_negative_values
 from udptui.net.address import (
@@ -29,7 +28,6 @@ from udptui.net.address import (
 from udptui.net.outgoing import MulticastOptions
 from udptui.net.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF, TransportError
 from udptui.relay_flags import add_relay_flags, relay_from_args
-from udptui.startup import NEEDS_TERMINAL, StartError, has_terminal, open_files, open_transport
 
 EXIT_USAGE = 2
 MAX_SOCKET_BUFFER = 2**31 - 1
@@ -332,6 +330,10 @@ def config_from_args(argv: list[str] | None = None) -> Config:
 
 def main(argv: list[str] | None = None) -> None:
     config = config_from_args(argv)
+    # Loaded once the flags are good: `--version` and `--help` answer without them.
+    from udptui.decoders.registry import DecoderLoadError, Registry
+    from udptui.startup import NEEDS_TERMINAL, StartError, has_terminal, open_files, open_transport
+
     try:
         # The user's decoder files load first: one that fails stops start-up before the socket opens.
         decoders = None if config.jsonl else Registry.checked(config.decoder_paths, config.decode)

@@ -11,7 +11,7 @@ from udptui.net.address import Address
 from udptui.net.groups import GroupSpec
 from udptui.net.impair_settings import ImpairSettings
 from udptui.net.outgoing import MulticastOptions
-from udptui.net.relay import DEFAULT_SESSION_TIMEOUT
+from udptui.net.relay_session import DEFAULT_SESSION_TIMEOUT
 from udptui.net.transport import DEFAULT_BUFSIZE, DEFAULT_RCVBUF
 
 DEFAULT_SCROLLBACK = 10_000

@@ -11,7 +11,7 @@ from typing import NoReturn, Protocol
 
 from udptui.net.address import Address, AddressError, parse_endpoint, resolve_host
 from udptui.net.receiving import DEFAULT_BUFSIZE
-from udptui.net.relay import DEFAULT_SESSION_TIMEOUT
+from udptui.net.relay_session import DEFAULT_SESSION_TIMEOUT
 
 
 class _Errors(Protocol):

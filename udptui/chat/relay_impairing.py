@@ -19,7 +19,8 @@ from udptui.chat.impairing import Impairing
 from udptui.chat.session import ChatSession
 from udptui.net.impair_settings import ImpairSettings
 from udptui.net.impairments import Fate, ImpairClosed, ImpairCounts, Impairer
-from udptui.net.relay import RelayTable, Upstream
+from udptui.net.relay import RelayTable
+from udptui.net.relay_session import Upstream
 from udptui.net.scheduler import Schedules
 
 RELAY_DIRECTIONS = ("up", "down", "both")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from udptui.net.address import Address, interface_name
 
 if TYPE_CHECKING:
-    from udptui.net.relay import RelayTag
+    from udptui.net.relay_session import RelayTag
 from udptui.net.destinations import special_destination, special_raw
 
 SO_TIMESTAMPNS = 35

@@ -22,14 +22,11 @@ import selectors
 import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from udptui.net.address import Address
 from udptui.net.batch import SO_TIMESTAMPNS, RecvBatch, address_of
-from udptui.net.impairments import Fate
 from udptui.net.receiving import (
     PENDING_ERRORS,
     PORT_UNREACHABLE,
@@ -40,13 +37,22 @@ from udptui.net.receiving import (
     icmp_error_text,
     read_icmp_errors,
 )
+from udptui.net.relay_failures import SendFailures
+from udptui.net.relay_session import (
+    DEFAULT_SESSION_TIMEOUT,
+    LOOPED,
+    SEND_FAILED,
+    TABLE_FULL,
+    Forward,
+    NotForwarded,
+    Upstream,
+    not_forwarded,
+)
 from udptui.net.transport import set_receive_buffer
 
 if TYPE_CHECKING:
     from udptui.net.mmsg import MmsgReader
 
-DEFAULT_SESSION_TIMEOUT = 60.0
-"""Seconds a client's session lives without a datagram either way (`--session-timeout`)."""
 MAX_CLIENTS = 4096
 """Sessions the table holds at most: one upstream socket (a file descriptor, and up to
 UPSTREAM_RCVBUF of kernel memory while replies wait) and about 1 KiB of Python each."""
@@ -60,76 +66,6 @@ SNDBUF = 4 * 1024 * 1024
 """Send buffer for the sockets that forward: a burst waits there instead of being dropped."""
 NOTICE_INTERVAL = 1.0
 """Seconds between two notices that the table is full."""
-
-Forward = Callable[["Upstream", bytes], Any]
-"""One direction's forwarding function: the session and the datagram's bytes; it returns
-what happened to the datagram for the log (an impairment's `Fate`), or None."""
-
-
-@dataclass(frozen=True, slots=True)
-class RelayTag:
-    """A relayed batch: `up` (from clients, each datagram's sender is its client, forwarded
-    to the server) or `down` (from the server, forwarded to `client`)."""
-
-    up: bool
-    client: Address | None = None
-    """The client a `down` batch went to (an upstream socket serves one client)."""
-    fates: tuple[Any, ...] | None = None
-    """What the relay's impairments did to each datagram (a `Fate` or None), when on."""
-
-
-@dataclass(frozen=True, slots=True)
-class NotForwarded(Fate):
-    """The mark of a datagram the relay took but did not send on: `[✗ not forwarded: …]` in
-    the log, `"not_forwarded": why` in the records."""
-
-    why: str = ""
-
-    def kinds(self) -> list[str]:
-        return ["not forwarded"]
-
-    def text(self) -> str:
-        return f"✗ not forwarded: {self.why}"
-
-    def record(self) -> dict[str, Any]:
-        return {"not_forwarded": self.why}
-
-
-def not_forwarded(why: str) -> NotForwarded:
-    return NotForwarded(-1, lost="relay", why=why)
-
-
-TABLE_FULL = not_forwarded("the relay is full")
-SEND_FAILED = not_forwarded("the send failed")
-LOOPED = not_forwarded("from the relay's own upstream socket")
-
-
-UP = RelayTag(up=True)
-"""The mark of every batch from the clients (each datagram's sender is its client)."""
-
-
-class Upstream:
-    """One client's session: its upstream socket towards the server, and when it was last used."""
-
-    __slots__ = ("client", "client_sockaddr", "held", "last", "local", "name", "port", "sock", "tag")
-
-    def __init__(self, client: Address | None, client_sockaddr: Any, sock: socket.socket, now: float) -> None:
-        self.client = client
-        self.name: bytes | None = None
-        """The client's raw sockaddr as recvmmsg gave it, for sendmmsg (None: from recvmsg)."""
-        """None for udptui's own socket (what you type to the server goes from it)."""
-        self.client_sockaddr = client_sockaddr
-        """Where `down` sends: the client's address as the listening socket takes it."""
-        self.sock = sock
-        self.local = Address.from_sockaddr(sock.getsockname())
-        """Where the server sees this session's datagrams come from."""
-        self.port = self.local.port
-        self.last = now
-        """time.monotonic() of the latest datagram either way (or of the latest held one's release)."""
-        self.held = 0
-        """Its datagrams an impairer holds back now: a session never closes while it has any."""
-        self.tag = None if client is None else RelayTag(up=False, client=client)
-        """What the batches read from this socket are marked with (None: not relayed)."""
 
 
 class RelayTable:
@@ -174,8 +110,8 @@ class RelayTable:
         self.refusal: NotForwarded = TABLE_FULL
         """The mark of the datagrams the latest refusal concerned."""
         self._refusal_said = float("-inf")
-        self._failures: deque[tuple[tuple[str, Address | None], int]] = deque()
-        """Failed sends not said yet: appended from any thread, said by `flush_failures`."""
+        self.failures = SendFailures(report)
+        """Failed sends not said yet: added from any thread, said by `flush_failures`."""
         self._lock = threading.Lock()
         """Held while a socket is closed, and while an impairer's release sends through one (on
         the scheduler's thread), so a send never goes through a descriptor reused meanwhile."""
@@ -354,7 +290,9 @@ class RelayTable:
                 if pending:
                     self._pending(None, errno.ECONNREFUSED, pending)
                 if failed:
-                    self._failed(OSError(code, os.strerror(code)), self.server, "to the server", len(failed))
+                    self.failures.add(
+                        OSError(code, os.strerror(code)), self.server, "to the server", len(failed)
+                    )
                     marks = marks or [None] * len(senders)
                     for index in failed:
                         marks[index] = SEND_FAILED
@@ -379,7 +317,7 @@ class RelayTable:
                 self._pending(self.listen, errno.ECONNREFUSED, pending)
             if failed:
                 where = f"to client {session.client}"
-                self._failed(OSError(code, os.strerror(code)), session.client, where, len(failed))
+                self.failures.add(OSError(code, os.strerror(code)), session.client, where, len(failed))
                 self.flush_failures()
                 marks: list[Any] = [None] * len(batch)
                 for index in failed:
@@ -403,10 +341,10 @@ class RelayTable:
                 return None
             except OSError as error:
                 if error.errno not in PENDING_ERRORS:
-                    self._failed(error, self.server, "to the server")
+                    self.failures.add(error, self.server, "to the server")
                     return SEND_FAILED
                 self._pending(None, error.errno or 0, 1)  # an earlier datagram's: again
-        self._failed(OSError(errno.ECONNREFUSED, "refused"), self.server, "to the server")
+        self.failures.add(OSError(errno.ECONNREFUSED, "refused"), self.server, "to the server")
         return SEND_FAILED
 
     def send_down(self, session: Upstream, payload: bytes) -> NotForwarded | None:
@@ -419,10 +357,12 @@ class RelayTable:
                 return None
             except OSError as error:
                 if error.errno not in PENDING_ERRORS:
-                    self._failed(error, session.client, f"to client {session.client}")
+                    self.failures.add(error, session.client, f"to client {session.client}")
                     return SEND_FAILED
                 self._pending(listen, error.errno or 0, 1)  # another client's error: again
-        self._failed(OSError(errno.ECONNREFUSED, "refused"), session.client, f"to client {session.client}")
+        self.failures.add(
+            OSError(errno.ECONNREFUSED, "refused"), session.client, f"to client {session.client}"
+        )
         return SEND_FAILED
 
     def held(self, session: Upstream, count: int) -> None:
@@ -445,7 +385,7 @@ class RelayTable:
     ) -> None:
         with self._lock:  # the session's socket is not closed (and its descriptor reused) meanwhile
             if session.sock.fileno() == -1:
-                self._failed(OSError(errno.EBADF, "closed"), to, where)
+                self.failures.add(OSError(errno.EBADF, "closed"), to, where)
             else:
                 send(session, payload)
             if held:
@@ -468,17 +408,6 @@ class RelayTable:
         else:
             self.report(Fault(icmp_error_text(code), self.server, unreachable=True, count=count))
 
-    def _failed(self, error: OSError, address: Address | None, where: str, count: int = 1) -> None:
-        if error.errno in (errno.EAGAIN, errno.ENOBUFS):
-            message = f"not forwarded {where}: the send buffer is full"
-        elif error.errno == errno.EBADF:  # an impairer let it go after its session closed
-            message = f"not forwarded {where}: session closed"
-        elif error.errno in PENDING_ERRORS:
-            message = f"not forwarded {where}: ICMP errors on every try"
-        else:
-            message = f"not forwarded {where}: {error.strerror or error}"
-        self._failures.append(((message, address), count))
-
     def read_failed(self, error: OSError, session: Upstream) -> None:
         """An upstream socket's receive error (the server's ICMP errors arrive so)."""
         code = error.errno or 0
@@ -486,15 +415,5 @@ class RelayTable:
         self.report(Fault(message, self.server, unreachable=True))
 
     def flush_failures(self) -> None:
-        """Say the failed sends not said yet as counted faults (the session groups them a
-        second). Any thread: each is taken from the deque once."""
-        failures = self._failures
-        if not failures:
-            return
-        counted: dict[tuple[str, Address | None], int] = {}
-        with contextlib.suppress(IndexError):
-            while True:
-                key, count = failures.popleft()
-                counted[key] = counted.get(key, 0) + count
-        for (message, address), count in counted.items():
-            self.report(Fault(message, address, count=count))
+        """Say the failed sends not said yet (any thread)."""
+        self.failures.flush()

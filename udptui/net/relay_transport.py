@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from udptui.net.address import Address
 from udptui.net.batch import RecvBatch
 from udptui.net.receiving import DRAIN_BATCH, RETRY_PAUSE, Fault
-from udptui.net.relay import DEFAULT_SESSION_TIMEOUT, MAX_CLIENTS, SNDBUF, UP, RelayTable, RelayTag, Upstream
+from udptui.net.relay import MAX_CLIENTS, SNDBUF, RelayTable
+from udptui.net.relay_session import DEFAULT_SESSION_TIMEOUT, UP, RelayTag, Upstream
 from udptui.net.transport import (
     DEFAULT_BUFSIZE,
     DEFAULT_RCVBUF,
