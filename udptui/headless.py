@@ -30,7 +30,6 @@ from udptui.config import Config
 from udptui.decoders import Choice
 from udptui.net.address import Address, AddressError, resolve_host
 from udptui.net.batch import RecvBatch
-from udptui.net.relay_transport import RelayTransport
 from udptui.net.transport import Inbound, SendError, UdpTransport
 from udptui.record.pcap import PcapWriter
 from udptui.record.saving import SaveError, save_session
@@ -127,8 +126,11 @@ class HeadlessRunner:
 
         The socket is closed on the way out; the session's writers are the caller's to close."""
         count, idle = self.config.count, self.config.idle_timeout
-        if count is not None and isinstance(self.transport, RelayTransport):
-            self.transport.relay_at_most(count)  # the relay stops where udptui stops recording
+        if count is not None and self.config.forward is not None:
+            from udptui.net.relay_transport import RelayTransport  # loaded for a relay only
+
+            if isinstance(self.transport, RelayTransport):
+                self.transport.relay_at_most(count)  # the relay stops where udptui stops recording
         receiver = threading.Thread(target=self.transport.run_receiver, name="receiver", daemon=True)
         receiver.start()
         selector = selectors.DefaultSelector()
