@@ -137,13 +137,21 @@ async def test_to_server_outside_relay_mode_says_why_not() -> None:
 async def test_the_palette_types_to_the_server_again(echo: EchoServer) -> None:
     app = relay_app(echo.address)
     try:
-        async with app.run_test(size=WIDE) as pilot:
-            await type_line(pilot, app, "/to 127.0.0.1:9")
-            assert "to client 127.0.0.1:9" in header_text(app)
-            entry = next(c for c in app.get_system_commands(app.screen) if c.title == "Type to the server")
-            entry.callback()
-            await pilot.pause()
-            assert app.session.target == echo.address
-            assert "to server" in header_text(app)
+        with client() as alice:
+            async with app.run_test(size=WIDE) as pilot:
+                alice.sendto(b"hi", ("127.0.0.1", app.transport.local_address.port))
+                a = Address("127.0.0.1", alice.getsockname()[1])
+                await wait_for(
+                    pilot, lambda: app.session.roster.get(a) is not None, "the client in the roster"
+                )
+                await type_line(pilot, app, f"/to {a}")
+                assert f"to client {a}" in header_text(app)
+                entry = next(
+                    c for c in app.get_system_commands(app.screen) if c.title == "Type to the server"
+                )
+                entry.callback()
+                await pilot.pause()
+                assert app.session.target == echo.address
+                assert "to server" in header_text(app)
     finally:
         app.transport.close()

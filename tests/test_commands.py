@@ -20,6 +20,7 @@ from udptui.chat.commands import (
 from udptui.chat.datagram import Level
 from udptui.chat.sending import Sending
 from udptui.chat.session import ChatSession
+from udptui.config import Config
 from udptui.decoders import Choice
 from udptui.net.address import Address
 from udptui.net.transport import UdpTransport
@@ -44,6 +45,7 @@ class Recorder:
         if not _transports:
             _transports.append(UdpTransport.open(bind_host="127.0.0.1"))
         self.sending = Sending(ChatSession(_transports[0]))
+        self.config = Config(listening=True)
 
     def send_payload(self, payload: bytes) -> bool:
         self.calls.append(("send", payload))

@@ -24,6 +24,7 @@ from udptui.chat.commands import CommandError, help_lines, run_line
 from udptui.chat.datagram import Level
 from udptui.chat.muting import Muting
 from udptui.chat.peer_commands import target_meaning
+from udptui.chat.peers import PeerRoster
 from udptui.chat.session import ChatSession, Clock, RecordWriter
 from udptui.config import Config
 from udptui.decoders import Choice
@@ -124,6 +125,12 @@ class HeadlessRunner:
         """Run until `--count`, `--idle-timeout`, a closed standard output or `stop()`; the exit status.
 
         The socket is closed on the way out; the session's writers are the caller's to close."""
+        count, idle = self.config.count, self.config.idle_timeout
+        if count is not None and self.config.forward is not None:
+            from udptui.net.relay_transport import RelayTransport  # loaded for a relay only
+
+            if isinstance(self.transport, RelayTransport):
+                self.transport.relay_at_most(count)  # the relay stops where udptui stops recording
         receiver = threading.Thread(target=self.transport.run_receiver, name="receiver", daemon=True)
         receiver.start()
         selector = selectors.DefaultSelector()
@@ -133,7 +140,6 @@ class HeadlessRunner:
             # watched, and needs not be: it is always readable.
             with contextlib.suppress(OSError, ValueError):
                 selector.register(self.reader.fd, selectors.EVENT_READ)
-        count, idle = self.config.count, self.config.idle_timeout
         last_arrival = time.monotonic()
         input_ready = self.reader is not None and not selector.get_map()
         try:
@@ -290,6 +296,10 @@ class HeadlessRunner:
     @property
     def muting(self) -> Muting:
         return self.session.muting
+
+    @property
+    def roster(self) -> PeerRoster:
+        return self.session.roster
 
     hides_muted = False
     """Standard output is a record, like `--log`: a mute keeps writing every datagram."""

@@ -12,6 +12,7 @@ from udptui.net.address import Address
 
 if TYPE_CHECKING:
     from udptui.chat.muting import Muting
+    from udptui.chat.peers import PeerRoster
     from udptui.chat.sending import Sending
     from udptui.config import Config
     from udptui.decoders.decoding import Choice
@@ -71,6 +72,11 @@ class CommandContext(Protocol):
     @property
     def muting(self) -> Muting:
         """The muted hosts and addresses (the session's)."""
+        ...
+
+    @property
+    def roster(self) -> PeerRoster:
+        """The peers seen (the session's): relaying, the clients `/to CLIENT` can choose."""
         ...
 
     @property

@@ -86,13 +86,34 @@ def parse_decode(argument: str) -> DecodeSpec:
         raise CommandError(f"/decode: {error}") from None
 
 
+CLIENTS_NAMED = 5
+"""How many clients a refused `/to` in relay mode names (the most recently seen)."""
+
+
+def relay_target(context: CommandContext, server: Address, target: TargetSpec) -> Address:
+    """Relaying, `/to` chooses the server or a client the relay has seen, nothing else: a
+    datagram typed to any other address would leave from the relay's port to a stranger."""
+    if (target.host == SERVER and not target.port) or target.address == server:
+        return server
+    clients = [peer.address for peer in context.roster.ordered() if peer.received and peer.address != server]
+    if target.address is not None and target.address in clients:
+        return target.address
+    typed = f"{target.host}:{target.port}" if target.address is None else str(target.address)
+    named = ", ".join(str(client) for client in clients[:CLIENTS_NAMED])
+    more = f" (and {len(clients) - CLIENTS_NAMED} more)" if len(clients) > CLIENTS_NAMED else ""
+    choices = (
+        f"/to server, or a client: {named}{more}" if clients else "/to server (no client has written yet)"
+    )
+    raise CommandError(f"/to: {typed} is not a client of this relay; relaying, give {choices}")
+
+
 def handle_target(context: CommandContext, target: TargetSpec, overwrite: bool) -> bool:
-    if target.host == SERVER and not target.port:  # relay mode: type to the server again
-        server = context.config.forward
-        if server is None:
-            raise CommandError("/to server is for relay mode (--forward HOST:PORT): give /to HOST:PORT")
-        context.set_target(server)
+    server = context.config.forward
+    if server is not None:  # relay mode: the server, or one of the relay's clients
+        context.set_target(relay_target(context, server, target))
         return True
+    if target.host == SERVER and not target.port:
+        raise CommandError("/to server is for relay mode (--forward HOST:PORT): give /to HOST:PORT")
     if target.address is None:
         return context.look_up_target(target.host, target.port)
     context.set_target(target.address)

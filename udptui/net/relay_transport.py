@@ -76,6 +76,8 @@ class RelayTransport(UdpTransport):
         self.table.selector.register(sock, selectors.EVENT_READ, _LISTEN)
         self.table.selector.register(self._wake_reader, selectors.EVENT_READ, _WAKE)
         self._upstream_reader: MmsgReader | None = None
+        self._budget: int | None = None
+        """Datagrams still to relay (`relay_at_most`), or None: no end."""
 
     @classmethod
     def open_relay(
@@ -106,6 +108,26 @@ class RelayTransport(UdpTransport):
     def own_port(self) -> int:
         """The local port udptui's own datagrams to the server go from."""
         return self.table.own.port
+
+    def relay_at_most(self, count: int) -> None:
+        """`--count N`: read and relay N datagrams (either way, udptui's own answers too, as
+        `--count` counts them), then stop relaying, so nothing is forwarded unrecorded. What
+        the receive thread read past them in the same batch is dropped, as a closed port would."""
+        self._budget = count
+
+    def _within_budget(self, batch: RecvBatch) -> RecvBatch | None:
+        """The part of `batch` still to relay (None: nothing); at the end, the thread stops."""
+        budget = self._budget
+        if budget is None:
+            return batch
+        if budget <= 0:
+            return None
+        if len(batch) > budget:
+            batch = batch.head(budget)
+        self._budget = budget - len(batch)
+        if not self._budget:
+            self._stopping.set()  # the receive loop ends: no more is read, none forwarded
+        return batch
 
     # -- the receive thread ---------------------------------------------------------------
 
@@ -140,6 +162,10 @@ class RelayTransport(UdpTransport):
 
     def _queue(self, batch: RecvBatch) -> None:
         """A batch from the clients: forward it, then queue it for the screen."""
+        within = self._within_budget(batch)
+        if within is None:
+            return
+        batch = within
         batch.relay = UP
         fates = self.table.forward_up(batch, self._reader)
         if fates is not None:  # impaired: each datagram's fate goes with it to the log
@@ -159,6 +185,10 @@ class RelayTransport(UdpTransport):
                 continue  # the error was the socket's pending one: read on
             if batch is None:
                 return
+            within = self._within_budget(batch)
+            if within is None:
+                return
+            batch = within
             batch.relay = session.tag
             if session.tag is not None:
                 fates = self.table.forward_down(session, batch, self._upstream_reader)

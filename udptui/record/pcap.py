@@ -153,13 +153,17 @@ def records(
     entries: Iterable[Entry], local: Address, skip: Skip | None = None, sent_from: SentFrom | None = None
 ) -> Iterator[tuple[float, bytes]]:
     """(timestamp, packet) for each datagram among `entries`; notes have no packet, nor
-    does a datagram an impairment dropped.
+    does a datagram an impairment dropped (except one a relay received and dropped on its
+    way up: it crossed the wire from the client).
 
     With `skip`, a datagram whose packet cannot be built (an address `inet_pton` refuses, a
     port out of range) is handed to it and left out; without, the error goes up."""
     for entry in entries:
         fate = entry.impairment
-        if fate is not None and fate.lost:  # a pcap holds what was sent or delivered
+        # A pcap holds what crossed the wire: a datagram dropped on its way in never arrived,
+        # one dropped before it was sent never left; but one a relay dropped on the way up
+        # did reach the relay's port from its client (the relay just did not forward it).
+        if fate is not None and fate.lost and entry.relay != "up":
             continue
         try:
             data = packet(entry, local, sent_from)

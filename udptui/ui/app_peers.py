@@ -14,6 +14,7 @@ from udptui.chat.commands import CommandContext, CommandError
 from udptui.chat.datagram import Level
 from udptui.chat.muting import Muting
 from udptui.chat.peer_commands import target_meaning, toggle_mute
+from udptui.chat.peers import PeerRoster
 from udptui.ui.widgets import ChatLog, PeerList
 
 if TYPE_CHECKING:
@@ -40,6 +41,10 @@ class PeerActions(App[None]):
     @property
     def muting(self) -> Muting:
         return self.session.muting
+
+    @property
+    def roster(self) -> PeerRoster:
+        return self.session.roster
 
     def mutes_changed(self) -> str:
         self.query_one(ChatLog).mutes_changed()

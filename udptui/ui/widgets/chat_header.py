@@ -46,6 +46,7 @@ class ChatHeader(Widget):
     def _layouts(self) -> Iterator[list[Part]]:
         """The header from its fullest to its shortest form."""
         verb: Part = ("listening on " if self.listening else "bound to ", "dim")
+        local = self.local
         port = ":" + self.local.rpartition(":")[2]
         mode: Part = ("follow" if self.follow else "pinned", "reverse")
         target = None if self.target is None else str(self.target)
@@ -54,6 +55,7 @@ class ChatHeader(Widget):
         )
         if self.server is not None:  # `relaying :9000 → 127.0.0.1:8080   to server`
             verb = ("relaying ", "dim")
+            local += f" → {self.server}"  # the server stays where the local address shortens
             port += f" → {self.server}"
             to_server = self.target == self.server
             peer = (
@@ -62,19 +64,17 @@ class ChatHeader(Widget):
                 else [("to client ", "dim"), (target or "?", "bold")]
             )
         name: list[Part] = [("udptui", "bold"), "  "]
-        if self.server is not None:
-            yield [*name, verb, f"{self.local} → {self.server}", "   ", *peer, "  ", mode]
         if self.groups:
             joined: Part = ("  joined ", "dim")
             count = f"{len(self.groups)} group" + ("s" if len(self.groups) > 1 else "")
             listed = ", ".join(self.groups)
-            yield [*name, verb, self.local, joined, listed, "  ", *peer, "  ", mode]
+            yield [*name, verb, local, joined, listed, "  ", *peer, "  ", mode]
             yield [*name, verb, port, joined, listed, "  ", *peer, "  ", mode]
-            yield [*name, verb, self.local, joined, count, "  ", *peer, "  ", mode]
+            yield [*name, verb, local, joined, count, "  ", *peer, "  ", mode]
             yield [*name, verb, port, joined, count, "  ", *peer, "  ", mode]
             yield [verb, port, joined, count, "  ", *peer, "  ", mode]
             yield [port, joined, count, "  ", *peer, "  ", mode]
-        yield [*name, verb, self.local, "   ", *peer, "  ", mode]
+        yield [*name, verb, local, "   ", *peer, "  ", mode]
         yield [*name, verb, port, "   ", *peer, "  ", mode]
         yield [verb, port, "   ", *peer, "  ", mode]
         yield [port, "  ", *peer, "  ", mode]

@@ -108,6 +108,8 @@ class EntryLines:
             prefix.append((ARROWS[entry.direction], self.style(direction)))
             if entry.peer == self.server:
                 prefix.append(("server ", self.style("time")))
+            elif self.server is not None and entry.direction is Direction.SENT:  # typed to a client
+                prefix.append(("client ", self.style("time")))
             prefix.append((str(entry.peer), Style(color=peer_colour(entry.peer))))
         if (to := destination_mark(entry)) is not None:  # multicast or broadcast: unicast stays quiet
             prefix.append((f" → {to}", self.style("destination")))
