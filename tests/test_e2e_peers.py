@@ -45,15 +45,24 @@ def test_two_hundred_one_shot_senders_group_into_one_host_row_and_mute_as_one(
         chat.sendto(b"hello", ("127.0.0.1", port))
         tmux.wait_for("app", f"← {chat_address}  hello")
         ports = send_one_shots(port, SENDERS, b"<13>disk full")
-        screen = tmux.wait_for("app", f"rx {SENDERS + 1}")
-        assert f"peer 127.0.0.1:{ports[-1]}" in screen.splitlines()[0]  # follow: the last one
-        # By port, the pane is full of one-datagram peers and the chat peer is off screen.
-        assert not any(chat_address in line for line in pane_side(screen))
+        # Each step waits for the whole screen it checks: a capture can fall between the
+        # redraws of two widgets on a loaded machine.
+        screen = tmux.wait_for(
+            "app",
+            lambda text: (
+                f"rx {SENDERS + 1}" in text
+                and f"peer 127.0.0.1:{ports[-1]}" in text.splitlines()[0]  # follow: the last one
+                # By port, the pane is full of one-datagram peers and the chat peer is off screen.
+                and not any(chat_address in line for line in pane_side(text))
+            ),
+        )
 
         tmux.key("app", "BTab")  # from the input box back to the peers pane
         tmux.wait_for("app", "m Mute")  # its keys are in the footer once it has focus
         tmux.key("app", "g")
-        screen = tmux.wait_for("app", "by host: 2 (g: by port)")
+        screen = tmux.wait_for(
+            "app", lambda text: "by host: 2 (g: by port)" in text and len(pane_side(text)) > 4
+        )
         pane = pane_side(screen)
         assert pane[1].startswith(f"▶ 127.0.0.1  {SENDERS} ports"), pane
         assert re.fullmatch(rf"  \d\d:\d\d:\d\d  in {SENDERS}  out 0", pane[2]), pane
@@ -61,30 +70,53 @@ def test_two_hundred_one_shot_senders_group_into_one_host_row_and_mute_as_one(
         assert pane[4].strip() == "127.0.0.2  1 port"
 
         tmux.key("app", "m")  # mute the host under the cursor: every port of it
-        screen = tmux.wait_for("app", f"muted {SENDERS}")  # its datagrams so far, hidden now
-        assert not [line for line in log_side(screen) if "← 127.0.0.1:" in line]
+        screen = tmux.wait_for(  # its datagrams so far, hidden now
+            "app",
+            lambda text: (
+                f"muted {SENDERS}" in text
+                and not [line for line in log_side(text) if "← 127.0.0.1:" in line]
+                and f"127.0.0.1  {SENDERS} ports  muted" in "\n".join(pane_side(text))
+            ),
+        )
         assert f"← {chat_address}  hello" in screen
         assert f"127.0.0.1  {SENDERS} ports  muted" in "\n".join(pane_side(screen))
 
         late = send_one_shots(port, 3, b"<13>still full")
-        screen = tmux.wait_for("app", f"muted {SENDERS + 3}")
-        assert f"rx {SENDERS + 4}" in screen
+        screen = tmux.wait_for(
+            "app", lambda text: f"muted {SENDERS + 3}" in text and f"rx {SENDERS + 4}" in text
+        )
         assert f"peer 127.0.0.1:{ports[-1]}" in screen.splitlines()[0]  # no new port took it
         chat.sendto(b"still here", ("127.0.0.1", port))
-        screen = tmux.wait_for("app", f"← {chat_address}  still here")
-        assert f"peer {chat_address}" in screen.splitlines()[0]
+        screen = tmux.wait_for(
+            "app",
+            lambda text: (
+                f"← {chat_address}  still here" in text and f"peer {chat_address}" in text.splitlines()[0]
+            ),
+        )
 
         tmux.key("app", "g")  # by port again: the muted host stays one row
-        screen = tmux.wait_for("app", lambda text: "by host" not in text)
+        screen = tmux.wait_for(
+            "app",
+            lambda text: (
+                "by host" not in text
+                and pane_side(text)[:1] == [f"▶ {chat_address}"]
+                and f"  127.0.0.1  {SENDERS + 3} ports  muted" in pane_side(text)
+            ),
+        )
         rows = pane_side(screen)
         assert rows[0] == f"▶ {chat_address}", rows
         assert rows[2] == f"  127.0.0.1  {SENDERS + 3} ports  muted", rows
 
         tmux.key("app", "Down")  # to the muted host's row: unmuted, nothing hidden, no field
         tmux.key("app", "m")
-        screen = tmux.wait_for("app", lambda text: f"{SENDERS + 3} ports  muted" not in text)
-        status = next(line for line in screen.splitlines() if line.startswith(" rx "))
-        assert "muted" not in status, status
+        screen = tmux.wait_for(
+            "app",
+            lambda text: (
+                f"{SENDERS + 3} ports  muted" not in text
+                and "muted"
+                not in next((line for line in text.splitlines() if line.startswith(" rx ")), "muted")
+            ),
+        )
 
     tmux.key("app", "C-q")
     records = [json.loads(line) for line in log_path.read_text().splitlines()]
