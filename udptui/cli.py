@@ -16,6 +16,7 @@ from udptui.chat.responder import Rule, RuleError
 from udptui.chat.saved_messages import SavedMessages, SavedMessagesError, default_path
 from udptui.config import DEFAULT_SCROLLBACK, Config
 from udptui.decoders.decoding import Choice
+from udptui.flag_actions import StoreOnce
 from udptui.group_flags import add_group_flags, check_join_needs_listen, check_joins
 from udptui.impair_flags import add_impair_flags, impair_from_args, join_negative_values
 from udptui.net.address import (
@@ -47,24 +48,6 @@ examples:
   udptui --peer 255.255.255.255:9999      broadcast to the local network
   udptui --peer 127.0.0.1:8080 --loss 30%  lose 30% of what you send, marked
 """
-
-
-class StoreOnce(argparse._StoreAction):
-    """A flag that takes one value: given twice is a usage error, not a silent override."""
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        given = getattr(parser, "given", None)
-        if isinstance(given, set):
-            if self.dest in given:
-                parser.error(f"{'/'.join(self.option_strings)} is given more than once: give it once")
-            given.add(self.dest)
-        super().__call__(parser, namespace, values, option_string)
 
 
 class OneLineParser(argparse.ArgumentParser):

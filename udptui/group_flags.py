@@ -6,29 +6,11 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-from typing import Any
 
+from udptui.flag_actions import SwitchOnce
 from udptui.net.address import AddressError, parse_port, split_host_port
 from udptui.net.groups import JOIN_NEEDS_LISTEN, GroupError, GroupSpec, parse_group
 from udptui.net.outgoing import check_interface
-
-
-class SwitchOnce(argparse.BooleanOptionalAction):
-    """`--loop` or `--no-loop`, once: both, or either twice, is a usage error."""
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        given = getattr(parser, "given", None)
-        if isinstance(given, set):
-            if self.dest in given:
-                parser.error(f"{'/'.join(self.option_strings)} is given more than once: give one, once")
-            given.add(self.dest)
-        super().__call__(parser, namespace, values, option_string)
 
 
 def _group(text: str) -> GroupSpec:
