@@ -153,6 +153,18 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT_S
         time.sleep(0.02)
 
 
+def run_in_namespace(script: str) -> dict[str, Any]:
+    """Run `tests/SCRIPT` as root in a private network namespace (`unshare -n`) and return the
+    JSON it prints of what it saw. Without `unshare` this fails: nothing is skipped."""
+    path = Path(__file__).resolve().parent / script
+    result = subprocess.run(
+        ["unshare", "-n", sys.executable, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    found: dict[str, Any] = json.loads(result.stdout)
+    return found
+
+
 def udp_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     """A plain UDP socket on loopback, standing in for the other side of the chat."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

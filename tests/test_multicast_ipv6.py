@@ -10,25 +10,15 @@ Nothing is skipped: without `unshare` or `ip` this fails, as CI (which installs 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parent / "netns_ipv6.py"
+from conftest import run_in_namespace
 
 
 @pytest.fixture(scope="module")
 def seen() -> dict[str, Any]:
-    result = subprocess.run(
-        ["unshare", "-n", sys.executable, str(SCRIPT)], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    found: dict[str, Any] = json.loads(result.stdout)
-    return found
+    return run_in_namespace("netns_ipv6.py")
 
 
 def test_an_ipv6_group_is_received_marked_and_left(seen: dict[str, Any]) -> None:
