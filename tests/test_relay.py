@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -795,3 +796,20 @@ def test_impair_seed_replays_a_relay_way_and_a_natural_end_waits_for_what_it_hol
     down = [record for record in records if record["dir"] == "down"]
     assert len(replies) == sum(1 for record in down if record.get("impaired") != "lost")
     assert not any("never went" in record.get("text", "") for record in records)
+
+
+def test_a_repeat_to_the_server_goes_from_udptuis_own_socket(
+    echo: EchoServer, headless: list[Headless]
+) -> None:
+    """`/repeat` to the server: every send, not only the first, leaves from udptui's own
+    socket, as a typed line does. From the listening port, the server's answers would come
+    back as a client's datagrams and be relayed to it again."""
+    app = start(headless, "--listen", "0", "--bind", "127.0.0.1", "--forward", str(echo.address), "--jsonl")
+    app.type("/to server", "/repeat 3 10ms ping")
+    wait_until(lambda: echo.payloads.count(b"ping") == 3, "three pings at the server")
+    sources = {
+        source for source, payload in zip(echo.sources, echo.payloads, strict=False) if payload == b"ping"
+    }
+    assert len(sources) == 1 and app.port not in {port for _, port in sources}, (sources, app.port)
+    time.sleep(0.3)  # what a loop would do in this time: relay the echoes back to the server
+    assert echo.payloads.count(b"echo:ping") == 0, echo.payloads

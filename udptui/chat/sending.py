@@ -8,6 +8,7 @@ The App (or a screen-less runner) holds one `Sending` beside its `ChatSession`, 
 from __future__ import annotations
 
 import os
+import socket
 import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -82,7 +83,8 @@ TIMES = "\u00d7"
 def repeat_sender(transport: UdpTransport, destination: Address) -> Callable[[bytes], object]:
     """A bare `sendto` for the pacing thread: the first send of the repeat went through
     `transport.send` and its checks already, so each further one costs only the system call."""
-    sock, sockaddr = transport.sock, destination.sockaddr_for(transport.family)
+    sock = transport.socket_for(destination)
+    sockaddr = destination.sockaddr_for(socket.AddressFamily(sock.family))
 
     def send(payload: bytes) -> None:
         try:

@@ -26,7 +26,6 @@ from udptui.net.relay_session import DEFAULT_SESSION_TIMEOUT, UP, RelayTag, Upst
 from udptui.net.transport import (
     DEFAULT_BUFSIZE,
     DEFAULT_RCVBUF,
-    SendError,
     TransportError,
     UdpTransport,
     bind_socket,
@@ -230,22 +229,14 @@ class RelayTransport(UdpTransport):
 
     # -- sending by hand ------------------------------------------------------------------
 
-    def send(self, payload: bytes, to: Address) -> int:
-        """To the server from udptui's own socket; to anyone else from the listening socket."""
-        if to != self.server:
-            return super().send(payload, to)
-        if len(payload) > self.max_payload(to):
-            return super().send(payload, to)  # says why not, as for any peer
-        try:
-            return self.table.own.sock.send(payload)
-        except ConnectionRefusedError:
-            raise SendError(
-                f"not sent: {to} refused an earlier datagram (server port closed?); try again"
-            ) from None
-        except BlockingIOError:
-            raise SendError("not sent: the socket's send buffer is full; try again") from None
-        except OSError as error:
-            raise SendError(f"not sent to {to}: {error.strerror or error}") from None
+    def socket_for(self, to: Address) -> socket.socket:
+        """The server gets udptui's own socket, so its answers are not taken for a client's."""
+        return self.table.own.sock if to == self.server else self.sock
+
+    def _sendto(self, payload: bytes, to: Address) -> int:
+        if to == self.server:
+            return self.table.own.sock.send(payload)  # connected to the server
+        return super()._sendto(payload, to)
 
     def close(self) -> None:
         if self._closed:

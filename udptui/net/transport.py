@@ -286,6 +286,10 @@ class UdpTransport(ReceiveLoop):
         if not self.broadcast and not to.is_ipv6 and is_broadcast(to.host):
             self._allow_broadcast(to)
 
+    def socket_for(self, to: Address) -> socket.socket:
+        """The socket a datagram to `to` leaves from (a relay sends to its server from another)."""
+        return self.sock
+
     def _sendto(self, payload: bytes, to: Address) -> int:
         try:
             return self.sock.sendto(payload, to.sockaddr_for(self.family))
