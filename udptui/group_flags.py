@@ -5,10 +5,10 @@ socket bound to no one unicast address). A bad value is one line and exit status
 from __future__ import annotations
 
 import argparse
-import ipaddress
 
 from udptui.flag_actions import SwitchOnce
 from udptui.net.address import AddressError, parse_port, split_host_port
+from udptui.net.destinations import is_group
 from udptui.net.groups import JOIN_NEEDS_LISTEN, GroupError, GroupSpec, parse_group
 from udptui.net.outgoing import check_interface
 
@@ -77,18 +77,11 @@ def _port_of(peer: str | None) -> int:
         return 0
 
 
-def _is_group(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.partition("%")[0]).is_multicast
-    except ValueError:
-        return False
-
-
 def check_joins(parser: argparse.ArgumentParser, joins: list[GroupSpec], bind_host: str | None) -> None:
     """`--join` needs a socket bound to no one unicast address."""
     if not joins:
         return
-    if bind_host is not None and bind_host not in ("0.0.0.0", "::") and not _is_group(bind_host):
+    if bind_host is not None and bind_host not in ("0.0.0.0", "::") and not is_group(bind_host):
         parser.error(
             f"--join with --bind {bind_host}: a socket bound to one unicast address hears nothing sent "
             "to a group; leave --bind out"

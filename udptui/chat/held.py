@@ -10,11 +10,11 @@ Nothing here knows Textual.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from udptui.chat.datagram import Direction
+from udptui.chat.senders import senders_of
 from udptui.chat.store import BatchChunk, Chunk, EntryStore
 from udptui.net.address import Address
 
@@ -23,15 +23,7 @@ def _batch_senders(chunk: BatchChunk, start: int, end: int) -> Iterable[tuple[An
     """Each sender of `chunk[start:end]` (as the socket gave it) with its datagrams."""
     if start == 0 and end >= len(chunk) and chunk.counted is not None:
         return chunk.counted
-    senders = chunk.batch.senders[start:end]
-    if not senders:
-        return ()
-    try:
-        if senders.count(senders[0]) == len(senders):
-            return [(senders[0], len(senders))]
-        return Counter(senders).items()
-    except TypeError:  # an unhashable sender (never from a socket)
-        return [(sender, 1) for sender in senders]
+    return senders_of(chunk.batch.senders[start:end])
 
 
 class HeldCounts:

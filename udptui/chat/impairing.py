@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 import socket
-import struct
 import threading
 import time
 from collections import deque
@@ -20,10 +19,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from udptui.chat.datagram import Direction, Entry, Truncation
+from udptui.chat.datagram import Direction, Entry
 from udptui.chat.repeat import FULL_BUFFER_PAUSE
+from udptui.chat.store import TRUNCATIONS
 from udptui.net.address import Address
-from udptui.net.batch import SO_TIMESTAMPNS, Ancillary, RecvBatch, local_datetime
+from udptui.net.batch import SO_TIMESTAMPNS, TIMESPEC, Ancillary, RecvBatch, local_datetime
 from udptui.net.impair_settings import ImpairSettings
 from udptui.net.impairments import Fate, ImpairCounts, Impairer, flip_bit
 from udptui.net.scheduler import Scheduler, Schedules
@@ -38,8 +38,6 @@ MAX_SETTLE = 60.0
 """Seconds headless mode waits at most, at its end, for what impairments still hold."""
 DIRECTIONS = ("out", "in", "both")
 """`--impair`: what udptui sends (the default), what it receives, or both."""
-_TIMESPEC = struct.Struct("@qq" if struct.calcsize("N") == 8 else "@ll")
-_TRUNCATION = (Truncation.NONE, Truncation.CUT, Truncation.POSSIBLE)
 
 
 class ImpairedBatch(RecvBatch):
@@ -64,7 +62,7 @@ def _stamped(ancillary: Ancillary, nanoseconds: int) -> Ancillary:
     """The ancillary data with its arrival time replaced: a delayed datagram arrives later."""
     seconds, rest = divmod(nanoseconds, 1_000_000_000)
     kept = [item for item in ancillary if (item[0], item[1]) != (socket.SOL_SOCKET, SO_TIMESTAMPNS)]
-    return [*kept, (socket.SOL_SOCKET, SO_TIMESTAMPNS, _TIMESPEC.pack(seconds, rest))]
+    return [*kept, (socket.SOL_SOCKET, SO_TIMESTAMPNS, TIMESPEC.pack(seconds, rest))]
 
 
 class Impairing:
@@ -322,7 +320,7 @@ class Impairing:
             peer: Address | None = session.address_of(arrival.sender)
         except Exception:
             peer = None
-        entry = Entry(when, Direction.RECEIVED, peer, payload, arrival.wire, _TRUNCATION[arrival.cut])
+        entry = Entry(when, Direction.RECEIVED, peer, payload, arrival.wire, TRUNCATIONS[arrival.cut])
         entry.impairment = fate
         return entry
 

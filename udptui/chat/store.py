@@ -22,7 +22,7 @@ MAX_PAYLOAD_BYTES = 128 * 1024 * 1024
 CHUNK_ENTRIES = 256
 """Single entries (notes, sends) share a chunk up to this many, so let-go ones are freed."""
 
-_TRUNCATION = (Truncation.NONE, Truncation.CUT, Truncation.POSSIBLE)
+TRUNCATIONS = (Truncation.NONE, Truncation.CUT, Truncation.POSSIBLE)
 
 
 class EntryChunk:
@@ -114,7 +114,7 @@ class BatchChunk:
                 sender,
                 payload,
                 batch.wire_length(index),
-                _TRUNCATION[batch.truncation(index)],
+                TRUNCATIONS[batch.truncation(index)],
                 relay is None and not self.follow and sender != self.target,
             )
             if relay is not None:

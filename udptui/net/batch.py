@@ -34,7 +34,7 @@ IPV6_PKTINFO = 50
 _HEADER = struct.Struct("@Nii")
 """struct cmsghdr: cmsg_len (size_t), cmsg_level, cmsg_type."""
 _ALIGN = struct.calcsize("N")
-_TIMESPEC = struct.Struct("@qq" if struct.calcsize("N") == 8 else "@ll")
+TIMESPEC = struct.Struct("@qq" if struct.calcsize("N") == 8 else "@ll")
 
 _LEVEL_AT = struct.calcsize("@N")
 _TYPE_AT = _LEVEL_AT + 4
@@ -62,8 +62,8 @@ def parse_cmsgs(raw: bytes) -> Ancillary:
 def arrival_ns(ancillary: Ancillary) -> int | None:
     """The kernel's arrival time (SO_TIMESTAMPNS) in nanoseconds since the epoch, if there."""
     for level, kind, data in ancillary:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
-            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= TIMESPEC.size:
+            seconds, nanoseconds = TIMESPEC.unpack_from(data)
             return int(seconds) * 1_000_000_000 + int(nanoseconds)
     return None
 
@@ -76,8 +76,8 @@ def _timestamp_in(raw: bytes, start: int, used: int) -> int | None:
         length, level, kind = _HEADER.unpack_from(raw, offset)
         if length < header or offset + length > end:
             return None
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and length - header >= _TIMESPEC.size:
-            seconds, nanoseconds = _TIMESPEC.unpack_from(raw, offset + header)
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and length - header >= TIMESPEC.size:
+            seconds, nanoseconds = TIMESPEC.unpack_from(raw, offset + header)
             return int(seconds) * 1_000_000_000 + int(nanoseconds)
         offset += (length + _ALIGN - 1) & ~(_ALIGN - 1)
     return None
