@@ -30,7 +30,7 @@ from udptui.net.scheduler import Scheduler, Schedules
 from udptui.net.transport import Inbound, RawDatagram, SendBufferFull, SendError
 
 if TYPE_CHECKING:
-    from udptui.chat.session import ChatSession, SendResult
+    from udptui.chat.session import ChatSession
 
 FULL_BUFFER_WAIT = 1.0
 """Seconds a repeat's impaired send waits at most for room in a full send buffer."""
@@ -214,39 +214,13 @@ class Impairing:
             return errors[-1]
         return f"{count:,} datagrams held by impairments failed when their time came; the last: {errors[-1]}"
 
-    def send(self, payload: bytes, destination: Address, *, by_hand: bool) -> SendResult:
-        """`ChatSession.send` while impairments act on the way out: an entry for every copy
-        (a lost one too), each with its fate; `SendError` if the datagram did not go."""
-        from udptui.chat.session import SendResult
-        from udptui.chat.sizes import size_warnings
-
-        session = self.session
+    def submit(self, payload: bytes, destination: Address) -> list[tuple[bytes, Fate]]:
+        """A send through the way-out impairments (`ChatSession.send` records it): every copy,
+        a lost one too, with its fate; `SendError` at once for what can never go."""
         # What can never go fails now, with the text still typed (not later, from the
         # scheduler's thread); a broadcast's SO_BROADCAST note belongs to this send.
-        session.transport.check(payload, destination)
-        sent_at = session.clock()
-        sent_ns = int(sent_at.timestamp() * 1_000_000) * 1000
-        results = self.out.submit(payload, destination)
-        entries = []
-        went = went_bytes = 0
-        for data, fate in results:
-            entry = Entry(sent_at, Direction.SENT, destination, data, len(data), automatic=not by_hand)
-            entry.impairment = fate if fate.impaired else None
-            entries.append(entry)
-            if not fate.lost:
-                went += 1
-                went_bytes += len(data)
-                session.counters.sent += 1
-                session.counters.bytes_out += len(data)
-        if went:  # the peers pane counts what went out
-            session.roster.sent(destination, sent_at, count=went, size=went_bytes)
-        session.store_entries(entries)
-        if by_hand:
-            session.last_sent = entries[0]  # `/keep` undoes a corrupted bit (`typed_payload`)
-            if went:  # a send entirely lost gets no reply to time
-                session.rtt.sent(destination, sent_ns)
-        warnings = size_warnings(len(payload), destination.is_ipv6)
-        return SendResult(entries[0], warnings, session.transport.take_notes(), more=entries[1:])
+        self.session.transport.check(payload, destination)
+        return self.out.submit(payload, destination)
 
     def repeat_sender(self, destination: Address, *, record: bool) -> ImpairedSends:
         """A repeat's sends through the way-out impairments."""

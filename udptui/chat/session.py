@@ -32,6 +32,7 @@ from udptui.record.transcript import Transcript
 
 if TYPE_CHECKING:
     from udptui.chat.impairing import Impairing
+    from udptui.net.impairments import Fate
 
 Clock = Callable[[], datetime]
 W = TypeVar("W")
@@ -364,21 +365,35 @@ class ChatSession:
         destination = to or self.target
         if destination is None:
             raise SendError("no peer yet: wait for someone to write, or start with --peer HOST:PORT")
-        if self.impair_out is not None:
-            return self.impair_out.send(payload, destination, by_hand=by_hand)
         # Read before the datagram goes: a loopback reply's kernel time can come before any
         # later reading, and the log and transcript must show the request first.
         sent_at = self.clock()
         sent_ns = int(sent_at.timestamp() * 1_000_000) * 1000  # µs, as entry times hold
-        self.transport.send(payload, destination)
-        self.counters.sent += 1
-        self.counters.bytes_out += len(payload)
-        entry = Entry(sent_at, Direction.SENT, destination, payload, len(payload), automatic=not by_hand)
-        self.roster.sent(destination, entry.time, size=len(payload))
-        self._record([EntryChunk([entry])])
-        if by_hand:  # an auto-reply is no request: what comes next is not its answer
-            self.last_sent = entry
-            self.rtt.sent(destination, sent_ns)
-        return SendResult(
-            entry, size_warnings(len(payload), destination.is_ipv6), self.transport.take_notes()
-        )
+        copies: list[tuple[bytes, Fate | None]]
+        if self.impair_out is not None:  # a copy for each that goes (or is lost), with its fate
+            copies = list(self.impair_out.submit(payload, destination))
+        else:
+            self.transport.send(payload, destination)
+            copies = [(payload, None)]
+        entries = []
+        went = went_bytes = 0
+        for data, fate in copies:
+            entry = Entry(sent_at, Direction.SENT, destination, data, len(data), automatic=not by_hand)
+            entry.impairment = fate if fate is not None and fate.impaired else None
+            entries.append(entry)
+            if fate is None or not fate.lost:
+                went += 1
+                went_bytes += len(data)
+        self.counters.sent += went
+        self.counters.bytes_out += went_bytes
+        if went:  # the peers pane counts what went out
+            self.roster.sent(destination, sent_at, count=went, size=went_bytes)
+        self._record([EntryChunk(entries)])
+        # An auto-reply is no request: what comes next is not its answer. `/keep` undoes a
+        # corrupted bit (`typed_payload`); a send entirely lost gets no reply to time.
+        if by_hand:
+            self.last_sent = entries[0]
+            if went:
+                self.rtt.sent(destination, sent_ns)
+        warnings = size_warnings(len(payload), destination.is_ipv6)
+        return SendResult(entries[0], warnings, self.transport.take_notes(), more=entries[1:])
