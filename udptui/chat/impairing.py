@@ -68,6 +68,11 @@ def _stamped(ancillary: Ancillary, nanoseconds: int) -> Ancillary:
 class Impairing:
     """The impairments of one session, both ways, and their counts."""
 
+    WHERE = {"out": "on what udptui sends", "in": "on what it receives", "both": "both ways"}
+    """How `describe` names each `--impair` direction."""
+    ARROWS = {"out": "→", "in": "←", "both": "⇄"}
+    """The status bar's arrow for each direction."""
+
     def __init__(
         self,
         session: ChatSession,
@@ -152,16 +157,19 @@ class Impairing:
 
     def describe(self) -> str:
         """`loss 10% on what udptui sends (seed 7)`, or `off (seed 7)`."""
-        where = {"out": "on what udptui sends", "in": "on what it receives", "both": "both ways"}
         seed = f"seed {self.settings.seed}"
         if not self.settings.active:
             return f"off ({seed})"
-        return f"{self.settings.describe()} {where.get(self.direction, self.direction)} ({seed})"
+        return f"{self.settings.describe()} {self.WHERE.get(self.direction, self.direction)} ({seed})"
+
+    def counted_impairers(self) -> list[Impairer[Any]]:
+        """The impairers whose counts the status bar and `/impair` add up."""
+        return [self.out, self.inbound]
 
     def counts(self) -> ImpairCounts:
         """Both directions' counts added up."""
         total = ImpairCounts()
-        for impairer in (self.out, self.inbound):
+        for impairer in self.counted_impairers():
             for name, value in vars(impairer.counts).items():
                 setattr(total, name, getattr(total, name) + value)
         return total
@@ -170,9 +178,8 @@ class Impairing:
         """The status bar's part: what is on, and what each kind hit."""
         if not self.settings.active and not any(vars(self.counts()).values()):
             return []
-        arrows = {"out": "→", "in": "←", "both": "⇄"}
         what = self.settings.describe() if self.settings.active else "off"
-        parts = [(f"impair{arrows.get(self.direction, '')} ", what)]
+        parts = [(f"impair{self.ARROWS.get(self.direction, '')} ", what)]
         if counted := self.counts().parts():
             parts.append(("", ", ".join(counted)))
         return parts

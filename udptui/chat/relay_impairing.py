@@ -18,15 +18,13 @@ from typing import Any
 from udptui.chat.impairing import Impairing
 from udptui.chat.session import ChatSession
 from udptui.net.impair_settings import ImpairSettings
-from udptui.net.impairments import Fate, ImpairClosed, ImpairCounts, Impairer
+from udptui.net.impairments import Fate, ImpairClosed, Impairer
 from udptui.net.relay import RelayTable
 from udptui.net.relay_session import Upstream
 from udptui.net.scheduler import Schedules
 
 RELAY_DIRECTIONS = ("up", "down", "both")
 """`--impair` in relay mode: what clients send (up), what the server sends back (down), both."""
-_WHERE = {"up": "on what clients send", "down": "on what the server sends back", "both": "both ways"}
-_ARROWS = {"up": "↑", "down": "↓", "both": "⇅"}
 
 
 def is_held(fate: Fate) -> bool:
@@ -46,6 +44,9 @@ def shown_fate(results: list[tuple[bytes, Fate]]) -> Fate | None:
 
 class RelayImpairing(Impairing):
     """The impairments of the relay's two ways, and their counts (`/impair` changes them)."""
+
+    WHERE = {"up": "on what clients send", "down": "on what the server sends back", "both": "both ways"}
+    ARROWS = {"up": "↑", "down": "↓", "both": "⇅"}
 
     def __init__(
         self,
@@ -131,30 +132,9 @@ class RelayImpairing(Impairing):
         """Both ways forward what they held: headless mode waits for them at its end."""
         return [impairer for impairer in (self.out, self.up, self.down) if impairer is not None]
 
-    def describe(self) -> str:
-        """`loss 50% both ways (seed 1)`, or `off (seed 1)`."""
-        seed = f"seed {self.settings.seed}"
-        if not self.settings.active:
-            return f"off ({seed})"
-        return f"{self.settings.describe()} {_WHERE.get(self.direction, self.direction)} ({seed})"
-
-    def counts(self) -> ImpairCounts:
-        total = ImpairCounts()
-        for impairer in (self.up, self.down):
-            if impairer is not None:
-                for name, value in vars(impairer.counts).items():
-                    setattr(total, name, getattr(total, name) + value)
-        return total
-
-    def status(self) -> list[tuple[str, str]]:
-        """The status bar's part: `impair⇅ loss 50%`, then what each kind hit."""
-        if not self.settings.active and not any(vars(self.counts()).values()):
-            return []
-        what = self.settings.describe() if self.settings.active else "off"
-        parts = [(f"impair{_ARROWS.get(self.direction, '')} ", what)]
-        if counted := self.counts().parts():
-            parts.append(("", ", ".join(counted)))
-        return parts
+    def counted_impairers(self) -> list[Impairer[Any]]:
+        """A relay's counts are its two ways' (what you type is not impaired)."""
+        return [impairer for impairer in (self.up, self.down) if impairer is not None]
 
     def close(self) -> int:
         table = self.table
